@@ -1,0 +1,1 @@
+"""mcu-hub: a municipal control centre in Telegram and VK."""
