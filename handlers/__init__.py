@@ -1,0 +1,20 @@
+"""aiogram routers: what a person's button or message does. Thin: parse, call, answer."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+from bot.config import Config
+
+
+def build_router(config: Config) -> Router:
+    """All feature routers, in the order they must see updates."""
+    from handlers import card_buttons, chats, private, staff_group
+
+    root = Router(name="root")
+    root.include_router(card_buttons.build())
+    root.include_router(staff_group.build(config))
+    root.include_router(private.build())
+    root.include_router(chats.build(config))
+    root.include_router(card_buttons.build_fallback())
+    return root

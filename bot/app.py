@@ -1,0 +1,244 @@
+"""The one place that builds and runs the process (``mcu-hub run``).
+
+aiogram polling, the VK sources, the scheduler and the outbox worker share one event
+loop; SIGINT/SIGTERM stop them within seconds, leaving unsent work in the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+
+from bot import cards
+from bot.clock import Clock, SandboxClock, SystemClock
+from bot.config import Config
+from bot.domain.calendar import WorkCalendar
+from bot.domain.routing import Router
+from bot.hub import Hub
+from bot.ingest import Ingest
+from bot.outbox import Limits, Outbox, Permanent, Retry, backoff
+from bot.platforms import telegram as tg
+from bot.platforms.vk import VkClient, VkError, VkTransportError
+from bot.render import Renderer
+from bot.scheduler import Jobs
+from bot.sources.vk import CommunityLongPoll, PublicWatcher
+from bot.workflow import Workflow
+from storage import incidents as repo
+from storage.db import Conn, Database
+from storage.outbox import Item
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "channel_post",
+                   "my_chat_member"]
+
+
+class App:
+    def __init__(self, config: Config, clock: Clock | None = None, rate_scale: float = 1.0):
+        self.config = config
+        if clock is None:
+            if config.clock.source == "sandbox" and config.clock.url:
+                clock = SandboxClock(config.clock.url)
+            else:
+                clock = SystemClock()
+        self.clock = clock
+        self.db = Database(config.storage.path)
+        self.render = Renderer(config.municipality.tz)
+        self.calendar = WorkCalendar.from_config(config.municipality, config.calendar)
+        self.router = Router(config)
+        self.bot: Bot = tg.make_bot(config.telegram)
+        self.hub = Hub(config=config, clock=self.clock, db=self.db, render=self.render,
+                       calendar=self.calendar, router=self.router)
+        self.ingest = Ingest(self.hub)
+        self.workflow = Workflow(self.hub)
+        self.vk_clients: dict[str, VkClient] = {}
+        for community in config.vk.communities:
+            for kind, secret in (("community", community.token),
+                                 ("user", community.user_token)):
+                if secret.get_secret_value():
+                    self.vk_clients[f"vk:{kind}:{community.id}"] = VkClient(
+                        secret.get_secret_value(), config.vk.api_base, config.vk.api_version)
+        self.outbox = Outbox(
+            self.db, self.clock,
+            deliver={"tg": self._deliver_tg, "vk": self._deliver_vk, "card": self._deliver_card},
+            classify=self._classify,
+            limits=Limits(scale=rate_scale),
+            on_done={"card": self._card_sent, "answer": self.workflow.published,
+                     "prompt": self.workflow.prompt_sent},
+            on_failed={"answer": self.workflow.publish_failed},
+        )
+        self.hub.wake = self.outbox.wake
+        self.jobs = Jobs(self.hub, self.workflow)
+        self.dispatcher = self._dispatcher()
+        self.stop = asyncio.Event()
+
+    def _dispatcher(self) -> Dispatcher:
+        from handlers import build_router
+
+        dp = Dispatcher()
+        dp.include_router(build_router(self.config))
+        dp["hub"] = self.hub
+        dp["ingest"] = self.ingest
+        dp["workflow"] = self.workflow
+        dp["jobs"] = self.jobs
+        return dp
+
+    # -- outbox deliveries ------------------------------------------------------------
+
+    async def _classify(self, item: Item) -> str:
+        if item.platform == "tg":
+            return "send" if tg.is_send(item.method) else "edit"
+        if item.platform == "card":
+            incident = await repo.get(self.db.reader, item.ref_id or 0)
+            return "send" if incident is None or incident.card_message_id is None else "edit"
+        return "call"
+
+    async def _deliver_tg(self, item: Item) -> Any:
+        return await tg.deliver(self.bot, item.method, item.params, item.attempts + 1)
+
+    async def _deliver_card(self, item: Item) -> Any:
+        call = await cards.sync_call(self.db.reader, self.config, self.render,
+                                     item.ref_id or 0, self.clock.now())
+        if call is None:
+            return None
+        try:
+            result = await tg.deliver(self.bot, call.method, call.params, item.attempts + 1)
+        except Permanent as exc:
+            if call.method == "editMessageText" and "not found" in str(exc):
+                # the card was deleted in the group: post it again
+                async with self.db.tx() as conn:
+                    await conn.execute(
+                        "UPDATE incidents SET card_message_id = NULL WHERE id = ?",
+                        (item.ref_id,))
+                raise Retry(0.1, "card message gone; sending anew") from None
+            raise
+        return {"method": call.method, "result": result}
+
+    async def _card_sent(self, conn: Conn, item: Item, result: Any) -> None:
+        if not isinstance(result, dict) or result.get("method") != "sendMessage":
+            return
+        message = result.get("result") or {}
+        await repo.set_card(conn, item.ref_id or 0, message["chat"]["id"],
+                            message["message_id"])
+
+    async def _deliver_vk(self, item: Item) -> Any:
+        client = self.vk_clients.get(item.lane)
+        if client is None:
+            raise Permanent(f"no VK token for {item.lane}")
+        try:
+            return await client.call(item.method, **item.params)
+        except VkError as exc:
+            if exc.code == 6:
+                raise Retry(1.0, str(exc), pause_lane=True, transient=False) from None
+            if exc.code == 9:
+                raise Retry(backoff(item.attempts + 1, 5.0, 600.0), str(exc),
+                            pause_lane=True) from None
+            if exc.code in (1, 10):
+                raise Retry(backoff(item.attempts + 1), str(exc)) from None
+            raise Permanent(str(exc)) from None
+        except VkTransportError as exc:
+            raise Retry(backoff(item.attempts + 1), str(exc)) from None
+
+    # -- running ----------------------------------------------------------------------
+
+    async def connect(self) -> bool:
+        """Check the Telegram token before anything runs; a clear message if it fails."""
+        for attempt in range(5):
+            try:
+                me = await self.bot.get_me()
+                self.hub.bot_id = me.id
+                log.info("connected to Telegram as @%s (id %s)", me.username, me.id)
+                return True
+            except TelegramUnauthorizedError:
+                log.error("Telegram rejected the bot token (telegram.token): Unauthorized")
+                return False
+            except (TelegramNetworkError, OSError) as exc:
+                log.warning("Telegram Bot API unreachable at %s: %s",
+                            self.config.telegram.api_base, exc)
+                await asyncio.sleep(min(5, 1 + attempt))
+        return False
+
+    async def _sync_staff(self) -> None:
+        async with self.db.tx() as conn:
+            await conn.execute("UPDATE staff SET active = 0")
+            for m in self.config.staff:
+                await conn.execute(
+                    "INSERT INTO staff(telegram_id, name, roles, blocks, vk_id, active)"
+                    " VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT(telegram_id) DO UPDATE SET"
+                    " name = excluded.name, roles = excluded.roles, blocks = excluded.blocks,"
+                    " vk_id = excluded.vk_id, active = 1",
+                    (m.telegram_id, m.name, json.dumps(m.roles, ensure_ascii=False),
+                     json.dumps(m.blocks, ensure_ascii=False), m.vk_id),
+                )
+
+    def request_stop(self) -> None:
+        self.stop.set()
+
+    async def run(self) -> int:
+        await self.db.open()
+        try:
+            await self._sync_staff()
+            tasks: list[asyncio.Task[Any]] = []
+            if isinstance(self.clock, SandboxClock):
+                await self._first_clock_sync()
+                tasks.append(asyncio.create_task(self.clock.follow(self.stop)))
+            if not await self.connect():
+                return 1
+            tasks.append(asyncio.create_task(self.outbox.run(self.stop), name="outbox"))
+            for community in self.config.vk.communities:
+                if community.longpoll and community.token.get_secret_value():
+                    source = CommunityLongPoll(self.config, community, self.ingest)
+                    tasks.append(asyncio.create_task(source.run(self.stop),
+                                                     name=f"vk-{community.id}"))
+            if self.config.vk.publics and self.config.vk.service_token.get_secret_value():
+                tasks.append(asyncio.create_task(PublicWatcher(self.config, self.ingest)
+                                                 .run(self.stop), name="vk-publics"))
+            tasks.append(asyncio.create_task(self.jobs.run(self.stop), name="jobs"))
+            await self.jobs.startup(self.bot)
+            polling = asyncio.create_task(
+                self.dispatcher.start_polling(
+                    self.bot, handle_signals=False, close_bot_session=False,
+                    allowed_updates=ALLOWED_UPDATES,
+                    polling_timeout=self.config.telegram.poll_timeout,
+                ),
+                name="polling",
+            )
+            log.info("mcu-hub is running for %s", self.config.municipality.name)
+            await self.stop.wait()
+            log.info("stopping")
+            with contextlib.suppress(RuntimeError):
+                await self.dispatcher.stop_polling()
+            await asyncio.wait([polling, *tasks], timeout=4.0)
+            for task in [polling, *tasks]:
+                task.cancel()
+            return 0
+        finally:
+            await self.bot.session.close()
+            await self.db.close()
+
+    async def _first_clock_sync(self) -> None:
+        import aiohttp
+
+        assert isinstance(self.clock, SandboxClock)
+        async with aiohttp.ClientSession() as session:
+            for _ in range(50):
+                try:
+                    await self.clock.sync(session)
+                    return
+                except (aiohttp.ClientError, OSError):
+                    await asyncio.sleep(0.2)
+
+
+async def run(config: Config) -> int:
+    app = App(config)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, app.request_stop)
+    return await app.run()

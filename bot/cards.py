@@ -1,0 +1,235 @@
+"""The incident card: its text, its buttons, and keeping the one message up to date.
+
+A card is not sent as text fixed at the moment of a step: the outbox holds one "sync"
+row per incident, and delivering it renders the incident as it stands then — a
+``sendMessage`` the first time, an ``editMessageText`` afterwards. Ten quick steps
+cost one edit, and the card can never show an older state than the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aiogram.filters.callback_data import CallbackData
+
+from bot.config import Config
+from bot.domain.incident import State
+from bot.render import Renderer
+from storage import incidents as repo
+from storage import outbox
+from storage.db import Conn
+from storage.incidents import Event, Incident
+
+TEXT_BUDGET = 1500  # citizen's text on the card; the whole card must stay under 4096
+ANSWER_BUDGET = 1200
+HISTORY_LINES = 8
+
+
+class CardCb(CallbackData, prefix="c"):
+    """A press on a card: incident id, the version the card showed, action, argument."""
+
+    id: int
+    v: int
+    a: str
+    arg: int = 0
+
+
+# action codes on the wire (short: callback_data is at most 64 bytes)
+TAKE, ASSIGN, REASSIGN, INTERIM, SUBMIT, TEMPLATES = "tk", "as", "ra", "im", "sb", "tl"
+APPROVE, RETURN, REJECT, REOPEN, MANUAL = "ap", "rt", "rj", "ro", "pm"
+PICK_EXECUTOR, PICK_REASON, PICK_TEMPLATE, BACK = "to", "rr", "tp", "bk"
+
+REJECT_REASONS = ["reason_not_ours", "reason_spam", "reason_duplicate", "reason_offtopic"]
+
+_BUTTONS: dict[str, list[list[tuple[str, str]]]] = {
+    State.NEW: [[(TAKE, "btn_take"), (ASSIGN, "btn_assign")], [(INTERIM, "btn_interim"),
+                (REJECT, "btn_reject")]],
+    State.ASSIGNED: [[(INTERIM, "btn_interim"), (SUBMIT, "btn_submit")],
+                     [(TEMPLATES, "btn_templates"), (REASSIGN, "btn_reassign")],
+                     [(REJECT, "btn_reject")]],
+    State.IN_PROGRESS: [[(INTERIM, "btn_interim"), (SUBMIT, "btn_submit")],
+                        [(TEMPLATES, "btn_templates"), (REASSIGN, "btn_reassign")],
+                        [(REJECT, "btn_reject")]],
+    State.RETURNED: [[(SUBMIT, "btn_submit"), (TEMPLATES, "btn_templates")],
+                     [(REASSIGN, "btn_reassign")]],
+    State.REOPENED: [[(TAKE, "btn_take"), (ASSIGN, "btn_assign")],
+                     [(INTERIM, "btn_interim"), (SUBMIT, "btn_submit")],
+                     [(REJECT, "btn_reject")]],
+    State.ANSWER_READY: [[(APPROVE, "btn_approve"), (RETURN, "btn_return")]],
+    State.APPROVED: [],
+    State.PUBLISHED: [[(REOPEN, "btn_reopen")]],
+    State.CLOSED: [[(REOPEN, "btn_reopen")]],
+    State.REJECTED: [[(REOPEN, "btn_reopen")]],
+}
+
+STATE_ICONS = {
+    State.NEW: "🆕", State.ASSIGNED: "👷", State.IN_PROGRESS: "🛠", State.ANSWER_READY: "📝",
+    State.APPROVED: "📤", State.PUBLISHED: "✅", State.CLOSED: "☑️", State.RETURNED: "↩️",
+    State.REOPENED: "🔄", State.REJECTED: "🚫",
+}
+
+
+def button(render: Renderer, incident: Incident, action: str, label: str, arg: int = 0) -> dict:
+    data = CardCb(id=incident.id, v=incident.version, a=action, arg=arg).pack()
+    return {"text": render.text(label), "callback_data": data}
+
+
+def keyboard(render: Renderer, incident: Incident) -> dict[str, Any]:
+    rows = []
+    manual = incident.reply_target.get("platform") == "manual"
+    for row in _BUTTONS.get(State(incident.state), []):
+        rows.append([button(render, incident, action, label) for action, label in row])
+    if incident.state == State.APPROVED and manual:
+        rows.append([button(render, incident, MANUAL, "btn_publish_manual")])
+    return {"inline_keyboard": rows}
+
+
+def picker(render: Renderer, incident: Incident, action: str,
+           choices: list[tuple[int, str]]) -> dict[str, Any]:
+    """A transient keyboard on the card: choose an executor, a reason, a template."""
+    rows = [[{"text": label, "callback_data": CardCb(id=incident.id, v=incident.version,
+                                                      a=action, arg=arg).pack()}]
+            for arg, label in choices]
+    rows.append([button(render, incident, BACK, "btn_back")])
+    return {"inline_keyboard": rows}
+
+
+def source_label(config: Config, incident: Incident) -> str:
+    platform, _, ident = incident.source.partition(":")
+    kinds = {
+        "vk_comment": "комментарий ВК", "vk_message": "сообщение сообществу ВК",
+        "vk_post": "запись ВК", "vk_board": "обсуждение ВК", "vk_photo_comment":
+        "комментарий к фото ВК", "vk_video_comment": "комментарий к видео ВК",
+        "vk_public_post": "запись в паблике ВК", "vk_public_comment": "комментарий в паблике ВК",
+        "tg_chat": "городской чат", "tg_private": "личное сообщение боту",
+        "tg_discussion": "комментарий в канале", "forwarded": "переслано сотрудником",
+    }
+    kind = kinds.get(incident.source_kind, incident.source_kind)
+    if platform == "vk" and ident.isdigit():
+        community = config.community(int(ident))
+        public = next((p for p in config.vk.publics if p.id == int(ident)), None)
+        name = community.name if community else public.name if public else ident
+        return f"ВКонтакте «{name}», {kind}"
+    if platform == "tg":
+        return f"Telegram, {kind}"
+    if platform == "forward":
+        names = {"pos": "Платформа обратной связи (ПОС)", "portal": "региональный портал",
+                 "other": "другой источник"}
+        return f"{names.get(ident, ident)}, {kind}"
+    return kind
+
+
+def _clip(text: str, budget: int) -> tuple[str, bool]:
+    if len(text) <= budget:
+        return text, False
+    return text[:budget].rstrip() + "…", True
+
+
+def history_lines(render: Renderer, events: list[Event]) -> list[dict[str, Any]]:
+    lines = []
+    for event in events:
+        name = f"ev_{event.action}"
+        if not hasattr(render._texts, name):
+            continue
+        kwargs: dict[str, Any] = {}
+        if event.action in ("assign", "reassign"):
+            kwargs["to"] = event.detail
+        elif event.action in ("return", "reject"):
+            kwargs["reason"] = event.detail
+        elif event.action == "created":
+            kwargs["rule"] = event.detail
+        elif event.action == "publish_failed":
+            kwargs["error"] = event.detail
+        elif event.action == "rating":
+            kwargs["score"] = event.detail
+        who = event.actor_name or render.text("system")
+        lines.append({"at": event.at, "who": who, "what": render.text(name, **kwargs)})
+    if len(lines) > HISTORY_LINES:
+        lines = lines[:1] + lines[-(HISTORY_LINES - 1):]
+    return lines
+
+
+def card_text(config: Config, render: Renderer, incident: Incident, events: list[Event],
+              now: datetime) -> str:
+    text, truncated = _clip(incident.text, TEXT_BUDGET)
+    answer, _ = _clip(incident.answer_text or "", ANSWER_BUDGET)
+    assignee = None
+    if incident.assignee_id is not None:
+        member = config.staff_by_id(incident.assignee_id)
+        assignee = member.name if member else str(incident.assignee_id)
+    state = State(incident.state)
+    overdue = bool(incident.overdue_at) or (
+        state in (State.NEW, State.ASSIGNED, State.IN_PROGRESS, State.RETURNED,
+                  State.REOPENED, State.ANSWER_READY)
+        and incident.due_at is not None and now > incident.due_at
+    )
+    return render.render(
+        "card.html.j2",
+        i=incident,
+        text=text,
+        truncated=truncated,
+        answer=answer,
+        assignee=assignee,
+        overdue=overdue,
+        state_icon=STATE_ICONS[state],
+        state_label=render.text(f"state_{state.value}"),
+        source_label=source_label(config, incident),
+        history=history_lines(render, events),
+    )
+
+
+def card_place(config: Config, block: str) -> tuple[int, int | None]:
+    """The staff group and the block's forum topic (if the group is a forum)."""
+    return config.telegram.staff_group, config.telegram.topics.get(block)
+
+
+async def queue_sync(conn: Conn, config: Config, incident_id: int, now: datetime,
+                     block: str) -> None:
+    """Ask for the card to be brought up to date (sent the first time)."""
+    chat, _ = card_place(config, block)
+    await outbox.enqueue(
+        conn,
+        key=f"card:{incident_id}",
+        platform="card",
+        lane=f"tg:{chat}",
+        method="sync",
+        params={},
+        now=now,
+        purpose="card",
+        ref_id=incident_id,
+        refresh=True,
+    )
+
+
+@dataclass
+class CardCall:
+    method: str
+    params: dict[str, Any]
+
+
+async def sync_call(conn: Conn, config: Config, render: Renderer, incident_id: int,
+                    now: datetime) -> CardCall | None:
+    """The Bot API call that makes the card show the incident as it is now."""
+    incident = await repo.get(conn, incident_id)
+    if incident is None:
+        return None
+    events = await repo.events(conn, incident_id)
+    text = card_text(config, render, incident, events, now)
+    markup = keyboard(render, incident)
+    if incident.card_message_id is None:
+        chat, topic = card_place(config, incident.block)
+        params: dict[str, Any] = {"chat_id": chat, "text": text, "reply_markup": markup}
+        if topic is not None:
+            params["message_thread_id"] = topic
+        return CardCall("sendMessage", params)
+    return CardCall(
+        "editMessageText",
+        {
+            "chat_id": incident.card_chat_id,
+            "message_id": incident.card_message_id,
+            "text": text,
+            "reply_markup": markup,
+        },
+    )

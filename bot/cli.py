@@ -1,0 +1,152 @@
+"""``mcu-hub``: the console command. Each subcommand loads what it needs and no more."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from bot.config import ConfigError, load_config
+
+
+def _load(path: str):
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        print(f"{path}: the configuration has {len(exc.problems)} problem(s):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        sys.exit(2)
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    try:
+        load_config(args.path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem)
+        return 2
+    print("OK")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot import logs
+    from bot.app import run
+
+    config = _load(args.config)
+    secrets = [config.telegram.token.get_secret_value(), config.vk.service_token.get_secret_value()]
+    for community in config.vk.communities:
+        secrets += [community.token.get_secret_value(), community.user_token.get_secret_value()]
+    logs.setup(args.log_level, secrets, args.log_format)
+    return asyncio.run(run(config))
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from storage.db import Database
+
+    config = _load(args.config)
+
+    async def migrate() -> None:
+        db = Database(config.storage.path)
+        await db.open()
+        await db.close()
+
+    asyncio.run(migrate())
+    print(f"database {config.storage.path} is up to date")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from storage.db import Database
+
+    config = _load(args.config)
+    target = Path(args.path)
+    if target.exists():
+        print(f"{target}: exists already; choose a new file", file=sys.stderr)
+        return 2
+
+    async def backup() -> None:
+        db = Database(config.storage.path)
+        await db.open()
+        try:
+            await db.backup(str(target))
+        finally:
+            await db.close()
+
+    asyncio.run(backup())
+    print(f"backup written to {target}")
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from bot import logs
+    from bot.sandbox.server import serve
+
+    logs.setup("WARNING", fmt="text")
+    asyncio.run(serve(args.port, args.write_config, args.state, not args.no_rate_limits,
+                      args.start))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from bot import calendar_cli, route_cli
+
+    parser = argparse.ArgumentParser(
+        prog="mcu-hub",
+        description="Municipal control centre (МЦУ) in Telegram and VK.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the bot")
+    run.add_argument("-c", "--config", required=True, help="path to the TOML config")
+    run.add_argument("--log-level", default="INFO")
+    run.add_argument("--log-format", choices=["json", "text"], default="json")
+    run.set_defaults(func=cmd_run)
+
+    check = sub.add_parser("check-config", help="validate a config file: OK or its problems")
+    check.add_argument("path")
+    check.set_defaults(func=cmd_check_config)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument("-c", "--config", required=True)
+    migrate.set_defaults(func=cmd_migrate)
+
+    backup = sub.add_parser("backup", help="an online consistent copy of the database")
+    backup.add_argument("path", help="the new file to write")
+    backup.add_argument("-c", "--config", required=True)
+    backup.set_defaults(func=cmd_backup)
+
+    sandbox = sub.add_parser("sandbox", help="run the Telegram and VK stand-ins")
+    sandbox.add_argument("--port", type=int, default=8081)
+    sandbox.add_argument("--write-config", metavar="PATH",
+                         help="write a bot config for the sandbox world")
+    sandbox.add_argument("--state", metavar="PATH", help="keep the sandbox's state here")
+    sandbox.add_argument("--start", metavar="ISO", help="start the clock at this moment")
+    sandbox.add_argument("--no-rate-limits", action="store_true")
+    sandbox.set_defaults(func=cmd_sandbox)
+
+    route_cli.add_parser(sub)
+    calendar_cli.add_parsers(sub)
+    _add_optional(sub)
+    return parser
+
+
+def _add_optional(sub: argparse._SubParsersAction) -> None:
+    """Subcommands of features that register themselves (demo, bench)."""
+    try:
+        from bot import demo
+    except ImportError:
+        return
+    demo.add_parser(sub)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

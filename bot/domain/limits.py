@@ -1,0 +1,220 @@
+"""Platform text limits, checked before a post is queued so nothing is cut silently.
+
+Telegram (Bot API docs): message text 1–4096 characters and photo caption 0–1024,
+both after entity parsing and counted in UTF-16 code units (an emoji outside the
+BMP counts 2); callback_data 1–64 bytes; a media group holds 2–10 items. Pass the
+text as Telegram will show it (markup already stripped) for the counts to be exact.
+
+VK: the API documentation gives no number for the text of ``wall.post``; 16384
+characters is the limit commonly reported and used here. For a wall comment no
+documented figure was found, so comments are held to 4096 — the conservative
+choice, the same as a community message (``messages.send``, «примерно до 4096»).
+A post takes at most 10 attachments. VK is counted in UTF-16 units too: never less
+than the number of characters, so the check errs on the safe side.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = [
+    "TG_CALLBACK_DATA_MAX_BYTES",
+    "TG_CAPTION_MAX",
+    "TG_MEDIA_GROUP_MAX",
+    "TG_MEDIA_GROUP_MIN",
+    "TG_TEXT_MAX",
+    "VK_ATTACHMENTS_MAX",
+    "VK_COMMENT_MAX",
+    "VK_MESSAGE_MAX",
+    "VK_WALL_POST_MAX",
+    "PhotoPost",
+    "callback_data_fits",
+    "check_post",
+    "split_caption",
+    "split_text",
+    "telegram_len",
+]
+
+TG_TEXT_MAX = 4096
+TG_CAPTION_MAX = 1024
+TG_CALLBACK_DATA_MAX_BYTES = 64
+TG_MEDIA_GROUP_MIN = 2
+TG_MEDIA_GROUP_MAX = 10
+
+VK_WALL_POST_MAX = 16384
+VK_COMMENT_MAX = 4096  # undocumented; conservative
+VK_MESSAGE_MAX = 4096
+VK_ATTACHMENTS_MAX = 10
+
+Platform = Literal["telegram", "vk"]
+
+
+def telegram_len(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (a lone surrogate counts 1)."""
+    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+
+
+def callback_data_fits(data: str) -> bool:
+    """Telegram refuses callback_data that is empty or over 64 bytes of UTF-8."""
+    return 1 <= len(data.encode("utf-8")) <= TG_CALLBACK_DATA_MAX_BYTES
+
+
+def check_post(text: str, photos: int, platform: Platform) -> str | None:
+    """Why a post cannot go to ``platform`` as it is (in Russian), or None if it can.
+
+    A photo post whose text is over the caption limit is reported here too; the
+    caller may then send it with :func:`split_caption` and tell the press secretary.
+    """
+    length = telegram_len(text)
+    empty = not text.strip()
+    if platform == "telegram":
+        if photos > TG_MEDIA_GROUP_MAX:
+            return (
+                f"Фото больше {TG_MEDIA_GROUP_MAX} ({photos}) — "
+                "Telegram не примет их одним альбомом"
+            )
+        if photos == 0:
+            if empty:
+                return "Пустой текст — Telegram его не примет"
+            if length > TG_TEXT_MAX:
+                return f"Текст длиннее {TG_TEXT_MAX} символов ({length}) — Telegram его не примет"
+        elif length > TG_CAPTION_MAX:
+            return (
+                f"Подпись к фото длиннее {TG_CAPTION_MAX} символов ({length}) — "
+                "Telegram её не примет"
+            )
+        return None
+    if photos > VK_ATTACHMENTS_MAX:
+        return f"Фото больше {VK_ATTACHMENTS_MAX} ({photos}) — VK не прикрепит их к одной записи"
+    if photos == 0 and empty:
+        return "Пустая запись — VK её не примет"
+    if length > VK_WALL_POST_MAX:
+        return f"Текст длиннее {VK_WALL_POST_MAX} символов ({length}) — VK его не примет"
+    return None
+
+
+# -- splitting ------------------------------------------------------------------------
+
+_PARAGRAPH = re.compile(r"\n[^\S\n]*\n")
+_SENTENCE_MARKS = ".!?…"
+_CLOSERS = "»\"')]"
+
+
+def _prefix_units(text: str) -> list[int]:
+    """units[i] = UTF-16 length of text[:i]."""
+    units = [0]
+    for char in text:
+        units.append(units[-1] + (2 if ord(char) > 0xFFFF else 1))
+    return units
+
+
+def _best_cut(text: str, start: int, end: int) -> int:
+    """Where to end a part that must lie within text[start:end] (end > start).
+
+    A cut at c ends the part before text[c]; it is on a boundary when text[c] is
+    whitespace (or the end). Preference: a blank line, a line break, the end of a
+    sentence, any space; a boundary in the first half of the part is passed over
+    for a weaker one further on, so the parts are not needlessly short. With no
+    boundary at all (one word longer than the limit) the word is cut at ``end``.
+    """
+    boundaries = [c for c in range(start + 1, end + 1) if c == len(text) or text[c].isspace()]
+    if not boundaries:
+        return end
+    half = start + (end - start) // 2
+
+    def paragraph(c: int) -> bool:
+        return _PARAGRAPH.match(text, c) is not None
+
+    def line(c: int) -> bool:
+        return text[c] == "\n"
+
+    def sentence(c: int) -> bool:
+        i = c - 1
+        while i > start and text[i] in _CLOSERS:
+            i -= 1
+        return text[i] in _SENTENCE_MARKS
+
+    for test in (paragraph, line, sentence):
+        good = [c for c in boundaries if c >= half and (c >= len(text) or test(c))]
+        if good:
+            return good[-1]
+    return boundaries[-1]
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Cut ``text`` into parts of at most ``limit`` UTF-16 units, at natural boundaries.
+
+    A text that fits comes back whole. Otherwise the whitespace at each cut is the
+    separator and is dropped, along with the text's own leading and trailing
+    whitespace: ``text`` is exactly sep₀ + part₀ + sep₁ + part₁ + … + sepₙ with
+    every sep whitespace (empty only where a word longer than ``limit`` had to be
+    cut). No other character is lost, and no word is cut unless it alone is over
+    the limit.
+    """
+    if limit < 2:
+        raise ValueError("limit must be at least 2 (one character may take two units)")
+    if telegram_len(text) <= limit:
+        return [text] if text else []
+    units = _prefix_units(text)
+    parts: list[str] = []
+    pos = 0
+    n = len(text)
+    while True:
+        while pos < n and text[pos].isspace():
+            pos += 1
+        if pos >= n:
+            return parts
+        # the furthest end that fits; at least one character even if it alone is over
+        end = pos + 1
+        while end < n and units[end + 1] - units[pos] <= limit:
+            end += 1
+        if units[n] - units[pos] <= limit:
+            cut = n
+        else:
+            cut = _best_cut(text, pos, end)
+        parts.append(text[pos:cut].rstrip())
+        pos = cut
+
+
+@dataclass(frozen=True)
+class PhotoPost:
+    """What to send for one photo post on Telegram, in this order.
+
+    ``caption`` goes with the photos (on the first one of an album; "" = none);
+    ``messages`` follow as separate text messages. ``note`` says, in Russian, what
+    was done to the text, for the press secretary; None when it went as written.
+    """
+
+    caption: str
+    messages: tuple[str, ...]
+    note: str | None = None
+
+
+def split_caption(text: str, photos: int) -> PhotoPost:
+    """Fit a post's text to Telegram: as a caption if it can be one, else as messages.
+
+    When the text of a photo post is over 1024 the photos go without a caption and
+    the text follows whole as a message (split further only past 4096): a reader
+    sees the text in one piece rather than cut between a caption and a message.
+    """
+    length = telegram_len(text)
+    if photos <= 0:
+        if length <= TG_TEXT_MAX:
+            return PhotoPost("", (text,) if text.strip() else ())
+        parts = tuple(split_text(text, TG_TEXT_MAX))
+        note = (
+            f"Текст длиннее {TG_TEXT_MAX} символов ({length}) — "
+            f"уйдёт в Telegram {len(parts)} сообщениями подряд"
+        )
+        return PhotoPost("", parts, note)
+    if length <= TG_CAPTION_MAX:
+        return PhotoPost(text, ())
+    parts = tuple(split_text(text, TG_TEXT_MAX))
+    note = f"Текст длиннее подписи к фото ({length} из {TG_CAPTION_MAX}) — фото уйдут без подписи, "
+    if len(parts) == 1:
+        note += "текст отдельным сообщением следом"
+    else:
+        note += f"текст следом {len(parts)} сообщениями"
+    return PhotoPost("", parts, note)

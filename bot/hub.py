@@ -1,0 +1,70 @@
+"""What every part of the running process shares: config, clock, database, renderer...
+
+Built once in ``bot.app`` and handed to handlers through the Dispatcher and to jobs
+and sources through their constructors — never a module global.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.domain.calendar import WorkCalendar
+from bot.domain.routing import Router
+from bot.render import Renderer
+from storage import outbox
+from storage.db import Conn, Database
+
+
+@dataclass
+class Hub:
+    config: Config
+    clock: Clock
+    db: Database
+    render: Renderer
+    calendar: WorkCalendar
+    router: Router
+    bot_id: int = 0
+    wake: Callable[[], None] = field(default=lambda: None)
+
+    def wake_outbox(self) -> None:
+        self.wake()
+
+    async def send(
+        self,
+        conn: Conn,
+        chat_id: int,
+        text: str,
+        *,
+        key: str,
+        purpose: str = "",
+        ref_id: int | None = None,
+        **params: Any,
+    ) -> bool:
+        """Queue a Telegram message (HTML) through the outbox, once per key."""
+        return await outbox.enqueue(
+            conn,
+            key=key,
+            platform="tg",
+            lane=f"tg:{chat_id}",
+            method="sendMessage",
+            params={"chat_id": chat_id, "text": text, **params},
+            now=self.clock.now(),
+            purpose=purpose,
+            ref_id=ref_id,
+        )
+
+    async def notify(self, conn: Conn, user_id: int, phrase: str, /, *, key: str,
+                     **context: Any) -> bool:
+        """A private message to a staff member, from a phrase in ``texts.j2``."""
+        return await self.send(conn, user_id, self.render.html(phrase, **context),
+                               key=f"notify:{user_id}:{key}")
+
+    def staff_name(self, user_id: int | None) -> str:
+        if user_id is None:
+            return ""
+        member = self.config.staff_by_id(user_id)
+        return member.name if member else str(user_id)

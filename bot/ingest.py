@@ -1,0 +1,230 @@
+"""From a platform event to a stored incident: filter, route, join or reopen, store, card.
+
+Sources (VK long poll, VK publics, Telegram chats, forwarded messages) turn what they
+see into ``Inbound`` and hand it here; nothing else creates incidents. The unique
+``key`` makes the same event stored once however often it is delivered.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.cards import queue_sync
+from bot.domain import sla
+from bot.domain.incident import OPEN_STATES, Action, Actor, Refused, State, decide
+from bot.domain.routing import Message
+from bot.domain.text import is_noise
+from bot.hub import Hub
+from storage import cursors
+from storage import incidents as repo
+from storage.db import Conn
+from storage.incidents import NewIncident
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Inbound:
+    """One citizen's message as a source saw it."""
+
+    source: str  # "vk:100001", "tg:-1001000000002", "tg:private", "forward:pos"
+    kind: str  # "vk_comment", "vk_message", "tg_chat", ...
+    key: str  # the platform event's identity, unique across sources
+    author_id: str  # "vk:500101", "tg:2001"
+    text: str
+    written_at: datetime
+    author_name: str = ""
+    author_link: str | None = None
+    thread: str | None = None
+    link: str | None = None
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    reply_target: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    """What became of an inbound message: ``created``, ``joined``, ``reopened``,
+    ``duplicate`` or ``skipped`` (with the reason)."""
+
+    result: str
+    incident_id: int | None = None
+    reason: str = ""
+
+
+class Ingest:
+    def __init__(self, hub: Hub):
+        self.hub = hub
+        config = hub.config
+        self._staff_tg = {f"tg:{m.telegram_id}" for m in config.staff}
+        self._staff_vk = {f"vk:{m.vk_id}" for m in config.staff if m.vk_id}
+        self._own_vk = {f"vk:-{c.id}" for c in config.vk.communities}
+
+    def skip_reason(self, message: Inbound) -> str | None:
+        """Staff, the bot, the communities themselves and noise are not incidents."""
+        if message.author_id in self._staff_tg or message.author_id in self._staff_vk:
+            return "staff"
+        if message.author_id in self._own_vk or message.author_id == f"tg:{self.hub.bot_id}":
+            return "own"
+        if self.hub.config.ingest.skip_noise and is_noise(
+            message.text, bool(message.attachments)
+        ):
+            return "noise"
+        return None
+
+    async def receive(self, message: Inbound) -> Outcome:
+        outcomes = await self.receive_many([message])
+        return outcomes[0]
+
+    async def receive_many(
+        self, messages: list[Inbound], cursor: tuple[str, str] | None = None
+    ) -> list[Outcome]:
+        """Store a batch in one transaction: a storm is written at once, cards follow.
+
+        ``cursor`` (name, value) is saved in the same transaction — a long-poll ts
+        moves on exactly when the events before it are stored.
+        """
+        outcomes = []
+        async with self.hub.db.tx() as conn:
+            for message in messages:
+                outcomes.append(await self._receive(conn, message))
+            if cursor is not None:
+                await cursors.put(conn, *cursor)
+        if any(o.result in ("created", "joined", "reopened") for o in outcomes):
+            self.hub.wake_outbox()
+        return outcomes
+
+    async def _receive(self, conn: Conn, message: Inbound) -> Outcome:
+        reason = self.skip_reason(message)
+        if reason is not None:
+            return Outcome("skipped", reason=reason)
+        if await repo.by_source_key(conn, message.key) is not None:
+            return Outcome("duplicate")
+        now = self.hub.clock.now()
+        if message.thread:
+            previous = await repo.latest_in_thread(conn, message.thread, message.author_id)
+            if previous is not None:
+                outcome = await self._follow_up(conn, previous, message, now)
+                if outcome is not None:
+                    return outcome
+        return await self._create(conn, message, now)
+
+    async def _follow_up(self, conn: Conn, previous: repo.Incident, message: Inbound,
+                         now: datetime) -> Outcome | None:
+        """A message in a thread the author already opened: join it or reopen it."""
+        config = self.hub.config.ingest
+        state = State(previous.state)
+        window = timedelta(minutes=config.thread_window_minutes)
+        if (
+            state in OPEN_STATES
+            and state != State.APPROVED
+            and message.written_at - previous.written_at <= window
+        ):
+            await self._append(conn, previous, message, now, "joined", state)
+            return Outcome("joined", previous.id)
+        reopen_until = (previous.published_at or now) + timedelta(days=config.reopen_days)
+        if state == State.PUBLISHED and now <= reopen_until:
+            try:
+                target = decide(state, Action.CITIZEN_REPLY, Actor.process(), previous.block,
+                                previous.assignee_id)
+            except Refused:
+                return None
+            await self._append(conn, previous, message, now, "citizen_reply", target)
+            if previous.assignee_id is not None:
+                await self.hub.notify(conn, previous.assignee_id, "notify_reopened",
+                                      key=f"reopen:{previous.id}:{message.key}", id=previous.id)
+            return Outcome("reopened", previous.id)
+        return None
+
+    async def _append(self, conn: Conn, incident: repo.Incident, message: Inbound,
+                      now: datetime, action: str, state: State) -> None:
+        text = f"{incident.text}\n\n{message.text}".strip()
+        changes: dict[str, Any] = {"text": text, "state": state.value}
+        if message.attachments:
+            changes["attachments"] = incident.attachments + message.attachments
+        if action == "citizen_reply":
+            changes["reopens"] = incident.reopens + 1
+            changes["published_at"] = incident.published_at
+        await repo.update(conn, incident.id, **changes)
+        # the follow-up's key is stored too, so its redelivery is a duplicate
+        await repo.add_event(conn, incident.id, now, action, from_state=incident.state,
+                             to_state=state.value, detail=message.key)
+        await conn.execute(
+            "INSERT OR IGNORE INTO cursors(name, value) VALUES (?, ?)",
+            (f"seen:{message.key}", str(incident.id)),
+        )
+        await queue_sync(conn, self.hub.config, incident.id, now, incident.block)
+
+    async def _create(self, conn: Conn, message: Inbound, now: datetime) -> Outcome:
+        if await self._seen(conn, message.key):
+            return Outcome("duplicate")
+        route = self.hub.router.route(
+            Message(text=message.text, source=message.source, author=message.author_id)
+        )
+        policies = self.hub.config.sla.policies
+        calendar = self.hub.calendar
+        due = sla.deadline(policies[route.policy], now, calendar)
+        first = policies.get(self.hub.config.sla.first_reply_policy)
+        first_due = sla.deadline(first, now, calendar) if first else None
+        incident_id = await repo.insert(
+            conn,
+            NewIncident(
+                source=message.source,
+                source_kind=message.kind,
+                source_key=message.key,
+                thread_key=message.thread,
+                link=message.link,
+                author_id=message.author_id,
+                author_name=message.author_name,
+                author_link=message.author_link,
+                text=message.text,
+                attachments=message.attachments,
+                reply_target=message.reply_target,
+                written_at=message.written_at,
+                received_at=now,
+                block=route.block,
+                priority=route.priority,
+                policy=route.policy,
+                route_rule=route.rule,
+                due_at=due,
+                first_reply_due_at=first_due,
+            ),
+        )
+        if incident_id is None:
+            return Outcome("duplicate")
+        await repo.add_event(conn, incident_id, now, "created", to_state=State.NEW.value,
+                             detail=route.rule)
+        await queue_sync(conn, self.hub.config, incident_id, now, route.block)
+        return Outcome("created", incident_id)
+
+    async def _seen(self, conn: Conn, key: str) -> bool:
+        async with conn.execute("SELECT 1 FROM cursors WHERE name = ?", (f"seen:{key}",)) as cur:
+            return await cur.fetchone() is not None
+
+    async def edit(self, key: str, text: str) -> bool:
+        """The author edited the message: the text is updated and the change logged."""
+        async with self.hub.db.tx() as conn:
+            incident = await repo.by_source_key(conn, key)
+            if incident is None or incident.text == text:
+                return False
+            now = self.hub.clock.now()
+            await repo.update(conn, incident.id, text=text, edited_at=now)
+            await repo.add_event(conn, incident.id, now, "edited", detail=incident.text[:500])
+            await queue_sync(conn, self.hub.config, incident.id, now, incident.block)
+        self.hub.wake_outbox()
+        return True
+
+    async def delete(self, key: str) -> bool:
+        """The author deleted the message: recorded, never erased."""
+        async with self.hub.db.tx() as conn:
+            incident = await repo.by_source_key(conn, key)
+            if incident is None or incident.deleted_at is not None:
+                return False
+            now = self.hub.clock.now()
+            await repo.update(conn, incident.id, deleted_at=now)
+            await repo.add_event(conn, incident.id, now, "deleted")
+            await queue_sync(conn, self.hub.config, incident.id, now, incident.block)
+        self.hub.wake_outbox()
+        return True

@@ -1,0 +1,233 @@
+"""VK edge: the real ``vk_api`` behind a small async adapter.
+
+vk_api is synchronous (requests), has its API address fixed in code and paces and
+retries by itself: it sleeps to stay under 3 requests/s and retries error 6 ("too many
+requests per second") without limit. Here it runs off the event loop, its requests are
+sent to the configured ``api_base`` (the sandbox, or VK itself) by a mounted transport
+adapter, and its pacing and error-6 loop are switched off: the outbox keeps the limits
+and decides on backoff, so every VK error surfaces as a ``VkError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import requests
+import vk_api
+from jconfig.memory import MemoryConfig
+from requests.adapters import HTTPAdapter
+from vk_api.exceptions import ApiError, ApiHttpError, Captcha
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "5.199"
+# where vk_api sends its calls; older releases used api.vk.com
+_FIXED_BASES = ("https://api.vk.ru/method/", "https://api.vk.com/method/")
+_TOO_MANY_RPS = 6
+
+
+class VkError(Exception):
+    """An error VK answered (``{"error": {...}}``), in the platform's words."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"VK error {code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class VkTransportError(Exception):
+    """No VK answer: HTTP 5xx/429, a timeout, a refused connection or a broken body."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class _RedirectAdapter(HTTPAdapter):
+    """Sends vk_api's fixed ``https://api.vk.ru/method/`` calls to ``api_base``.
+
+    It also gives every request a timeout, which vk_api never sets.
+    """
+
+    def __init__(self, api_base: str, timeout: float) -> None:
+        super().__init__()
+        self.api_base = api_base.rstrip("/") + "/"
+        self.timeout = timeout
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        url = request.url or ""
+        for prefix in _FIXED_BASES:
+            if url.startswith(prefix) and not url.startswith(self.api_base):
+                request.url = self.api_base + url[len(prefix) :]
+                # proxies were chosen for VK's host; choose again for the real target
+                kwargs["proxies"] = requests.utils.get_environ_proxies(request.url)
+                break
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().send(request, **kwargs)
+
+
+def make_session(api_base: str, timeout: float = 30) -> requests.Session:
+    """A requests session whose VK API calls go to ``api_base``."""
+    session = requests.Session()
+    adapter = _RedirectAdapter(api_base, timeout)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+class VkClient:
+    """One access token's calls, made by vk_api in a worker thread."""
+
+    def __init__(
+        self, token: str, api_base: str, version: str = API_VERSION, timeout: float = 30
+    ) -> None:
+        self.api_base = api_base
+        self.timeout = timeout
+        self.session = make_session(api_base, timeout)
+        self._vk = vk_api.VkApi(
+            token=token, session=self.session, api_version=version, config=MemoryConfig
+        )
+        # our outbox paces the calls and backs off; vk_api must neither sleep nor loop
+        self._vk.RPS_DELAY = 0
+        self._vk.error_handlers.pop(_TOO_MANY_RPS, None)
+
+    def close(self) -> None:
+        """Drop pooled connections (at shutdown)."""
+        self.session.close()
+
+    async def call(self, method: str, **params: Any) -> Any:
+        """Call ``method``; raises ``VkError`` or ``VkTransportError``."""
+        return await asyncio.to_thread(self._call_sync, method, params)
+
+    async def upload_wall_photo(self, group_id: int, data: bytes, filename: str) -> str:
+        """Upload a photo for a community's wall; returns ``photo{owner}_{id}``.
+
+        VK allows this chain with a user token (a community admin's) only.
+        """
+        return await asyncio.to_thread(self._upload_sync, group_id, data, filename)
+
+    def _call_sync(self, method: str, params: dict[str, Any]) -> Any:
+        values = {k: _plain(v) for k, v in params.items() if v is not None}
+        try:
+            return self._vk.method(method, values)
+        except Captcha as error:
+            raise VkError(error.code, "Captcha needed") from error
+        except ApiHttpError as error:
+            status = error.response.status_code
+            raise VkTransportError(f"{method}: HTTP {status}", status) from error
+        except ApiError as error:
+            raise VkError(error.code, str(error.error.get("error_msg", ""))) from error
+        except requests.RequestException as error:
+            raise VkTransportError(f"{method}: {type(error).__name__}: {error}") from error
+        except ValueError as error:  # a body that is not JSON
+            raise VkTransportError(f"{method}: unreadable answer: {error}") from error
+
+    def _upload_sync(self, group_id: int, data: bytes, filename: str) -> str:
+        server = self._call_sync("photos.getWallUploadServer", {"group_id": group_id})
+        try:
+            response = self.session.post(
+                server["upload_url"], files={"photo": (filename, data)}, timeout=self.timeout
+            )
+        except requests.RequestException as error:
+            raise VkTransportError(f"photo upload: {error}") from error
+        if not response.ok:
+            raise VkTransportError(f"photo upload: HTTP {response.status_code}",
+                                   response.status_code)
+        try:
+            uploaded = response.json()
+        except ValueError as error:
+            raise VkTransportError(f"photo upload: unreadable answer: {error}") from error
+        if "error" in uploaded or not uploaded.get("photo") or uploaded["photo"] == "[]":
+            raise VkError(22, f"Upload error: {uploaded.get('error', 'no photo received')}")
+        saved = self._call_sync(
+            "photos.saveWallPhoto",
+            {
+                "group_id": group_id,
+                "photo": uploaded["photo"],
+                "server": uploaded["server"],
+                "hash": uploaded["hash"],
+            },
+        )
+        return f"photo{saved[0]['owner_id']}_{saved[0]['id']}"
+
+
+class VkLongPoll:
+    """A Bots Long Poll consumer for one community.
+
+    ``check`` gets the server on first use and recovers from ``failed`` by itself:
+    1 — continue from the ts VK gave; 2 — a new key, same ts; 3 — a new key and ts.
+    """
+
+    def __init__(self, client: VkClient, group_id: int, wait: int = 25) -> None:
+        self.client = client
+        self.group_id = group_id
+        self.wait = wait
+        self.server: str | None = None
+        self.key: str | None = None
+        self.ts: str | None = None
+        # a session of its own: a long wait must not hold the client's connection
+        self._session = make_session(client.api_base, client.timeout)
+
+    async def check(self, ts: str | None) -> tuple[str, list[dict[str, Any]]]:
+        """One long poll request: ``(ts to ask next, updates)``."""
+        if self.server is None or self.key is None:
+            await self._update_server(update_ts=ts is None)
+        if ts is None:
+            ts = self.ts
+        assert self.server is not None and ts is not None
+        answer = await asyncio.to_thread(self._get, ts)
+        failed = answer.get("failed")
+        if failed is None:
+            self.ts = str(answer["ts"])
+            return self.ts, list(answer.get("updates", []))
+        log.info("vk long poll of %s: failed %s", self.group_id, failed)
+        if failed == 1:
+            self.ts = str(answer["ts"])
+        elif failed == 2:
+            await self._update_server(update_ts=False)
+            self.ts = ts
+        else:
+            await self._update_server(update_ts=True)
+        assert self.ts is not None
+        return self.ts, []
+
+    def close(self) -> None:
+        self._session.close()
+
+    async def _update_server(self, update_ts: bool) -> None:
+        answer = await self.client.call("groups.getLongPollServer", group_id=self.group_id)
+        self.server = str(answer["server"])
+        self.key = str(answer["key"])
+        if update_ts or self.ts is None:
+            self.ts = str(answer["ts"])
+
+    def _get(self, ts: str) -> dict[str, Any]:
+        assert self.server is not None
+        params = {"act": "a_check", "key": self.key, "ts": ts, "wait": self.wait}
+        try:
+            response = self._session.get(self.server, params=params, timeout=self.wait + 10)
+        except requests.RequestException as error:
+            raise VkTransportError(f"long poll: {type(error).__name__}: {error}") from error
+        if not response.ok:
+            raise VkTransportError(f"long poll: HTTP {response.status_code}",
+                                   response.status_code)
+        try:
+            answer = response.json()
+        except ValueError as error:
+            raise VkTransportError(f"long poll: unreadable answer: {error}") from error
+        if not isinstance(answer, dict):
+            raise VkTransportError("long poll: unexpected answer")
+        return answer
+
+
+def _plain(value: Any) -> Any:
+    """Lists as VK's comma lists, booleans as 1/0 (as vk_api's method proxy does)."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, list | tuple):
+        return ",".join(str(x) for x in value)
+    return value

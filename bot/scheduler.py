@@ -1,0 +1,64 @@
+"""Periodic work: each job is a short idempotent "tick" that looks at the clock.
+
+Jobs do not fire at wall-clock instants; every few seconds they ask the domain clock
+what is due (a reminder, a digest at 09:00, a post's slot) and record what they did,
+so moving the sandbox clock makes things happen, and a restart repeats nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.hub import Hub
+from bot.workflow import Workflow
+
+log = logging.getLogger(__name__)
+
+Tick = Callable[[], Awaitable[Any]]
+
+
+class Jobs:
+    def __init__(self, hub: Hub, workflow: Workflow):
+        self.hub = hub
+        self.workflow = workflow
+        self.ticks: list[tuple[str, Tick, float]] = [
+            ("close-quiet", workflow.close_quiet, 5.0),
+        ]
+        self.on_start: list[Callable[[Any], Awaitable[None]]] = []
+
+    def add(self, name: str, tick: Tick, seconds: float) -> None:
+        self.ticks.append((name, tick, seconds))
+
+    async def startup(self, bot: Any) -> None:
+        for hook in self.on_start:
+            try:
+                await hook(bot)
+            except Exception:
+                log.exception("start-up hook failed")
+
+    async def run_all_once(self) -> None:
+        """Every job once, in order: what a test or the demo calls after moving time."""
+        for name, tick, _ in self.ticks:
+            await self._safe(name, tick)
+
+    async def _safe(self, name: str, tick: Tick) -> None:
+        try:
+            await tick()
+        except Exception:  # a failing job must not stop the others or the process
+            log.exception("job %s failed", name)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        scheduler = AsyncIOScheduler()
+        for name, tick, seconds in self.ticks:
+            scheduler.add_job(self._safe, "interval", seconds=seconds, args=(name, tick),
+                              id=name, max_instances=1, coalesce=True)
+        scheduler.start()
+        try:
+            await stop.wait()
+        finally:
+            scheduler.shutdown(wait=False)

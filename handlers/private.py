@@ -1,0 +1,221 @@
+"""A private chat with the bot: staff commands, forwarded registrations, citizens' DMs."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, Message
+
+from bot import cards
+from bot.domain.incident import OPEN_STATES
+from bot.hub import Hub
+from bot.ingest import Inbound, Ingest
+from bot.sources.telegram import attachments, from_private, text_of
+from bot.workflow import Workflow
+from handlers.staff_group import handle_reply
+from storage import cursors
+from storage import incidents as repo
+
+
+SOURCES = ["pos", "portal", "other"]
+
+
+class ForwardCb(CallbackData, prefix="f"):
+    """Which platform a forwarded message came from: index in SOURCES, message id."""
+
+    s: int
+    m: int
+
+
+def _roles(hub: Hub, user_id: int) -> list[str]:
+    member = hub.config.staff_by_id(user_id)
+    return list(member.roles) if member else []
+
+
+async def _say(hub: Hub, message: Message, text: str, **params: object) -> None:
+    """Answer through the outbox (rate limits, retries) rather than directly."""
+    async with hub.db.tx() as conn:
+        await hub.send(conn, message.chat.id, text,
+                       key=f"reply:{message.chat.id}:{message.message_id}", **params)
+    hub.wake_outbox()
+
+
+async def on_help(message: Message, hub: Hub) -> None:
+    user = message.from_user
+    assert user is not None
+    roles = _roles(hub, user.id)
+    member = hub.config.staff_by_id(user.id)
+    text = hub.render.render(
+        "help.html.j2", municipality=hub.config.municipality.name, roles=roles,
+        name=member.name if member else "",
+        role_names=[hub.render.text(f"role_{r}") for r in roles],
+    )
+    await _say(hub, message, text)
+
+
+async def on_my(message: Message, hub: Hub) -> None:
+    user = message.from_user
+    assert user is not None
+    if not _roles(hub, user.id):
+        await _say(hub, message, hub.render.html("staff_only"))
+        return
+    items = await repo.assigned_to(hub.db.reader, user.id, [s.value for s in OPEN_STATES])
+    await _say(hub, message, _list(hub, items, hub.render.text("my_title"),
+                                   hub.render.text("my_empty")))
+
+
+async def on_find(message: Message, command: CommandObject, hub: Hub) -> None:
+    user = message.from_user
+    assert user is not None
+    if not _roles(hub, user.id):
+        await _say(hub, message, hub.render.html("staff_only"))
+        return
+    query = (command.args or "").strip()[:100]
+    if not query:
+        await _say(hub, message, hub.render.html("find_usage"))
+        return
+    items = await repo.search(hub.db.reader, query)
+    await _say(hub, message, _list(hub, items, hub.render.text("find_title", query=query),
+                                   hub.render.text("find_empty", query=query)))
+
+
+async def on_incident(message: Message, command: CommandObject, hub: Hub) -> None:
+    user = message.from_user
+    assert user is not None
+    if not _roles(hub, user.id):
+        await _say(hub, message, hub.render.html("staff_only"))
+        return
+    arg = (command.args or "").strip().lstrip("№#")
+    if not arg.isdigit() or len(arg) > 12:
+        await _say(hub, message, hub.render.html("incident_usage"))
+        return
+    incident = await repo.get(hub.db.reader, int(arg))
+    if incident is None:
+        await _say(hub, message, hub.render.html("refused_unknown_incident"))
+        return
+    events = await repo.events(hub.db.reader, incident.id)
+    text = cards.card_text(hub.config, hub.render, incident, events, hub.clock.now())
+    await _say(hub, message, text, reply_markup=cards.keyboard(hub.render, incident))
+
+
+async def on_new(message: Message, hub: Hub) -> None:
+    """``/new`` in reply to a message: register it as an incident."""
+    user = message.from_user
+    assert user is not None
+    if not _roles(hub, user.id):
+        await _say(hub, message, hub.render.html("staff_only"))
+        return
+    if message.reply_to_message is None:
+        await _say(hub, message, hub.render.html("forward_nothing"))
+        return
+    await _ask_source(hub, message, message.reply_to_message)
+
+
+def _list(hub: Hub, items: list[repo.Incident], title: str, empty: str) -> str:
+    states = {s: hub.render.text(f"state_{s}") for s in
+              ["new", "assigned", "in_progress", "answer_ready", "approved", "published",
+               "closed", "returned", "reopened", "rejected"]}
+    return hub.render.render("incident_list.html.j2", items=items[:20], title=title,
+                             empty=empty, states=states)
+
+
+async def _ask_source(hub: Hub, message: Message, original: Message) -> None:
+    origin = original.forward_origin
+    author = ""
+    if origin is not None:
+        author = (getattr(origin, "sender_user_name", None)
+                  or getattr(getattr(origin, "sender_user", None), "full_name", None)
+                  or getattr(getattr(origin, "chat", None), "title", None) or "")
+    payload = {
+        "text": text_of(original),
+        "author": author,
+        "date": (origin.date if origin is not None else original.date).astimezone(UTC)
+        .isoformat(),
+        "attachments": attachments(original),
+    }
+    user = message.from_user
+    assert user is not None
+    async with hub.db.tx() as conn:
+        await cursors.put(conn, f"fwd:{user.id}:{original.message_id}",
+                          json.dumps(payload, ensure_ascii=False))
+    buttons = [[{"text": hub.render.text(f"src_{name}"),
+                 "callback_data": ForwardCb(s=i, m=original.message_id).pack()}]
+               for i, name in enumerate(SOURCES)]
+    await _say(hub, message, hub.render.html("forward_ask"),
+               reply_markup={"inline_keyboard": buttons})
+
+
+async def on_forward_source(query: CallbackQuery, callback_data: ForwardCb, hub: Hub,
+                            ingest: Ingest) -> None:
+    from datetime import datetime
+
+    user = query.from_user
+    if not _roles(hub, user.id) or not 0 <= callback_data.s < len(SOURCES):
+        await query.answer(hub.render.text("refused_not_staff"), show_alert=True)
+        return
+    raw = await cursors.get(hub.db.reader, f"fwd:{user.id}:{callback_data.m}")
+    if raw is None:
+        await query.answer(hub.render.text("forward_expired"), show_alert=True)
+        return
+    payload = json.loads(raw)
+    source = SOURCES[callback_data.s]
+    outcome = await ingest.receive(Inbound(
+        source=f"forward:{source}", kind="forwarded", key=f"fwd:{user.id}:{callback_data.m}",
+        author_id=f"forward:{payload['author'] or 'unknown'}", author_name=payload["author"],
+        text=payload["text"], written_at=datetime.fromisoformat(payload["date"]),
+        attachments=payload["attachments"], reply_target={"platform": "manual"},
+    ))
+    if outcome.result == "created":
+        await query.answer(hub.render.text("forward_done", id=outcome.incident_id))
+    else:
+        existing = await repo.by_source_key(hub.db.reader, f"fwd:{user.id}:{callback_data.m}")
+        await query.answer(hub.render.text("forward_duplicate",
+                                           id=existing.id if existing else "?"))
+
+
+async def on_reply(message: Message, hub: Hub, workflow: Workflow, ingest: Ingest) -> None:
+    """A staff reply to the bot's notice is an answer; anything else goes on below."""
+    user = message.from_user
+    assert user is not None
+    if _roles(hub, user.id) and await handle_reply(message, hub, workflow):
+        return
+    await on_text(message, hub, ingest)
+
+
+async def on_text(message: Message, hub: Hub, ingest: Ingest) -> None:
+    user = message.from_user
+    if user is None:
+        return
+    if _roles(hub, user.id):
+        if message.forward_origin is not None:
+            await _ask_source(hub, message, message)
+        elif (message.text or "").startswith("/"):
+            await _say(hub, message, hub.render.html("unknown_command"))
+        else:
+            await _say(hub, message, hub.render.html("forward_nothing"))
+        return
+    inbound = from_private(message)
+    if inbound is None:
+        return
+    outcome = await ingest.receive(inbound)
+    if outcome.result == "created":
+        await _say(hub, message, hub.render.html("received_private"))
+
+
+def build() -> Router:
+    router = Router(name="private")
+    router.message.filter(F.chat.type == "private")
+    router.message.register(on_help, CommandStart())
+    router.message.register(on_help, Command("help"))
+    router.message.register(on_my, Command("my"))
+    router.message.register(on_find, Command("find"))
+    router.message.register(on_incident, Command("incident"))
+    router.message.register(on_new, Command("new"))
+    router.callback_query.register(on_forward_source, ForwardCb.filter())
+    router.message.register(on_reply, F.reply_to_message)
+    router.message.register(on_text)
+    return router

@@ -1,0 +1,153 @@
+"""The database: one SQLite file in WAL mode, one writer at a time.
+
+Writes go through ``Database.tx()``, which holds an asyncio lock around
+``BEGIN IMMEDIATE ... COMMIT`` on the single writer connection, so a burst of
+concurrent writers queues in the event loop instead of failing with
+``database is locked``. Reads that need not see a transaction in flight use the
+separate reader connection, which WAL lets run beside the writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+Conn = aiosqlite.Connection
+
+
+async def _open(path: str) -> Conn:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    await conn.execute("PRAGMA journal_mode=WAL")
+    await conn.execute("PRAGMA foreign_keys=ON")
+    await conn.execute("PRAGMA synchronous=NORMAL")
+    await conn.execute("PRAGMA busy_timeout=10000")
+    return conn
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """The numbered SQL migrations shipped in ``storage/migrations``, in order."""
+    found = []
+    folder = resources.files("storage") / "migrations"
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+async def migrate(conn: Conn) -> list[str]:
+    """Apply the migrations this database lacks; return the names applied."""
+    await conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    async with conn.execute("SELECT version FROM schema_migrations") as cur:
+        applied = {row[0] for row in await cur.fetchall()}
+    done = []
+    for version, name, sql in migrations():
+        if version in applied:
+            continue
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(sql):
+                await conn.execute(statement)
+            await conn.execute(
+                "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
+                (version, name, datetime.now(UTC).isoformat()),
+            )
+            await conn.execute("COMMIT")
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
+        done.append(name)
+    return done
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements (sqlite3.complete_statement knows the grammar)."""
+    statements, current = [], ""
+    for line in sql.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip():
+                statements.append(current.strip())
+            current = ""
+    if current.strip():
+        statements.append(current.strip())
+    return statements
+
+
+class Database:
+    def __init__(self, path: str):
+        self.path = path
+        self._writer: Conn | None = None
+        self._reader: Conn | None = None
+        self._lock: asyncio.Lock | None = None
+
+    async def open(self) -> Database:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._writer = await _open(self.path)
+        await migrate(self._writer)
+        # an in-memory database is private to its connection: read through the writer
+        self._reader = self._writer if self.path == ":memory:" else await _open(self.path)
+        self._lock = asyncio.Lock()
+        return self
+
+    async def close(self) -> None:
+        if self._reader is not None and self._reader is not self._writer:
+            await self._reader.close()
+        if self._writer is not None:
+            await self._writer.close()
+        self._writer = self._reader = None
+
+    @property
+    def reader(self) -> Conn:
+        assert self._reader is not None, "database is not open"
+        return self._reader
+
+    @asynccontextmanager
+    async def tx(self) -> AsyncIterator[Conn]:
+        """One write transaction; commits on success, rolls back on any error."""
+        assert self._writer is not None and self._lock is not None, "database is not open"
+        async with self._lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._writer
+            except BaseException:
+                await self._writer.execute("ROLLBACK")
+                raise
+            await self._writer.execute("COMMIT")
+
+    async def backup(self, target: str) -> None:
+        """An online, consistent copy through SQLite's backup API."""
+        assert self._writer is not None and self._lock is not None
+        async with self._lock:
+            dest = await aiosqlite.connect(target)
+            try:
+                await self._writer.backup(dest)
+            finally:
+                await dest.close()
+
+
+async def fetch_one(conn: Conn, sql: str, params: tuple | dict = ()) -> sqlite3.Row | None:
+    async with conn.execute(sql, params) as cur:
+        return await cur.fetchone()
+
+
+async def fetch_all(conn: Conn, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
+    async with conn.execute(sql, params) as cur:
+        return list(await cur.fetchall())
+
+
+async def fetch_value(conn: Conn, sql: str, params: tuple | dict = ()) -> object:
+    row = await fetch_one(conn, sql, params)
+    return None if row is None else row[0]
