@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import json
 import logging
 import signal
 from typing import Any
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot, Dispatcher, Router
 from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 
 from bot import cards
@@ -35,6 +36,9 @@ from storage.db import Conn, Database
 from storage.outbox import Item
 
 log = logging.getLogger(__name__)
+
+# Feature modules; each has ``install(app)`` adding its routers, jobs and outbox hooks.
+FEATURES = ["bot.deadlines", "bot.publishing", "bot.reports"]
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "channel_post",
                    "my_chat_member"]
@@ -76,6 +80,10 @@ class App:
         )
         self.hub.wake = self.outbox.wake
         self.jobs = Jobs(self.hub, self.workflow)
+        self.routers: list[Router] = []  # features' routers, before the catch-alls
+        self.dp_data: dict[str, Any] = {}
+        for feature in FEATURES:
+            importlib.import_module(feature).install(self)
         self.dispatcher = self._dispatcher()
         self.stop = asyncio.Event()
 
@@ -83,7 +91,9 @@ class App:
         from handlers import build_router
 
         dp = Dispatcher()
-        dp.include_router(build_router(self.config))
+        dp.include_router(build_router(self.config, self.routers))
+        for key, value in self.dp_data.items():
+            dp[key] = value
         dp["hub"] = self.hub
         dp["ingest"] = self.ingest
         dp["workflow"] = self.workflow

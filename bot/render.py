@@ -58,12 +58,25 @@ class Renderer:
     def _texts(self) -> Any:
         return self.env.get_template("texts.j2").make_module({})
 
+    def _macro(self, phrase: str) -> Any:
+        """``name`` is a macro of ``texts.j2``; ``file.j2:name`` one of another file."""
+        if ":" in phrase:
+            template, _, name = phrase.partition(":")
+            module = self._modules.get(template)
+            if module is None:
+                module = self._modules[template] = self.env.get_template(template).make_module({})
+            return getattr(module, name)
+        return getattr(self._texts, phrase)
+
+    @cached_property
+    def _modules(self) -> dict[str, Any]:
+        return {}
+
     def text(self, phrase: str, /, **context: Any) -> str:
-        """A short phrase from ``texts.j2`` (a macro of that name), as plain text."""
-        macro = getattr(self._texts, phrase)
-        result = macro(**context)
+        """A short phrase (a jinja macro), as plain text: for alerts and VK."""
+        result = self._macro(phrase)(**context)
         return str(result.unescape() if isinstance(result, Markup) else result).strip()
 
     def html(self, phrase: str, /, **context: Any) -> str:
-        """A phrase from ``texts.j2`` as Telegram HTML (escaped)."""
-        return str(getattr(self._texts, phrase)(**context)).strip()
+        """A short phrase as Telegram HTML (the arguments escaped)."""
+        return str(self._macro(phrase)(**context)).strip()
