@@ -160,14 +160,12 @@ class Outbox:
 
     async def _start_due(self) -> float:
         now = time.time()
-        items = await rows.due(self.db.reader, now)
-        seen: set[str] = set()
         sleep = 1.0
-        for item in items:
-            if item.lane in seen:
-                continue
-            seen.add(item.lane)
+        for item in await rows.lane_heads(self.db.reader):
             if item.lane in self._busy:
+                continue
+            if item.not_before > now:
+                sleep = min(sleep, item.not_before - now)
                 continue
             kind = await self.classify(item)
             wait = self.limits.wait(item.lane, kind, time.monotonic())
@@ -179,11 +177,6 @@ class Outbox:
             task = asyncio.create_task(self._deliver(item))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        if len(items) >= 500:
-            sleep = min(sleep, 0.05)
-        upcoming = await rows.next_time(self.db.reader)
-        if upcoming is not None and upcoming > now:
-            sleep = min(sleep, upcoming - now)
         return max(sleep, 0.005)
 
     async def _deliver(self, item: Item) -> None:

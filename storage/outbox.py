@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.db import Conn, fetch_all, fetch_one, fetch_value
+from storage.db import Conn, fetch_all, fetch_one
 from storage.incidents import iso
 
 
@@ -85,21 +85,16 @@ async def enqueue(
     return row is not None
 
 
-async def due(conn: Conn, now: float, limit: int = 500) -> list[Item]:
+async def lane_heads(conn: Conn) -> list[Item]:
+    """The oldest unsettled row of every lane: a lane goes strictly in order, so a
+    row told to wait (429 ``retry_after``) holds back the rows behind it — also
+    after a restart."""
     rows = await fetch_all(
         conn,
-        "SELECT * FROM outbox WHERE status IN ('pending', 'sending') AND not_before <= ?"
-        " ORDER BY id LIMIT ?",
-        (now, limit),
+        "SELECT * FROM outbox WHERE id IN (SELECT min(id) FROM outbox"
+        " WHERE status IN ('pending', 'sending') GROUP BY lane) ORDER BY id",
     )
     return [_item(row) for row in rows]
-
-
-async def next_time(conn: Conn) -> float | None:
-    value = await fetch_value(
-        conn, "SELECT min(not_before) FROM outbox WHERE status IN ('pending', 'sending')"
-    )
-    return None if value is None else float(value)  # type: ignore[arg-type]
 
 
 async def get(conn: Conn, item_id: int) -> Item | None:

@@ -1,11 +1,20 @@
 """A Telegram Bot API stand-in over HTTP, for the real aiogram client, plus its control API.
 
-The bot must not be able to tell it from api.telegram.org: same URLs (``/tg/bot<token>/<method>``,
-files at ``/tg/file/bot<token>/<path>``), same parameter encodings (query string, JSON,
-urlencoded, multipart with ``attach://`` uploads), same result and error shapes and wording
-(taken from telegram-bot-api / TDLib), same limits: text 1–4096 characters, caption 1024,
-callback_data 64 bytes, media groups of 2–10, one pending getUpdates (a newer long poll
-terminates the older with 409), and flood control (HTTP 429 with ``retry_after``).
+The bot must not be able to tell it from api.telegram.org: same URLs
+(``/tg/bot<token>/<method>``, files at ``/tg/file/bot<token>/<path>``), same parameter
+encodings (query string, JSON, urlencoded, multipart with ``attach://`` uploads), same
+result and error shapes and wording (taken from telegram-bot-api / TDLib), same limits:
+text 1–4096 characters and caption 1024, both counted after parse_mode in UTF-16 units
+(TDLib counts code points, so this is the stricter reading); callback_data 64 bytes; media
+groups of 2–10; one pending getUpdates (a newer long poll terminates the older with 409);
+flood control (429 with ``retry_after``).
+
+Control API (JSON): POST ``/control/tg/message`` (a person writes; ``photo``: true or a list
+of base64 images, an album if several), ``/control/tg/edit``, ``/control/tg/channel_post``,
+``/control/tg/callback``, ``/control/tg/reset``; GET ``/control/tg/sent`` (the bot's
+messages as they stand), ``/control/tg/messages`` (everyone's),
+``/control/tg/callback_answers``, ``/control/tg/topics``, ``/control/tg/updates`` (not yet
+confirmed by the bot).
 
 Choices the real service leaves open, made here:
 
@@ -19,7 +28,8 @@ Choices the real service leaves open, made here:
 * Injected faults (``SandboxState.take_fault``): "429" answers 429 with the fault's
   ``retry_after``; "500" answers 500; "timeout" holds the request ``timeout_hang`` seconds
   (longer than aiogram's 60 s default) and then answers 502 Bad Gateway; the call is not
-  carried out. Any other numeric kind answers that code.
+  carried out. Any other numeric kind answers that code. getUpdates only takes a fault that
+  names it, so the bot's background polling cannot swallow one meant for a send.
 * Messages in a forum topic carry ``reply_to_message`` = the topic's creation message, as
   Telegram's do; ``/control/tg/sent`` reports only explicit replies in ``reply_to_message_id``.
 """
@@ -671,7 +681,7 @@ class TelegramSandbox:
         text, entities = self._format(str(text), p, "parse_mode", "entities")
         if not text:
             raise bad("text must be non-empty")
-        if len(text) > TEXT_LIMIT:
+        if tg_markup.utf16_len(text) > TEXT_LIMIT:
             raise bad("message is too long")
         content: Json = {"text": text}
         if entities:
@@ -682,7 +692,7 @@ class TelegramSandbox:
         if caption in (None, ""):
             return {}
         text, entities = self._format(str(caption), p, "parse_mode", "caption_entities")
-        if len(text) > CAPTION_LIMIT:
+        if tg_markup.utf16_len(text) > CAPTION_LIMIT:
             raise bad("message caption is too long")
         content: Json = {"caption": text} if text else {}
         if entities and text:
@@ -1243,7 +1253,6 @@ class TelegramSandbox:
         if p.get("icon_custom_emoji_id"):
             topic["icon_custom_emoji_id"] = str(p["icon_custom_emoji_id"])
         self.topics.setdefault(chat["id"], {})[thread_id] = topic
-        self._notify()
         return {k: v for k, v in topic.items() if k not in ("date", "created_by")}
 
     async def _m_editForumTopic(self, p: Json, files: Files) -> bool:

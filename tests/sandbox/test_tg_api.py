@@ -201,6 +201,9 @@ async def test_text_limits(tg: TgWorld) -> None:
     assert await tg.bot.send_message(CITY, "<b>" + "я" * 4096 + "</b>")
     with pytest.raises(TelegramBadRequest, match="Bad Request: message is too long"):
         await tg.bot.send_message(CITY, "я" * 4097)
+    with pytest.raises(TelegramBadRequest, match="message is too long"):  # UTF-16 units
+        await tg.bot.send_message(CITY, "👍" * 2049)
+    assert await tg.bot.send_message(CITY, "👍" * 2048)
     with pytest.raises(TelegramBadRequest, match="Bad Request: message text is empty"):
         await tg.bot.send_message(CITY, "")
     with pytest.raises(TelegramBadRequest, match="text must be non-empty"):
