@@ -14,7 +14,8 @@ import logging
 import signal
 from typing import Any
 
-from aiogram import Bot, Dispatcher, Router
+from aiogram import Bot, Dispatcher
+from aiogram import Router as AiogramRouter
 from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 
 from bot import cards
@@ -80,7 +81,7 @@ class App:
         )
         self.hub.wake = self.outbox.wake
         self.jobs = Jobs(self.hub, self.workflow)
-        self.routers: list[Router] = []  # features' routers, before the catch-alls
+        self.routers: list[AiogramRouter] = []  # features' routers, before the catch-alls
         self.dp_data: dict[str, Any] = {}
         for feature in FEATURES:
             importlib.import_module(feature).install(self)

@@ -1,5 +1,5 @@
 """Placeholder until the feature lands (replaced in this session)."""
 
 
-def install(app) -> None:  # noqa: ANN001
+def install(app) -> None:
     """Nothing to add yet."""

@@ -13,6 +13,7 @@ from bot.cards import CardCb
 from bot.hub import Hub
 from bot.workflow import RatingCb, Workflow
 
+
 async def on_card(query: CallbackQuery, callback_data: CardCb, workflow: Workflow) -> None:
     reply = await workflow.press(query.from_user.id, callback_data)
     await query.answer(reply.text, show_alert=reply.alert)

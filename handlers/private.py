@@ -20,7 +20,6 @@ from handlers.staff_group import handle_reply
 from storage import cursors
 from storage import incidents as repo
 
-
 SOURCES = ["pos", "portal", "other"]
 
 

@@ -6,9 +6,8 @@ import asyncio
 import sqlite3
 from datetime import UTC, datetime
 
-from storage import cursors
+from storage import cursors, outbox
 from storage import incidents as repo
-from storage import outbox
 from storage.db import Database, fetch_all, migrations
 from storage.incidents import NewIncident
 
