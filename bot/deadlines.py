@@ -31,6 +31,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from bot import cards
 from bot.config import SlaPolicy
@@ -305,12 +306,11 @@ class Deadlines:
             else:
                 text = hub.render.html(
                     "deadlines.j2:remind", id=w.id, block=w.block, due=due,
-                    left=hub.render.text("deadlines.j2:hours_minutes", *_hours_minutes(left)),
+                    left=_left(hub, left),
                     working=sla.uses_working_time(policy), excerpt=excerpt, link=link)
             # purpose "prompt": a reply to the reminder is the executor's answer
             await hub.send(conn, w.assignee_id, text, key=f"{base}:{w.assignee_id}",
-                           purpose="prompt", ref_id=w.id, link_preview_options={
-                               "is_disabled": True})
+                           purpose="prompt", ref_id=w.id)
         elif notice.kind == OVERDUE_MARK:
             assert w.due_at is not None
             await conn.execute(
@@ -325,19 +325,22 @@ class Deadlines:
                 assignee=hub.staff_name(w.assignee_id),
                 state=hub.render.text(f"state_{w.state}"), link=link)
             for user_id in self._people(ESCALATE_ROLES):
-                await hub.send(conn, user_id, text, key=f"{base}:{user_id}",
-                               link_preview_options={"is_disabled": True})
+                await hub.send(conn, user_id, text, key=f"{base}:{user_id}")
         elif notice.kind == FIRST_REPLY:
             text = hub.render.html(
                 "deadlines.j2:first_reply", id=w.id, block=w.block,
                 due=hub.render.format_dt(w.first_reply_due_at), link=link)
             for user_id in self._people(FIRST_REPLY_ROLES) or self._people(ESCALATE_ROLES):
-                await hub.send(conn, user_id, text, key=f"{base}:{user_id}",
-                               link_preview_options={"is_disabled": True})
+                await hub.send(conn, user_id, text, key=f"{base}:{user_id}")
 
     def _people(self, roles: tuple[str, ...]) -> list[int]:
         """Staff holding any of the roles, each once."""
         return [m.telegram_id for m in self.hub.config.staff if set(m.roles) & set(roles)]
+
+
+def _left(hub: Hub, left: timedelta) -> str:
+    hours, minutes = _hours_minutes(left)
+    return hub.render.text("deadlines.j2:hours_minutes", hours=hours, minutes=minutes)
 
 
 def _excerpt(text: str, limit: int = 120) -> str:
@@ -393,7 +396,7 @@ def deadline_reply(hub: Hub, user_id: int, args: str | None) -> str:
                        tz=hub.config.municipality.timezone)
 
 
-def _parse_moment(words: list[str], tz: object) -> datetime | None:
+def _parse_moment(words: list[str], tz: ZoneInfo) -> datetime | None:
     """``DD.MM.YYYY HH:MM`` as local time; None when it is not that (or not a real date)."""
     if len(words) != 2:
         return None
@@ -409,7 +412,7 @@ def _parse_moment(words: list[str], tz: object) -> datetime | None:
     except ValueError:
         return None
     # resolve the wall time in the zone (through UTC, like the SLA module does)
-    return local.replace(tzinfo=tz).astimezone(UTC).astimezone(tz)  # type: ignore[arg-type]
+    return local.replace(tzinfo=tz).astimezone(UTC).astimezone(tz)
 
 
 # -- the extension point -----------------------------------------------------------------

@@ -1,0 +1,456 @@
+"""Reminders, escalation, first-reply alerts and /deadline, on a FakeClock and a real DB."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot import cards
+from bot.clock import FakeClock
+from bot.config import parse_config
+from bot.deadlines import Deadlines, deadline_reply
+from bot.domain import sla
+from bot.domain.calendar import WorkCalendar
+from bot.domain.routing import Router
+from bot.hub import Hub
+from bot.render import Renderer
+from bot.sandbox import world
+from storage import incidents as repo
+from storage.db import Database, fetch_all, fetch_value
+from storage.incidents import NewIncident
+
+TZ = ZoneInfo("Europe/Saratov")
+MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=TZ)  # a plain working Monday
+SATURDAY = datetime(2026, 11, 28, 10, 0, tzinfo=TZ)
+EXECUTOR, OTHER_EXECUTOR, COORDINATOR, MANAGER = 1005, 1006, 1004, 1003
+
+
+def at(day: datetime, hhmm: str, seconds: int = 0) -> datetime:
+    hours, minutes = (int(x) for x in hhmm.split(":"))
+    return day.replace(hour=hours, minute=minutes, second=seconds)
+
+
+@dataclass
+class World:
+    hub: Hub
+    clock: FakeClock
+    db: Database
+    scan: Deadlines
+    path: Path
+    n: int = 0
+
+    async def tick_at(self, moment: datetime) -> int:
+        self.clock.set(moment)
+        return await self.scan.tick()
+
+    async def incident(self, received: datetime, *, policy: str = "answer",
+                       assignee: int | None = None, assigned: datetime | None = None,
+                       state: str | None = None) -> int:
+        """An incident as ingest stores it (deadlines from the policy), maybe assigned."""
+        self.n += 1
+        config = self.hub.config
+        policies = config.sla.policies
+        due = sla.deadline(policies[policy], received, self.hub.calendar)
+        first = sla.deadline(policies[config.sla.first_reply_policy], received,
+                             self.hub.calendar)
+        async with self.db.tx() as conn:
+            incident_id = await repo.insert(conn, NewIncident(
+                source="vk:100001", source_kind="vk_comment", source_key=f"k{self.n}",
+                author_id="vk:500101", text="Нет отопления в доме 5", written_at=received,
+                received_at=received, block="ЖКХ", priority="normal", policy=policy,
+                due_at=due, first_reply_due_at=first))
+            assert incident_id is not None
+            if assignee is not None:
+                await repo.update(conn, incident_id, state=state or "assigned",
+                                  assignee_id=assignee, assigned_at=assigned or received)
+            elif state is not None:
+                await repo.update(conn, incident_id, state=state)
+        return incident_id
+
+    async def assign(self, incident_id: int, user_id: int, moment: datetime,
+                     state: str = "assigned") -> None:
+        async with self.db.tx() as conn:
+            await repo.update(conn, incident_id, state=state, assignee_id=user_id,
+                              assigned_at=moment)
+
+    async def set(self, incident_id: int, **changes: Any) -> None:
+        async with self.db.tx() as conn:
+            await repo.update(conn, incident_id, **changes)
+
+    async def messages(self, chat_id: int | None = None) -> list[str]:
+        """Texts queued to Telegram private chats (the staff group's cards excluded)."""
+        rows = await fetch_all(self.db.reader,
+                               "SELECT lane, params FROM outbox WHERE platform = 'tg'"
+                               " ORDER BY id")
+        found = []
+        for row in rows:
+            params = json.loads(row["params"])
+            if params["chat_id"] > 0 and (chat_id is None or params["chat_id"] == chat_id):
+                found.append(params["text"])
+        return found
+
+    async def count(self, chat_id: int, word: str) -> int:
+        return sum(word in text for text in await self.messages(chat_id))
+
+
+def _config(path: Path, **sla_overrides: Any):
+    raw = world.config_dict("http://sandbox.invalid", str(path))
+    if sla_overrides:
+        raw["sla"] = sla_overrides
+    return parse_config(raw, environ={})
+
+
+async def _world(path: Path, start: datetime = MONDAY, **sla_overrides: Any) -> World:
+    config = _config(path, **sla_overrides)
+    clock = FakeClock(start)
+    db = await Database(str(path)).open()
+    hub = Hub(config=config, clock=clock, db=db, render=Renderer(config.municipality.tz),
+              calendar=WorkCalendar.from_config(config.municipality, config.calendar),
+              router=Router(config))
+    return World(hub=hub, clock=clock, db=db, scan=Deadlines(hub), path=path)
+
+
+@pytest.fixture
+async def w(tmp_path: Path) -> AsyncIterator[World]:
+    made = await _world(tmp_path / "db.sqlite3")
+    try:
+        yield made
+    finally:
+        await made.db.close()
+
+
+# -- the executor's reminders -------------------------------------------------------------
+
+
+async def test_reminders_at_the_configured_points_each_once(w: World):
+    # 8 working hours from Monday 09:00: due 17:00; reminders 13:00, 16:00, 17:00
+    await w.incident(MONDAY, assignee=EXECUTOR)
+    for moment, expected in [("09:00", 0), ("12:59", 0), ("13:00", 1), ("13:00:30", 1),
+                             ("15:59", 1), ("16:00", 2), ("16:30", 2), ("17:00", 3)]:
+        parts = moment.split(":")
+        hhmm, seconds = f"{parts[0]}:{parts[1]}", int(parts[2]) if len(parts) > 2 else 0
+        await w.tick_at(at(MONDAY, hhmm, seconds))
+        assert await w.count(EXECUTOR, "Напоминание") == expected, moment
+    texts = await w.messages(EXECUTOR)
+    assert "осталось 4 ч рабочего времени" in texts[0]
+    assert "осталось 1 ч рабочего времени" in texts[1]
+    assert "наступил" in texts[2]
+    assert "Нет отопления" in texts[0]  # what it is about, at a glance
+    # no escalation before the deadline has passed
+    assert await w.messages(COORDINATOR) == []
+
+
+async def test_a_reply_to_a_reminder_is_read_as_the_answer(w: World):
+    incident_id = await w.incident(MONDAY, assignee=EXECUTOR)
+    await w.tick_at(at(MONDAY, "13:00"))
+    rows = await fetch_all(w.db.reader, "SELECT purpose, ref_id FROM outbox"
+                           " WHERE key LIKE 'deadline:%'")
+    assert [(r["purpose"], r["ref_id"]) for r in rows] == [("prompt", incident_id)]
+
+
+async def test_overdue_escalates_to_coordinator_and_manager_once_and_marks_card(w: World):
+    incident_id = await w.incident(MONDAY, assignee=EXECUTOR, state="in_progress")
+    await w.tick_at(at(MONDAY, "17:00"))  # on time still: the deadline itself
+    assert await w.messages(COORDINATOR) == []
+    await w.tick_at(at(MONDAY, "17:00", 1))
+    for _ in range(3):
+        await w.tick_at(at(MONDAY, "17:10"))
+    for person in (COORDINATOR, MANAGER):
+        texts = await w.messages(person)
+        assert len(texts) == 1 and "Просрочено" in texts[0], person
+        assert "Исполнитель ЖКХ" in texts[0]
+    for person in (1001, 1002, 1006, 1007):  # head, curator, others: not them
+        assert await w.messages(person) == []
+    assert await w.count(EXECUTOR, "Просрочено") == 0
+
+    incident = await repo.get(w.db.reader, incident_id)
+    assert incident is not None and incident.overdue_at == MONDAY.replace(hour=17)
+    events = [e.action for e in await repo.events(w.db.reader, incident_id)]
+    assert events.count("overdue") == 1
+    card = await fetch_value(w.db.reader, "SELECT count(*) FROM outbox WHERE key = ?",
+                             (f"card:{incident_id}",))
+    assert card == 1
+    text = cards.card_text(w.hub.config, w.hub.render, incident,
+                           await repo.events(w.db.reader, incident_id), w.clock.now())
+    assert "ПРОСРОЧЕНО" in text and "срок ответа истёк" in text
+
+
+async def test_someone_with_both_roles_is_told_once(tmp_path: Path):
+    path = tmp_path / "db.sqlite3"
+    raw = world.config_dict("http://sandbox.invalid", str(path))
+    for member in raw["staff"]:
+        if member["telegram_id"] == MANAGER:
+            member["roles"] = ["manager", "coordinator"]
+    made = await _world(path)
+    made.hub.config = parse_config(raw, environ={})
+    try:
+        await made.incident(MONDAY, assignee=EXECUTOR)
+        await made.tick_at(at(MONDAY, "17:05"))
+        assert await made.count(MANAGER, "Просрочено") == 1
+        assert await made.count(COORDINATOR, "Просрочено") == 1
+    finally:
+        await made.db.close()
+
+
+async def test_nothing_twice_across_a_restart(tmp_path: Path):
+    path = tmp_path / "db.sqlite3"
+    first = await _world(path)
+    await first.incident(MONDAY, assignee=EXECUTOR)
+    await first.tick_at(at(MONDAY, "13:00"))
+    await first.tick_at(at(MONDAY, "17:05"))
+    before = await first.messages()
+    await first.db.close()
+
+    second = await _world(path, start=at(MONDAY, "17:06"))
+    try:
+        for moment in ("17:06", "17:20", "17:29"):
+            assert await second.tick_at(at(MONDAY, moment)) == 0
+        assert await second.messages() == before
+    finally:
+        await second.db.close()
+
+
+async def test_a_jump_sends_only_the_latest_reminder(w: World):
+    await w.incident(MONDAY, assignee=EXECUTOR)
+    await w.tick_at(at(MONDAY, "16:10"))  # 13:00 and 16:00 both passed
+    texts = await w.messages(EXECUTOR)
+    assert len(texts) == 1 and "осталось 50 мин" in texts[0]
+    kinds = {r[0] for r in await fetch_all(w.db.reader, "SELECT kind FROM notices")}
+    assert kinds == {"remind:50%", "remind:1h"}  # the 50% one superseded, not pending
+    await w.tick_at(at(MONDAY, "16:20"))
+    assert len(await w.messages(EXECUTOR)) == 1
+
+
+# -- office hours -------------------------------------------------------------------------
+
+
+async def test_notices_due_at_night_wait_for_the_next_working_morning(w: World):
+    # Monday 17:00 + 8 working hours: due Tuesday 16:00 (reminders 12:00, 15:00, 16:00)
+    incident_id = await w.incident(at(MONDAY, "17:00"), assignee=EXECUTOR)
+    tuesday, wednesday = MONDAY + timedelta(days=1), MONDAY + timedelta(days=2)
+    await w.tick_at(at(tuesday, "20:00"))  # the bot was away all Tuesday
+    assert await w.messages() == []
+    # the card is marked at once (an edit notifies nobody), the people are told later
+    incident = await repo.get(w.db.reader, incident_id)
+    assert incident is not None and incident.overdue_at is not None
+    next_at = await fetch_value(w.db.reader, "SELECT next_at FROM deadline_queue")
+    assert next_at == repo.iso(at(wednesday, "08:30"))
+    await w.tick_at(at(wednesday, "03:00"))
+    await w.tick_at(at(wednesday, "08:29", 59))
+    assert await w.messages() == []
+    await w.tick_at(at(wednesday, "08:30"))
+    assert await w.count(EXECUTOR, "Напоминание") == 1  # the latest only: «наступил»
+    assert "наступил" in (await w.messages(EXECUTOR))[0]
+    assert await w.count(COORDINATOR, "Просрочено") == 1
+    assert await w.count(MANAGER, "Просрочено") == 1
+
+
+async def test_a_deadline_at_closing_time_is_told_at_closing_time(w: World):
+    # Monday 09:30 + 8 h = 17:30, the end of the day: told then, not at 08:30 Tuesday
+    await w.incident(at(MONDAY, "09:30"), assignee=EXECUTOR)
+    await w.tick_at(at(MONDAY, "17:30"))
+    assert "наступил" in (await w.messages(EXECUTOR))[-1]
+    await w.tick_at(at(MONDAY, "17:30", 2))
+    assert await w.count(COORDINATOR, "Просрочено") == 1
+
+
+async def test_closing_time_grace_is_short(w: World):
+    await w.incident(at(MONDAY, "09:30"), assignee=EXECUTOR)
+    await w.tick_at(at(MONDAY, "16:31"))  # the 1h reminder
+    await w.tick_at(at(MONDAY, "17:45"))  # the tick came late: evening now
+    assert await w.count(COORDINATOR, "Просрочено") == 0
+    assert await w.count(EXECUTOR, "Напоминание") == 1
+    await w.tick_at(at(MONDAY + timedelta(days=1), "08:30"))
+    assert await w.count(COORDINATOR, "Просрочено") == 1
+    assert await w.count(EXECUTOR, "Напоминание") == 2
+
+
+async def test_an_every_day_policy_reminds_at_the_weekend(w: World):
+    # governor: every day, by 18:00; Saturday 10:00 -> due Saturday 18:00 (real time)
+    await w.incident(SATURDAY, policy="governor", assignee=EXECUTOR)
+    await w.tick_at(at(SATURDAY, "14:00"))
+    assert await w.count(EXECUTOR, "Напоминание") == 1
+    texts = await w.messages(EXECUTOR)
+    assert "осталось 4 ч." in texts[0]  # real time: no «рабочего времени»
+    await w.tick_at(at(SATURDAY, "17:00"))
+    await w.tick_at(at(SATURDAY, "18:00", 1))
+    assert await w.count(EXECUTOR, "Напоминание") == 3
+    assert await w.count(COORDINATOR, "Просрочено") == 1
+
+
+async def test_an_office_hours_policy_stays_silent_at_the_weekend(w: World):
+    friday = MONDAY + timedelta(days=4)
+    await w.incident(at(friday, "15:00"), assignee=EXECUTOR)  # due Monday 14:30
+    for day, hhmm in ((friday, "17:30"), (SATURDAY, "12:00"), (SATURDAY, "23:59")):
+        await w.tick_at(at(day, hhmm))
+    assert await w.count(EXECUTOR, "Напоминание") == 1  # 50%: Friday 17:30 sharp
+    await w.tick_at(at(SATURDAY + timedelta(days=1), "12:00"))
+    assert await w.count(EXECUTOR, "Напоминание") == 1
+
+
+# -- reassignment, states -----------------------------------------------------------------
+
+
+async def test_reassignment_restarts_the_reminders_for_the_new_executor(w: World):
+    incident_id = await w.incident(MONDAY, assignee=EXECUTOR)
+    await w.tick_at(at(MONDAY, "13:00"))
+    assert await w.count(EXECUTOR, "Напоминание") == 1
+    await w.assign(incident_id, OTHER_EXECUTOR, at(MONDAY, "13:30"))
+    # from 13:30 to 17:00: 50% at 15:15, 1 h left at 16:00, the deadline at 17:00
+    await w.tick_at(at(MONDAY, "15:14"))
+    assert await w.count(OTHER_EXECUTOR, "Напоминание") == 0
+    await w.tick_at(at(MONDAY, "15:15"))
+    await w.tick_at(at(MONDAY, "16:00"))
+    await w.tick_at(at(MONDAY, "17:00"))
+    assert await w.count(OTHER_EXECUTOR, "Напоминание") == 3
+    assert await w.count(EXECUTOR, "Напоминание") == 1  # the former executor: no more
+
+
+async def test_answer_ready_does_not_remind_but_still_escalates(w: World):
+    incident_id = await w.incident(MONDAY, assignee=EXECUTOR)
+    await w.set(incident_id, state="answer_ready")
+    await w.tick_at(at(MONDAY, "13:00"))
+    await w.tick_at(at(MONDAY, "17:00"))
+    assert await w.count(EXECUTOR, "Напоминание") == 0
+    await w.tick_at(at(MONDAY, "17:01"))
+    assert await w.count(COORDINATOR, "Просрочено") == 1
+    assert await w.count(MANAGER, "Просрочено") == 1
+
+
+async def test_approved_and_closed_owe_nothing_and_leave_the_queue(w: World):
+    approved = await w.incident(MONDAY, assignee=EXECUTOR)
+    closed = await w.incident(MONDAY, assignee=EXECUTOR)
+    await w.set(approved, state="approved")
+    await w.set(closed, state="closed")
+    await w.tick_at(at(MONDAY, "17:05"))
+    assert await w.messages() == []
+    assert await fetch_value(w.db.reader, "SELECT count(*) FROM deadline_queue") == 0
+    # back to work (publication failed): watched again
+    await w.set(approved, state="answer_ready")
+    await w.tick_at(at(MONDAY, "17:06"))
+    assert await w.count(COORDINATOR, "Просрочено") == 1
+
+
+async def test_the_answer_in_time_stops_everything(w: World):
+    incident_id = await w.incident(MONDAY, assignee=EXECUTOR)
+    await w.tick_at(at(MONDAY, "13:00"))
+    await w.set(incident_id, state="published")
+    await w.tick_at(at(MONDAY, "17:30"))
+    assert len(await w.messages()) == 1
+    assert await fetch_value(w.db.reader, "SELECT count(*) FROM deadline_queue") == 0
+
+
+# -- the first reply ---------------------------------------------------------------------
+
+
+async def test_no_first_reply_and_no_assignee_alerts_the_coordinator_once(w: World):
+    await w.incident(MONDAY)  # first reply due 10:00
+    await w.tick_at(at(MONDAY, "10:00"))
+    assert await w.messages() == []
+    await w.tick_at(at(MONDAY, "10:00", 1))
+    await w.tick_at(at(MONDAY, "10:30"))
+    texts = await w.messages(COORDINATOR)
+    assert len(texts) == 1 and "без первого ответа" in texts[0]
+    assert await w.messages(MANAGER) == []
+
+
+async def test_an_assignment_or_an_interim_reply_in_time_means_no_alert(w: World):
+    assigned = await w.incident(MONDAY)
+    replied = await w.incident(MONDAY)
+    await w.assign(assigned, EXECUTOR, at(MONDAY, "09:20"))
+    await w.set(replied, first_reply_at=at(MONDAY, "09:40"))
+    await w.tick_at(at(MONDAY, "10:30"))
+    assert await w.messages(COORDINATOR) == []
+
+
+async def test_first_reply_alert_at_night_waits_for_the_morning(w: World):
+    await w.incident(at(MONDAY, "17:10"))  # first reply due Tuesday 08:50
+    await w.tick_at(at(MONDAY, "23:00"))
+    assert await w.messages() == []
+    await w.tick_at(at(MONDAY + timedelta(days=1), "08:50", 1))
+    assert await w.count(COORDINATOR, "без первого ответа") == 1
+
+
+# -- the scan's cost ----------------------------------------------------------------------
+
+
+async def test_the_scan_reads_the_queue_through_its_index(w: World):
+    plan = await fetch_all(
+        w.db.reader,
+        "EXPLAIN QUERY PLAN SELECT i.id FROM deadline_queue q JOIN incidents i"
+        " ON i.id = q.incident_id WHERE q.next_at <= ? ORDER BY q.next_at LIMIT 200",
+        ("2026-11-23T10:00:00+00:00",))
+    details = " ".join(row["detail"] for row in plan)
+    assert "deadline_queue_next" in details and "SCAN" not in details.replace(
+        "SCAN q USING INDEX", "").replace("SCAN q USING COVERING INDEX", "")
+
+
+async def test_idle_incidents_are_not_looked_at_until_their_next_point(w: World):
+    await w.incident(MONDAY, assignee=EXECUTOR)
+    await w.tick_at(at(MONDAY, "09:05"))
+    next_at = await fetch_value(w.db.reader, "SELECT next_at FROM deadline_queue")
+    assert next_at == repo.iso(at(MONDAY, "13:00"))
+    assert await w.scan.tick() == 0
+
+
+async def test_many_due_at_once_go_in_batches(tmp_path: Path):
+    made = await _world(tmp_path / "db.sqlite3")
+    made.scan.batch = 7
+    try:
+        for _ in range(30):
+            await made.incident(MONDAY, assignee=EXECUTOR)
+        assert await made.tick_at(at(MONDAY, "13:00")) == 30
+        assert await made.count(EXECUTOR, "Напоминание") == 30
+    finally:
+        await made.db.close()
+
+
+# -- /deadline ---------------------------------------------------------------------------
+
+
+def test_deadline_command_for_a_policy_and_a_moment(w: World):
+    reply = deadline_reply(w.hub, COORDINATOR, "fast_track 06.03.2026 17:00")
+    assert reply == ("Срок по регламенту «fast_track» для обращения, поступившего"
+                     " 06.03.2026 17:00: <b>10.03.2026 12:00</b> (Europe/Saratov)")
+
+
+def test_deadline_command_defaults_to_now_and_the_default_policy(w: World):
+    reply = deadline_reply(w.hub, EXECUTOR, "")
+    assert "«answer»" in reply and "23.11.2026 09:00: <b>23.11.2026 17:00</b>" in reply
+    reply = deadline_reply(w.hub, EXECUTOR, "23.11.2026 17:00")
+    assert "«answer»" in reply and "<b>24.11.2026 16:00</b>" in reply
+    assert "«governor»" in deadline_reply(w.hub, EXECUTOR, "GOVERNOR")
+
+
+def test_deadline_command_agrees_with_the_sla_module(w: World):
+    policies = w.hub.config.sla.policies
+    for name in policies:
+        for start in (MONDAY, at(SATURDAY, "23:15"), datetime(2026, 12, 30, 16, 45, tzinfo=TZ)):
+            due = sla.deadline(policies[name], start, w.hub.calendar)
+            reply = deadline_reply(w.hub, COORDINATOR, f"{name} {start:%d.%m.%Y %H:%M}")
+            assert f"<b>{due.astimezone(TZ):%d.%m.%Y %H:%M}</b>" in reply
+
+
+@pytest.mark.parametrize("args", ["завтра", "answer 32.01.2026 10:00", "answer 06.03.2026",
+                                  "06.03.2026 25:00", "answer 06.03.2026 10:00 лишнее",
+                                  "answer 06.03.1800 10:00", "<b>", "x" * 200])
+def test_deadline_command_with_junk_shows_the_usage(w: World, args: str):
+    reply = deadline_reply(w.hub, COORDINATOR, args)
+    assert "/deadline [регламент]" in reply
+    assert "Срок по регламенту" not in reply
+
+
+def test_deadline_command_names_an_unknown_policy(w: World):
+    reply = deadline_reply(w.hub, COORDINATOR, "urgent 06.03.2026 10:00")
+    assert "Нет регламента «urgent»" in reply and "fast_track" in reply
+
+
+def test_deadline_command_is_for_staff_only(w: World):
+    assert deadline_reply(w.hub, 2001, "answer") == w.hub.render.html("staff_only")
