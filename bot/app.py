@@ -39,7 +39,7 @@ from storage.outbox import Item
 log = logging.getLogger(__name__)
 
 # Feature modules; each has ``install(app)`` adding its routers, jobs and outbox hooks.
-FEATURES = ["bot.deadlines", "bot.publishing", "bot.reports"]
+FEATURES = ["bot.startup", "bot.deadlines", "bot.publishing", "bot.reports"]
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "channel_post",
                    "my_chat_member"]
@@ -116,7 +116,7 @@ class App:
 
     async def _deliver_card(self, item: Item) -> Any:
         call = await cards.sync_call(self.db.reader, self.config, self.render,
-                                     item.ref_id or 0, self.clock.now())
+                                     item.ref_id or 0, self.clock.now(), self.hub.topics)
         if call is None:
             return None
         try:
@@ -137,7 +137,7 @@ class App:
             return
         message = result.get("result") or {}
         await repo.set_card(conn, item.ref_id or 0, message["chat"]["id"],
-                            message["message_id"])
+                            message["message_id"], message.get("message_thread_id"))
 
     async def _deliver_vk(self, item: Item) -> Any:
         client = self.vk_clients.get(item.lane)

@@ -180,15 +180,10 @@ def card_text(config: Config, render: Renderer, incident: Incident, events: list
     )
 
 
-def card_place(config: Config, block: str) -> tuple[int, int | None]:
-    """The staff group and the block's forum topic (if the group is a forum)."""
-    return config.telegram.staff_group, config.telegram.topics.get(block)
-
-
 async def queue_sync(conn: Conn, config: Config, incident_id: int, now: datetime,
                      block: str) -> None:
     """Ask for the card to be brought up to date (sent the first time)."""
-    chat, _ = card_place(config, block)
+    chat = config.telegram.staff_group
     await outbox.enqueue(
         conn,
         key=f"card:{incident_id}",
@@ -210,7 +205,7 @@ class CardCall:
 
 
 async def sync_call(conn: Conn, config: Config, render: Renderer, incident_id: int,
-                    now: datetime) -> CardCall | None:
+                    now: datetime, topics: dict[str, int]) -> CardCall | None:
     """The Bot API call that makes the card show the incident as it is now."""
     incident = await repo.get(conn, incident_id)
     if incident is None:
@@ -219,7 +214,7 @@ async def sync_call(conn: Conn, config: Config, render: Renderer, incident_id: i
     text = card_text(config, render, incident, events, now)
     markup = keyboard(render, incident)
     if incident.card_message_id is None:
-        chat, topic = card_place(config, incident.block)
+        chat, topic = config.telegram.staff_group, topics.get(incident.block)
         params: dict[str, Any] = {"chat_id": chat, "text": text, "reply_markup": markup}
         if topic is not None:
             params["message_thread_id"] = topic

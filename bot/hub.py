@@ -29,6 +29,11 @@ class Hub:
     router: Router
     bot_id: int = 0
     wake: Callable[[], None] = field(default=lambda: None)
+    # block -> forum topic of the staff group: from the config, plus topics the bot made
+    topics: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.topics = {**self.config.telegram.topics, **self.topics}
 
     def wake_outbox(self) -> None:
         self.wake()

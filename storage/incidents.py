@@ -162,11 +162,13 @@ async def update(conn: Conn, incident_id: int, **changes: Any) -> None:
     )
 
 
-async def set_card(conn: Conn, incident_id: int, chat_id: int, message_id: int) -> None:
+async def set_card(conn: Conn, incident_id: int, chat_id: int, message_id: int,
+                   thread_id: int | None = None) -> None:
     """Where the card went; no version bump, the card's buttons stay valid."""
     await conn.execute(
-        "UPDATE incidents SET card_chat_id = ?, card_message_id = ? WHERE id = ?",
-        (chat_id, message_id, incident_id),
+        "UPDATE incidents SET card_chat_id = ?, card_message_id = ?, card_thread_id = ?"
+        " WHERE id = ?",
+        (chat_id, message_id, thread_id, incident_id),
     )
 
 

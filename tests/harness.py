@@ -51,10 +51,14 @@ class Control:
         return await self.post("tg/message",
                                {"chat_id": chat_id, "from_id": from_id, "text": text, **extra})
 
-    async def press(self, message: dict, from_id: int, data: str) -> dict:
+    async def press(self, message: dict, from_id: int, data: str, *,
+                    stale: bool = False) -> dict:
+        """A press; ``stale`` for a button of a keyboard the person still sees but the
+        message no longer has (their client has not caught up with an edit)."""
         return await self.post("tg/callback", {"chat_id": message["chat_id"],
                                                "message_id": message["message_id"],
-                                               "from_id": from_id, "data": data})
+                                               "from_id": from_id, "data": data,
+                                               "forged": stale})
 
     async def vk_comment(self, group_id: int, post_id: int, from_id: int, text: str,
                          **extra: Any) -> dict:
@@ -156,7 +160,8 @@ class Running:
 
     async def ready(self) -> None:
         """The bot is polling Telegram and listening to every VK community."""
-        communities = {str(c.id) for c in self.config.vk.communities if c.longpoll}
+        communities = {str(c.id) for c in self.config.vk.communities
+                       if c.longpoll and c.token.get_secret_value().startswith("vk1.a.sandbox")}
 
         async def check() -> bool:
             if self.task is not None and self.task.done():

@@ -1451,7 +1451,8 @@ class TelegramSandbox:
         data = str(body.get("data") or "")
         buttons = [b for row in rec["msg"].get("reply_markup", {}).get("inline_keyboard", [])
                    for b in row]
-        if not any(b.get("callback_data") == data for b in buttons):
+        # a modified client can send any data: {"forged": true} plays one
+        if not body.get("forged") and not any(b.get("callback_data") == data for b in buttons):
             raise ControlError(f"the message has no button with callback_data {data!r}")
         user = person(from_id)
         if user is None:
