@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.domain import sla
 from bot.domain.calendar import WorkCalendar
 from bot.domain.routing import Router
 from bot.render import Renderer
@@ -67,6 +69,17 @@ class Hub:
         """A private message to a staff member, from a phrase in ``texts.j2``."""
         return await self.send(conn, user_id, self.render.html(phrase, **context),
                                key=f"notify:{user_id}:{key}")
+
+    def deadlines(self, policy: str, start: datetime) -> dict[str, Any]:
+        """The answer and first-reply deadlines of a clock starting now: a new incident,
+        or one reopened by the citizen (the decrees' time runs again)."""
+        policies = self.config.sla.policies
+        first = policies.get(self.config.sla.first_reply_policy)
+        return {
+            "due_at": sla.deadline(policies[policy], start, self.calendar),
+            "first_reply_due_at": sla.deadline(first, start, self.calendar) if first else None,
+            "overdue_at": None,
+        }
 
     def staff_name(self, user_id: int | None) -> str:
         if user_id is None:

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.cards import queue_sync
-from bot.domain import sla
 from bot.domain.incident import OPEN_STATES, Action, Actor, Refused, State, decide
 from bot.domain.routing import Message
 from bot.domain.text import is_noise
@@ -146,7 +145,7 @@ class Ingest:
             changes["attachments"] = incident.attachments + message.attachments
         if action == "citizen_reply":
             changes["reopens"] = incident.reopens + 1
-            changes["published_at"] = incident.published_at
+            changes.update(self.hub.deadlines(incident.policy, now))
         await repo.update(conn, incident.id, **changes)
         # the follow-up's key is stored too, so its redelivery is a duplicate
         await repo.add_event(conn, incident.id, now, action, from_state=incident.state,
@@ -163,11 +162,7 @@ class Ingest:
         route = self.hub.router.route(
             Message(text=message.text, source=message.source, author=message.author_id)
         )
-        policies = self.hub.config.sla.policies
-        calendar = self.hub.calendar
-        due = sla.deadline(policies[route.policy], now, calendar)
-        first = policies.get(self.hub.config.sla.first_reply_policy)
-        first_due = sla.deadline(first, now, calendar) if first else None
+        deadlines = self.hub.deadlines(route.policy, now)
         incident_id = await repo.insert(
             conn,
             NewIncident(
@@ -188,8 +183,8 @@ class Ingest:
                 priority=route.priority,
                 policy=route.policy,
                 route_rule=route.rule,
-                due_at=due,
-                first_reply_due_at=first_due,
+                due_at=deadlines["due_at"],
+                first_reply_due_at=deadlines["first_reply_due_at"],
             ),
         )
         if incident_id is None:

@@ -277,7 +277,8 @@ class Workflow:
 
     async def _on_ro(self, conn: Conn, actor: Actor, incident: Incident, arg: int) -> Reply:
         await self._step(conn, actor, incident, Action.REOPEN, button=cards.REOPEN,
-                         reopens=incident.reopens + 1)
+                         reopens=incident.reopens + 1,
+                         **self.hub.deadlines(incident.policy, self.hub.clock.now()))
         if incident.assignee_id is not None:
             await self.hub.notify(conn, incident.assignee_id, "notify_reopened",
                                   key=f"reopen:{incident.id}:{incident.version}", id=incident.id)

@@ -6,6 +6,7 @@ Used by the tests, the demo and the benchmarks alike.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -16,6 +17,13 @@ import aiohttp
 from bot.sandbox import world
 
 STAFF_GROUP = world.STAFF_GROUP
+_CARD = re.compile(r"^\S+ Обращение №\d+ · ")
+
+
+def is_card(text: str) -> bool:
+    """An incident card (its first line: icon, number, state), not a notice about one."""
+    return bool(_CARD.match(text))
+
 CITY_CHAT = world.CITY_CHAT
 
 
@@ -84,7 +92,7 @@ class Control:
     async def cards(self) -> list[dict]:
         """The incident cards in the staff group (not prompts or acknowledgements)."""
         return [m for m in await self.sent(STAFF_GROUP)
-                if not m.get("deleted") and "Обращение №" in (m.get("text") or "")]
+                if not m.get("deleted") and is_card(m.get("text") or "")]
 
     async def card(self, number: int) -> dict | None:
         """The card of incident ``number``, or None while it is not there (yet)."""
