@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
 BATCH = 200  # incidents per write transaction: keeps the writer lock short
 GRACE = timedelta(seconds=60)  # a notice due at the end of the day may still go this late
+RETRY_BROKEN = timedelta(hours=1)  # an incident whose notices failed: try again then
 _EPS = timedelta(microseconds=1)  # overdue means strictly after the deadline
 
 # The executor works on these; ``approved`` is done for them (publication is the bot's).
@@ -59,7 +60,7 @@ EXECUTOR_STATES = frozenset({State.ASSIGNED, State.IN_PROGRESS, State.RETURNED,
 # Overdue and first-reply alerts: open work, the answer not yet approved.
 ESCALATE_STATES = frozenset({State.NEW, State.ASSIGNED, State.IN_PROGRESS, State.RETURNED,
                              State.REOPENED, State.ANSWER_READY})
-ESCALATE_ROLES = ("coordinator", "manager")
+ESCALATE_ROLES = ("coordinator", "manager", "curator")  # DESIGN.md: the curator oversees
 FIRST_REPLY_ROLES = ("coordinator",)
 
 REMIND = "remind:"
@@ -240,6 +241,7 @@ class Deadlines:
         return total
 
     async def _batch(self, conn: Conn, now: datetime) -> tuple[int, int]:
+        """One transaction over up to ``batch`` due rows; a few statements, not a few a row."""
         columns = ", ".join(f"i.{name}" for name in _COLUMNS)
         rows = await fetch_all(
             conn,
@@ -247,21 +249,56 @@ class Deadlines:
             " WHERE q.next_at <= ? ORDER BY q.next_at LIMIT ?",
             (iso(now), self.batch),
         )
+        if not rows:
+            return 0, 0
+        watches = [Watch.from_row(row) for row in rows]
+        marks = ", ".join("?" for _ in watches)
+        handled: dict[int, set[tuple[str, str]]] = {w.id: set() for w in watches}
+        for row in await fetch_all(
+                conn, f"SELECT incident_id, kind, due_key FROM notices"
+                f" WHERE incident_id IN ({marks})", tuple(handled)):
+            handled[row[0]].add((row[1], row[2]))
         recorded = 0
-        for row in rows:
-            recorded += await self._one(conn, Watch.from_row(row), now)
+        finished: list[tuple[int]] = []
+        later: list[tuple[str, int]] = []
+        for w in watches:
+            policy = self._policy(w.policy)
+            todo = self._plan(w, policy, now, handled[w.id])
+            if todo.send or todo.skip:
+                # one incident's failure must neither lose its notices nor stop the others
+                await conn.execute("SAVEPOINT deadline_one")
+                try:
+                    recorded += await self._carry_out(conn, w, todo, policy, now)
+                except Exception:
+                    await conn.execute("ROLLBACK TO deadline_one")
+                    log.exception("deadline notices of incident %s failed; retrying later",
+                                  w.id)
+                    todo = Plan(next_at=now + RETRY_BROKEN)
+                await conn.execute("RELEASE deadline_one")
+            if todo.next_at is None:
+                finished.append((w.id,))
+            else:
+                later.append((_ceil_iso(todo.next_at), w.id))
+        if finished:
+            await conn.executemany("DELETE FROM deadline_queue WHERE incident_id = ?", finished)
+        if later:
+            await conn.executemany(
+                "UPDATE deadline_queue SET next_at = ? WHERE incident_id = ?", later)
         return len(rows), recorded
 
-    async def _one(self, conn: Conn, w: Watch, now: datetime) -> int:
-        policy = self._policy(w.policy)
-        handled = {(r[0], r[1]) for r in await fetch_all(
-            conn, "SELECT kind, due_key FROM notices WHERE incident_id = ?", (w.id,))}
+    def _plan(self, w: Watch, policy: SlaPolicy, now: datetime,
+              handled: set[tuple[str, str]]) -> Plan:
         try:
-            todo = plan(w, policy, self.hub.calendar, self.hub.config.sla.reminders, now,
+            if State(w.state) not in ESCALATE_STATES:
+                return Plan()  # approved, answered, closed, rejected: nothing is owed
+            return plan(w, policy, self.hub.calendar, self.hub.config.sla.reminders, now,
                         handled)
-        except ValueError:  # a calendar without working time: say so once, stop watching
+        except Exception:  # e.g. a calendar without working time: say so, keep watching
             log.exception("deadlines of incident %s cannot be computed", w.id)
-            todo = Plan()
+            return Plan(next_at=now + RETRY_BROKEN)
+
+    async def _carry_out(self, conn: Conn, w: Watch, todo: Plan, policy: SlaPolicy,
+                         now: datetime) -> int:
         recorded = 0
         for notice in todo.skip:
             recorded += await self._record(conn, w, notice, now)
@@ -269,11 +306,6 @@ class Deadlines:
             if await self._record(conn, w, notice, now):
                 recorded += 1
                 await self._deliver(conn, w, notice, policy, now)
-        if todo.next_at is None:
-            await conn.execute("DELETE FROM deadline_queue WHERE incident_id = ?", (w.id,))
-        else:
-            await conn.execute("UPDATE deadline_queue SET next_at = ? WHERE incident_id = ?",
-                               (_ceil_iso(todo.next_at), w.id))
         return recorded
 
     async def _record(self, conn: Conn, w: Watch, notice: Notice, now: datetime) -> bool:

@@ -107,13 +107,23 @@ def _config(path: Path, **sla_overrides: Any):
     return parse_config(raw, environ={})
 
 
+_ROUTERS: list[Router] = []
+
+
+def _router(config: Any) -> Router:
+    """The keyword router loads dictionaries (slow) and deadlines never route: build once."""
+    if not _ROUTERS:
+        _ROUTERS.append(Router(config))
+    return _ROUTERS[0]
+
+
 async def _world(path: Path, start: datetime = MONDAY, **sla_overrides: Any) -> World:
     config = _config(path, **sla_overrides)
     clock = FakeClock(start)
     db = await Database(str(path)).open()
     hub = Hub(config=config, clock=clock, db=db, render=Renderer(config.municipality.tz),
               calendar=WorkCalendar.from_config(config.municipality, config.calendar),
-              router=Router(config))
+              router=_router(config))
     return World(hub=hub, clock=clock, db=db, scan=Deadlines(hub), path=path)
 
 
@@ -147,6 +157,18 @@ async def test_reminders_at_the_configured_points_each_once(w: World):
     assert await w.messages(COORDINATOR) == []
 
 
+async def test_reminder_points_come_from_the_config(tmp_path: Path):
+    made = await _world(tmp_path / "db.sqlite3", reminders=["25%", "2h"])
+    try:
+        await made.incident(MONDAY, assignee=EXECUTOR)  # 09:00 -> 17:00
+        for hhmm, expected in (("10:59", 0), ("11:00", 1), ("14:59", 1), ("15:00", 2),
+                               ("17:00", 2)):
+            await made.tick_at(at(MONDAY, hhmm))
+            assert await made.count(EXECUTOR, "Напоминание") == expected, hhmm
+    finally:
+        await made.db.close()
+
+
 async def test_a_reply_to_a_reminder_is_read_as_the_answer(w: World):
     incident_id = await w.incident(MONDAY, assignee=EXECUTOR)
     await w.tick_at(at(MONDAY, "13:00"))
@@ -162,11 +184,11 @@ async def test_overdue_escalates_to_coordinator_and_manager_once_and_marks_card(
     await w.tick_at(at(MONDAY, "17:00", 1))
     for _ in range(3):
         await w.tick_at(at(MONDAY, "17:10"))
-    for person in (COORDINATOR, MANAGER):
+    for person in (COORDINATOR, MANAGER, 1002):  # 1002: the curator
         texts = await w.messages(person)
         assert len(texts) == 1 and "Просрочено" in texts[0], person
         assert "Исполнитель ЖКХ" in texts[0]
-    for person in (1001, 1002, 1006, 1007):  # head, curator, others: not them
+    for person in (1001, 1006, 1007):  # head, others: not them
         assert await w.messages(person) == []
     assert await w.count(EXECUTOR, "Просрочено") == 0
 
@@ -287,12 +309,14 @@ async def test_an_every_day_policy_reminds_at_the_weekend(w: World):
 
 async def test_an_office_hours_policy_stays_silent_at_the_weekend(w: World):
     friday = MONDAY + timedelta(days=4)
-    await w.incident(at(friday, "15:00"), assignee=EXECUTOR)  # due Monday 14:30
+    await w.incident(at(friday, "13:30"), assignee=EXECUTOR)  # due Monday 12:30
     for day, hhmm in ((friday, "17:30"), (SATURDAY, "12:00"), (SATURDAY, "23:59")):
         await w.tick_at(at(day, hhmm))
     assert await w.count(EXECUTOR, "Напоминание") == 1  # 50%: Friday 17:30 sharp
     await w.tick_at(at(SATURDAY + timedelta(days=1), "12:00"))
     assert await w.count(EXECUTOR, "Напоминание") == 1
+    await w.tick_at(at(MONDAY + timedelta(days=7), "11:30"))
+    assert await w.count(EXECUTOR, "Напоминание") == 2
 
 
 # -- reassignment, states -----------------------------------------------------------------
@@ -370,11 +394,13 @@ async def test_an_assignment_or_an_interim_reply_in_time_means_no_alert(w: World
     assert await w.messages(COORDINATOR) == []
 
 
-async def test_first_reply_alert_at_night_waits_for_the_morning(w: World):
-    await w.incident(at(MONDAY, "17:10"))  # first reply due Tuesday 08:50
-    await w.tick_at(at(MONDAY, "23:00"))
+async def test_first_reply_alert_seen_at_night_waits_for_the_morning(w: World):
+    await w.incident(at(MONDAY, "16:00"))  # first reply due 17:00
+    await w.tick_at(at(MONDAY, "23:00"))  # the process was stopped until late
     assert await w.messages() == []
-    await w.tick_at(at(MONDAY + timedelta(days=1), "08:50", 1))
+    await w.tick_at(at(MONDAY + timedelta(days=1), "08:29"))
+    assert await w.messages() == []
+    await w.tick_at(at(MONDAY + timedelta(days=1), "08:30"))
     assert await w.count(COORDINATOR, "без первого ответа") == 1
 
 
@@ -410,6 +436,31 @@ async def test_many_due_at_once_go_in_batches(tmp_path: Path):
         assert await made.count(EXECUTOR, "Напоминание") == 30
     finally:
         await made.db.close()
+
+
+async def test_one_broken_incident_neither_loses_its_notices_nor_blocks_others(
+        w: World, monkeypatch: pytest.MonkeyPatch):
+    broken = await w.incident(MONDAY, assignee=EXECUTOR)
+    await w.incident(MONDAY, assignee=OTHER_EXECUTOR)
+    deliver = Deadlines._deliver
+
+    async def failing(self, conn, watch, notice, policy, now):
+        if watch.id == broken:
+            raise RuntimeError("boom")
+        await deliver(self, conn, watch, notice, policy, now)
+
+    monkeypatch.setattr(Deadlines, "_deliver", failing)
+    await w.tick_at(at(MONDAY, "13:00"))
+    assert await w.count(OTHER_EXECUTOR, "Напоминание") == 1
+    assert await w.count(EXECUTOR, "Напоминание") == 0
+    kinds = await fetch_all(w.db.reader, "SELECT kind FROM notices WHERE incident_id = ?",
+                            (broken,))
+    assert kinds == []  # rolled back: still owed
+    monkeypatch.setattr(Deadlines, "_deliver", deliver)
+    await w.tick_at(at(MONDAY, "13:30"))
+    assert await w.count(EXECUTOR, "Напоминание") == 0  # not retried every second
+    await w.tick_at(at(MONDAY, "14:00"))
+    assert await w.count(EXECUTOR, "Напоминание") == 1
 
 
 # -- /deadline ---------------------------------------------------------------------------
