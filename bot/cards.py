@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
 
 from bot.config import Config
 from bot.domain.incident import State
@@ -27,13 +28,16 @@ ANSWER_BUDGET = 1200
 HISTORY_LINES = 8
 
 
+ID = Field(ge=0, lt=2**62)  # anything else is forged: refused before any query
+
+
 class CardCb(CallbackData, prefix="c"):
     """A press on a card: incident id, the version the card showed, action, argument."""
 
-    id: int
-    v: int
-    a: str
-    arg: int = 0
+    id: int = ID
+    v: int = ID
+    a: str = Field(min_length=2, max_length=2)
+    arg: int = Field(default=0, ge=0, lt=2**62)
 
 
 # action codes on the wire (short: callback_data is at most 64 bytes)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
 
 from bot import cards
 from bot.cards import CardCb
@@ -49,8 +50,8 @@ class Reply:
 class RatingCb(CallbackData, prefix="r"):
     """A citizen's 1–5 rating of a published answer."""
 
-    id: int
-    s: int
+    id: int = cards.ID
+    s: int = Field(ge=1, le=5)
 
 
 class Workflow:
@@ -91,6 +92,8 @@ class Workflow:
 
     async def press(self, user_id: int, data: CardCb) -> Reply:
         actor = self.actor(user_id)
+        if not _storable(data.id):  # forged data: no such row could exist
+            return Reply(self.hub.render.text("refused_unknown_incident"), alert=True)
         async with self.hub.db.tx() as conn:
             incident = await repo.get(conn, data.id)
             if incident is None:
@@ -461,7 +464,7 @@ class Workflow:
                           f"{item.ref_id}:{kind}")
 
     async def rate(self, user_id: int, incident_id: int, score: int) -> str:
-        if not 1 <= score <= 5:
+        if not 1 <= score <= 5 or not _storable(incident_id):
             return self.hub.render.text("refused_bad_button")
         async with self.hub.db.tx() as conn:
             incident = await repo.get(conn, incident_id)
@@ -518,6 +521,11 @@ _ACTIONS: dict[str, Action] = {
     cards.MANUAL: Action.PUBLISH_MANUAL,
     cards.BACK: Action.INTERIM,
 }
+
+
+def _storable(number: int) -> bool:
+    """Whether an id from callback data fits SQLite's INTEGER (forged data may not)."""
+    return -(2**63) <= number < 2**63
 
 
 def _first_name(name: str) -> str:

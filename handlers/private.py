@@ -9,8 +9,10 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
+from pydantic import Field
 
 from bot import cards
+from bot.cards import ID
 from bot.domain.incident import OPEN_STATES
 from bot.hub import Hub
 from bot.ingest import Inbound, Ingest
@@ -26,8 +28,8 @@ SOURCES = ["pos", "portal", "other"]
 class ForwardCb(CallbackData, prefix="f"):
     """Which platform a forwarded message came from: index in SOURCES, message id."""
 
-    s: int
-    m: int
+    s: int = Field(ge=0, lt=len(SOURCES))
+    m: int = ID
 
 
 def _roles(hub: Hub, user_id: int) -> list[str]:
