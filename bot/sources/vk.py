@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from typing import Any
 
 from bot.config import Config, VkCommunity, VkPublic
 from bot.domain.routing import matches_any
@@ -71,7 +72,7 @@ class CommunityLongPoll:
         errors = 0
         while not stop.is_set():
             try:
-                ts, updates = await self.poll.check(ts)
+                new_ts, updates = await self.poll.check(ts)
                 errors = 0
             except (VkError, VkTransportError) as exc:
                 errors += 1
@@ -80,11 +81,24 @@ class CommunityLongPoll:
                             exc, delay)
                 await _pause(stop, delay)
                 continue
-            await self.handle(updates, ts)
+            try:
+                await self.handle(updates, new_ts)
+            except Exception:
+                # not stored (the database refused?): ask for the same events again later
+                # rather than let the source die or move past them
+                errors += 1
+                log.exception("vk long poll of %s: events not stored; again in %.0fs",
+                              self.community.id, min(60.0, 2.0**errors))
+                await _pause(stop, min(60.0, 2.0**errors))
+                continue
+            ts = new_ts
 
-    async def handle(self, updates: list[dict], ts: str) -> None:
+    async def handle(self, updates: list[Any], ts: str) -> None:
         messages = []
         for update in updates:
+            if not isinstance(update, dict):
+                log.warning("vk long poll of %s: skipped a malformed event", self.community.id)
+                continue
             if update.get("group_id") not in (None, self.community.id):
                 continue  # an event for a community not ours: ignored
             change = vk_events.edit_key(self.community.id, update)

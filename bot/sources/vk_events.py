@@ -15,21 +15,47 @@ from bot.ingest import Inbound
 MANUAL = {"platform": "manual"}
 
 
+def _int(value: Any) -> int | None:
+    """An id or a date as VK sends it (a number, maybe as a string); None if it is not one.
+
+    Events come from outside: a missing or malformed field makes the event unusable,
+    never an exception in the long-poll loop.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            return None
+    return None
+
+
 def _when(obj: dict[str, Any]) -> datetime:
-    return datetime.fromtimestamp(int(obj.get("date") or 0), UTC)
+    try:
+        return datetime.fromtimestamp(_int(obj.get("date")) or 0, UTC)
+    except (OverflowError, OSError, ValueError):
+        return datetime.fromtimestamp(0, UTC)
 
 
 def _text(obj: dict[str, Any]) -> str:
-    return str(obj.get("text") or "")
+    value = obj.get("text")
+    return value if isinstance(value, str) else ""
 
 
 def _photos(obj: dict[str, Any]) -> list[dict[str, Any]]:
     found = []
-    for attachment in obj.get("attachments") or []:
+    attachments = obj.get("attachments")
+    for attachment in attachments if isinstance(attachments, list) else []:
         if isinstance(attachment, dict) and attachment.get("type") == "photo":
-            photo = attachment.get("photo") or {}
-            found.append({"type": "vk_photo",
-                          "id": f"photo{photo.get('owner_id')}_{photo.get('id')}"})
+            photo = attachment.get("photo")
+            if not isinstance(photo, dict):
+                continue
+            owner, ident = _int(photo.get("owner_id")), _int(photo.get("id"))
+            if owner is not None and ident is not None:
+                found.append({"type": "vk_photo", "id": f"photo{owner}_{ident}"})
     return found
 
 
@@ -39,19 +65,29 @@ def _author(from_id: int) -> tuple[str, str]:
     return f"vk:{from_id}", f"https://vk.com/id{from_id}"
 
 
+def _ids(obj: dict[str, Any], *names: str) -> list[int] | None:
+    """The named ids of an event object, or None if any is missing or not a number."""
+    values = [_int(obj.get(name)) for name in names]
+    if any(v is None for v in values):
+        return None
+    return values  # type: ignore[return-value]
+
+
 def from_update(group_id: int, update: dict[str, Any], can_reply: bool) -> Inbound | None:
     """A Bots Long Poll update of a community the bot holds a token for."""
+    if not isinstance(update, dict):
+        return None
     kind = update.get("type")
     obj = update.get("object")
-    if not isinstance(obj, dict):
+    if not isinstance(obj, dict) or not isinstance(kind, str):
         return None
     g = group_id
     if kind == "wall_reply_new":
-        post_id, comment_id = obj.get("post_id"), obj.get("id")
-        from_id = obj.get("from_id")
-        if post_id is None or comment_id is None or from_id is None:
+        ids = _ids(obj, "post_id", "id", "from_id")
+        if ids is None:
             return None
-        author, profile = _author(int(from_id))
+        post_id, comment_id, from_id = ids
+        author, profile = _author(from_id)
         reply = {
             "platform": "vk", "lane": f"vk:community:{g}", "method": "wall.createComment",
             "params": {"owner_id": -g, "post_id": post_id, "reply_to_comment": comment_id,
@@ -67,12 +103,12 @@ def from_update(group_id: int, update: dict[str, Any], can_reply: bool) -> Inbou
         )
     if kind == "message_new":
         message = obj.get("message") if isinstance(obj.get("message"), dict) else obj
-        from_id = message.get("from_id")
-        message_id = message.get("id") or message.get("conversation_message_id")
+        from_id = _int(message.get("from_id"))
+        message_id = _int(message.get("id")) or _int(message.get("conversation_message_id"))
         if from_id is None or message_id is None:
             return None
-        author, profile = _author(int(from_id))
-        peer = message.get("peer_id", from_id)
+        author, profile = _author(from_id)
+        peer = _int(message.get("peer_id")) or from_id
         reply = {
             "platform": "vk", "lane": f"vk:community:{g}", "method": "messages.send",
             "params": {"peer_id": peer},
@@ -87,10 +123,11 @@ def from_update(group_id: int, update: dict[str, Any], can_reply: bool) -> Inbou
     if kind == "wall_post_new":
         if obj.get("post_type") != "suggest":
             return None  # the community's own posts are not citizens' messages
-        post_id, from_id = obj.get("id"), obj.get("from_id") or obj.get("signer_id")
+        post_id = _int(obj.get("id"))
+        from_id = _int(obj.get("from_id")) or _int(obj.get("signer_id"))
         if post_id is None or from_id is None:
             return None
-        author, profile = _author(int(from_id))
+        author, profile = _author(from_id)
         return Inbound(
             source=f"vk:{g}", kind="vk_post", key=f"vk:{g}:post:{post_id}", author_id=author,
             author_link=profile, text=_text(obj), written_at=_when(obj),
@@ -98,10 +135,11 @@ def from_update(group_id: int, update: dict[str, Any], can_reply: bool) -> Inbou
             reply_target=MANUAL,
         )
     if kind == "board_post_new":
-        topic, post_id, from_id = obj.get("topic_id"), obj.get("id"), obj.get("from_id")
-        if topic is None or post_id is None or from_id is None:
+        ids = _ids(obj, "topic_id", "id", "from_id")
+        if ids is None:
             return None
-        author, profile = _author(int(from_id))
+        topic, post_id, from_id = ids
+        author, profile = _author(from_id)
         return Inbound(
             source=f"vk:{g}", kind="vk_board", key=f"vk:{g}:board:{topic}:{post_id}",
             author_id=author, author_link=profile, text=_text(obj), written_at=_when(obj),
@@ -110,10 +148,11 @@ def from_update(group_id: int, update: dict[str, Any], can_reply: bool) -> Inbou
         )
     if kind in ("photo_comment_new", "video_comment_new"):
         what = "photo" if kind == "photo_comment_new" else "video"
-        item, comment_id, from_id = obj.get(f"{what}_id"), obj.get("id"), obj.get("from_id")
-        if item is None or comment_id is None or from_id is None:
+        ids = _ids(obj, f"{what}_id", "id", "from_id")
+        if ids is None:
             return None
-        author, profile = _author(int(from_id))
+        item, comment_id, from_id = ids
+        author, profile = _author(from_id)
         return Inbound(
             source=f"vk:{g}", kind=f"vk_{what}_comment",
             key=f"vk:{g}:{what}_comment:{item}:{comment_id}", author_id=author,
@@ -126,12 +165,15 @@ def from_update(group_id: int, update: dict[str, Any], can_reply: bool) -> Inbou
 
 def edit_key(group_id: int, update: dict[str, Any]) -> tuple[str, str, str] | None:
     """(``edit``|``delete``, incident key, new text) for wall_reply_edit / _delete."""
+    if not isinstance(update, dict):
+        return None
     kind, obj = update.get("type"), update.get("object")
     if not isinstance(obj, dict) or kind not in ("wall_reply_edit", "wall_reply_delete"):
         return None
-    post_id, comment_id = obj.get("post_id"), obj.get("id")
-    if post_id is None or comment_id is None:
+    ids = _ids(obj, "post_id", "id")
+    if ids is None:
         return None
+    post_id, comment_id = ids
     key = f"vk:{group_id}:wall_reply:{post_id}:{comment_id}"
     if kind == "wall_reply_edit":
         return "edit", key, _text(obj)
@@ -139,10 +181,13 @@ def edit_key(group_id: int, update: dict[str, Any]) -> tuple[str, str, str] | No
 
 
 def from_public_post(public_id: int, post: dict[str, Any]) -> Inbound | None:
-    post_id, from_id = post.get("id"), post.get("from_id")
-    if post_id is None or from_id is None:
+    if not isinstance(post, dict):
         return None
-    author, profile = _author(int(from_id))
+    ids = _ids(post, "id", "from_id")
+    if ids is None:
+        return None
+    post_id, from_id = ids
+    author, profile = _author(from_id)
     return Inbound(
         source=f"vk:{public_id}", kind="vk_public_post", key=f"vk:{public_id}:post:{post_id}",
         author_id=author, author_link=profile, text=_text(post), written_at=_when(post),
@@ -152,10 +197,13 @@ def from_public_post(public_id: int, post: dict[str, Any]) -> Inbound | None:
 
 
 def from_public_comment(public_id: int, post_id: int, comment: dict[str, Any]) -> Inbound | None:
-    comment_id, from_id = comment.get("id"), comment.get("from_id")
-    if comment_id is None or from_id is None:
+    if not isinstance(comment, dict):
         return None
-    author, profile = _author(int(from_id))
+    ids = _ids(comment, "id", "from_id")
+    if ids is None:
+        return None
+    comment_id, from_id = ids
+    author, profile = _author(from_id)
     return Inbound(
         source=f"vk:{public_id}", kind="vk_public_comment",
         key=f"vk:{public_id}:wall_reply:{post_id}:{comment_id}", author_id=author,
