@@ -25,9 +25,9 @@ from bot.domain.calendar import WorkCalendar
 from bot.domain.routing import Router
 from bot.hub import Hub
 from bot.ingest import Ingest
-from bot.outbox import Limits, Outbox, Permanent, Retry, backoff
+from bot.outbox import Limits, Outbox, Permanent, Retry
 from bot.platforms import telegram as tg
-from bot.platforms.vk import VkClient, VkError, VkTransportError
+from bot.platforms.vk import VkClient, VkError, VkTransportError, outbox_failure
 from bot.render import Renderer
 from bot.scheduler import Jobs
 from bot.sources.vk import CommunityLongPoll, PublicWatcher
@@ -145,17 +145,8 @@ class App:
             raise Permanent(f"no VK token for {item.lane}")
         try:
             return await client.call(item.method, **item.params)
-        except VkError as exc:
-            if exc.code == 6:
-                raise Retry(1.0, str(exc), pause_lane=True, transient=False) from None
-            if exc.code == 9:
-                raise Retry(backoff(item.attempts + 1, 5.0, 600.0), str(exc),
-                            pause_lane=True) from None
-            if exc.code in (1, 10):
-                raise Retry(backoff(item.attempts + 1), str(exc)) from None
-            raise Permanent(str(exc)) from None
-        except VkTransportError as exc:
-            raise Retry(backoff(item.attempts + 1), str(exc)) from None
+        except (VkError, VkTransportError) as exc:
+            raise outbox_failure(exc, item.attempts + 1) from None
 
     # -- running ----------------------------------------------------------------------
 

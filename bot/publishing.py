@@ -51,7 +51,7 @@ from bot.domain.planner import (
     shortfall,
 )
 from bot.hub import Hub
-from bot.outbox import Permanent, Retry, backoff
+from bot.outbox import Permanent, Retry
 from bot.render import Renderer
 from storage import cursors
 from storage import outbox as rows
@@ -780,7 +780,7 @@ class Publishing:
         Every step's result is remembered before the next step, and ``wall.post`` has its
         guid: a retry after a crash neither uploads twice nor posts twice.
         """
-        from bot.platforms.vk import VkError, VkTransportError
+        from bot.platforms.vk import VkError, VkTransportError, outbox_failure
 
         client = self.vk_clients.get(item.lane)
         if client is None:
@@ -803,17 +803,8 @@ class Publishing:
             answer = await client.call(
                 "wall.post", owner_id=-group_id, from_group=1, message=params.get("message"),
                 attachments=",".join(attachments) or None, guid=params["guid"])
-        except VkError as exc:
-            if exc.code == 6:
-                raise Retry(1.0, str(exc), pause_lane=True, transient=False) from None
-            if exc.code == 9:
-                raise Retry(backoff(item.attempts + 1, 5.0, 600.0), str(exc),
-                            pause_lane=True) from None
-            if exc.code in (1, 10):
-                raise Retry(backoff(item.attempts + 1), str(exc)) from None
-            raise Permanent(str(exc)) from None
-        except VkTransportError as exc:
-            raise Retry(backoff(item.attempts + 1), str(exc)) from None
+        except (VkError, VkTransportError) as exc:
+            raise outbox_failure(exc, item.attempts + 1) from None
         return {"post_id": answer["post_id"], "owner_id": -group_id}
 
     async def _remembered(self, key: str, make: Callable[[], Any]) -> str:

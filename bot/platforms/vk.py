@@ -231,3 +231,22 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return ",".join(str(x) for x in value)
     return value
+
+
+def outbox_failure(exc: VkError | VkTransportError, attempts: int) -> Exception:
+    """A VK failure sorted for the outbox: retry later (6, 9, 1, 10, transport) or give up.
+
+    Error 6 (too many requests per second) and 9 (flood control) hold the whole lane;
+    everything else VK answers is permanent and kept in VK's own words.
+    """
+    from bot.outbox import Permanent, Retry, backoff
+
+    if isinstance(exc, VkTransportError):
+        return Retry(backoff(attempts), str(exc))
+    if exc.code == 6:
+        return Retry(1.0, str(exc), pause_lane=True, transient=False)
+    if exc.code == 9:
+        return Retry(backoff(attempts, 5.0, 600.0), str(exc), pause_lane=True)
+    if exc.code in (1, 10):
+        return Retry(backoff(attempts), str(exc))
+    return Permanent(str(exc))
