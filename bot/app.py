@@ -39,7 +39,7 @@ from storage.outbox import Item
 log = logging.getLogger(__name__)
 
 # Feature modules; each has ``install(app)`` adding its routers, jobs and outbox hooks.
-FEATURES = ["bot.startup", "bot.deadlines", "bot.publishing", "bot.reports"]
+FEATURES = ["bot.startup", "bot.deadlines", "bot.publishing", "bot.reports", "bot.retention"]
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "channel_post",
                    "my_chat_member"]
@@ -205,9 +205,12 @@ class App:
             tasks.append(asyncio.create_task(self.jobs.run(self.stop), name="jobs"))
             await self.jobs.startup(self.bot)
             polling = asyncio.create_task(
+                # handle_as_tasks=False: an update is confirmed to Telegram (the next
+                # getUpdates offset) only after its handler has stored it, so a crash
+                # mid-handler gets the update again instead of losing a citizen's message
                 self.dispatcher.start_polling(
                     self.bot, handle_signals=False, close_bot_session=False,
-                    allowed_updates=ALLOWED_UPDATES,
+                    allowed_updates=ALLOWED_UPDATES, handle_as_tasks=False,
                     polling_timeout=self.config.telegram.poll_timeout,
                 ),
                 name="polling",

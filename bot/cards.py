@@ -202,6 +202,14 @@ async def queue_sync(conn: Conn, config: Config, incident_id: int, now: datetime
     )
 
 
+async def queue_sync_many(conn: Conn, config: Config, incident_ids: list[int],
+                          now: datetime) -> None:
+    """``queue_sync`` for many new incidents in one statement (a storm's cards)."""
+    lane = f"tg:{config.telegram.staff_group}"
+    await outbox.enqueue_refresh_many(
+        conn, [(f"card:{i}", "card", lane, "sync", {}, "card", i) for i in incident_ids], now)
+
+
 @dataclass
 class CardCall:
     method: str

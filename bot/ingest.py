@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.cards import queue_sync
+from bot.cards import queue_sync, queue_sync_many
 from bot.domain.incident import OPEN_STATES, Action, Actor, Refused, State, decide
 from bot.domain.routing import Message
 from bot.domain.text import is_noise
@@ -85,21 +85,90 @@ class Ingest:
         ``cursor`` (name, value) is saved in the same transaction — a long-poll ts
         moves on exactly when the events before it are stored.
         """
-        outcomes = []
+        found: list[Outcome | None] = [None] * len(messages)
         async with self.hub.db.tx() as conn:
-            for message in messages:
-                outcomes.append(await self._receive(conn, message))
+            await self._receive_batch(conn, messages, found)
             if cursor is not None:
                 await cursors.put(conn, *cursor)
+        outcomes = [o if o is not None else Outcome("skipped", reason="lost") for o in found]
         if any(o.result in ("created", "joined", "reopened") for o in outcomes):
             self.hub.wake_outbox()
         return outcomes
+
+    async def _receive_batch(self, conn: Conn, messages: list[Inbound],
+                             found: list[Outcome | None]) -> None:
+        """The same outcome as ``_receive`` one by one, in a few statements per batch.
+
+        What is known is asked once for the whole batch (events stored already, threads
+        the authors opened before); a message that is new in a new thread is stored with
+        the others at once, anything else (a follow-up, a repeat within the batch) takes
+        the one-by-one path after what came before it is stored.
+        """
+        live = []
+        for n, message in enumerate(messages):
+            reason = self.skip_reason(message)
+            if reason is not None:
+                found[n] = Outcome("skipped", reason=reason)
+            else:
+                live.append(n)
+        if len(live) <= 1:
+            for n in live:
+                found[n] = await self._receive(conn, messages[n])
+            return
+        stored = await repo.stored_keys(conn, [messages[n].key for n in live])
+        threads = await repo.threads_with_author(
+            conn, sorted({m.thread for n in live if (m := messages[n]).thread}))
+        pending: list[int] = []
+        keys: set[str] = set()
+        for n in live:
+            message = messages[n]
+            if message.key in stored:
+                found[n] = Outcome("duplicate")
+                continue
+            pair = (message.thread, message.author_id) if message.thread else None
+            if message.key in keys or (pair is not None and pair in threads):
+                await self._create_many(conn, [messages[i] for i in pending], pending, found)
+                pending = []
+                found[n] = await self._receive(conn, message)
+            else:
+                pending.append(n)
+            keys.add(message.key)
+            if pair is not None:
+                threads.add(pair)  # a later message of this author here follows this one
+        await self._create_many(conn, [messages[i] for i in pending], pending, found)
+
+    async def _create_many(self, conn: Conn, messages: list[Inbound], places: list[int],
+                           found: list[Outcome | None]) -> None:
+        """New incidents at once: routed, with deadlines, an audit event and a card each."""
+        if not messages:
+            return
+        now = self.hub.clock.now()
+        news = []
+        for message in messages:
+            route = self.hub.router.route(
+                Message(text=message.text, source=message.source, author=message.author_id))
+            news.append(self._new(message, now, route))
+        ids = await repo.insert_many(conn, news)
+        made: list[int] = []
+        events = []
+        for n, new in zip(places, news, strict=True):
+            incident_id = ids.get(new.source_key)
+            if incident_id is None:
+                found[n] = Outcome("duplicate")
+                continue
+            found[n] = Outcome("created", incident_id)
+            made.append(incident_id)
+            events.append((incident_id, now, "created", State.NEW.value, new.route_rule))
+        await repo.add_events(conn, events)
+        await queue_sync_many(conn, self.hub.config, made, now)
 
     async def _receive(self, conn: Conn, message: Inbound) -> Outcome:
         reason = self.skip_reason(message)
         if reason is not None:
             return Outcome("skipped", reason=reason)
         if await repo.by_source_key(conn, message.key) is not None:
+            return Outcome("duplicate")
+        if await self._seen(conn, message.key):  # a follow-up delivered again
             return Outcome("duplicate")
         now = self.hub.clock.now()
         if message.thread:
@@ -162,37 +231,37 @@ class Ingest:
         route = self.hub.router.route(
             Message(text=message.text, source=message.source, author=message.author_id)
         )
-        deadlines = self.hub.deadlines(route.policy, now)
-        incident_id = await repo.insert(
-            conn,
-            NewIncident(
-                source=message.source,
-                source_kind=message.kind,
-                source_key=message.key,
-                thread_key=message.thread,
-                link=message.link,
-                author_id=message.author_id,
-                author_name=message.author_name,
-                author_link=message.author_link,
-                text=message.text,
-                attachments=message.attachments,
-                reply_target=message.reply_target,
-                written_at=message.written_at,
-                received_at=now,
-                block=route.block,
-                priority=route.priority,
-                policy=route.policy,
-                route_rule=route.rule,
-                due_at=deadlines["due_at"],
-                first_reply_due_at=deadlines["first_reply_due_at"],
-            ),
-        )
+        incident_id = await repo.insert(conn, self._new(message, now, route))
         if incident_id is None:
             return Outcome("duplicate")
         await repo.add_event(conn, incident_id, now, "created", to_state=State.NEW.value,
                              detail=route.rule)
         await queue_sync(conn, self.hub.config, incident_id, now, route.block)
         return Outcome("created", incident_id)
+
+    def _new(self, message: Inbound, now: datetime, route: Any) -> NewIncident:
+        deadlines = self.hub.deadlines(route.policy, now)
+        return NewIncident(
+            source=message.source,
+            source_kind=message.kind,
+            source_key=message.key,
+            thread_key=message.thread,
+            link=message.link,
+            author_id=message.author_id,
+            author_name=message.author_name,
+            author_link=message.author_link,
+            text=message.text,
+            attachments=message.attachments,
+            reply_target=message.reply_target,
+            written_at=message.written_at,
+            received_at=now,
+            block=route.block,
+            priority=route.priority,
+            policy=route.policy,
+            route_rule=route.rule,
+            due_at=deadlines["due_at"],
+            first_reply_due_at=deadlines["first_reply_due_at"],
+        )
 
     async def _seen(self, conn: Conn, key: str) -> bool:
         async with conn.execute("SELECT 1 FROM cursors WHERE name = ?", (f"seen:{key}",)) as cur:

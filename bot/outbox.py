@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.clock import Clock
+from bot.logs import Redactor
 from storage import outbox as rows
 from storage.db import Conn, Database
 from storage.outbox import Item
@@ -42,6 +43,16 @@ class Retry(Exception):
 
 class Permanent(Exception):
     """The platform refused for good; its words are kept on the row."""
+
+
+_redactor = Redactor()
+
+
+def _clean(text: str) -> str:
+    """A platform's or the network's words without secrets: aiohttp names the request
+    URL (``…/bot<token>/…``) in some errors, and these words are stored on the row,
+    put in the audit log and told to the coordinators."""
+    return _redactor.redact(text)
 
 
 Deliver = Callable[[Item], Awaitable[Any]]
@@ -66,6 +77,20 @@ class Window:
 
     def note(self, now: float) -> None:
         self.times.append(now)
+
+    def settle(self, started: float, ended: float) -> None:
+        """A call noted when it started has ended: count it from then on instead.
+
+        The platform counts a call when it arrives, somewhere between the two; counting
+        from the end keeps the window's start no earlier than the platform's, whatever
+        the network's jitter (a slow first call, a fast twenty-first: a 429).
+        """
+        for n in range(len(self.times) - 1, -1, -1):
+            if self.times[n] == started:
+                self.times[n] = max(ended, started)
+                if n != len(self.times) - 1:
+                    self.times = deque(sorted(self.times))
+                return
 
 
 @dataclass
@@ -105,6 +130,13 @@ class Limits:
     def note(self, lane: str, kind: str, now: float) -> None:
         for window in self.windows_for(lane, kind):
             window.note(now)
+
+    def settle(self, lane: str, kind: str, started: float, ended: float) -> None:
+        """The lane's own windows count the call from its end (see ``Window.settle``);
+        the overall window, shared by lanes in flight together, keeps its start."""
+        for window in self.windows_for(lane, kind):
+            if window is not self.windows.get(("tg", "all")):
+                window.settle(started, ended)
 
     def pause(self, lane: str, seconds: float, now: float) -> None:
         self.paused[lane] = max(self.paused.get(lane, 0.0), now + seconds)
@@ -172,16 +204,18 @@ class Outbox:
             if wait > 0:
                 sleep = min(sleep, wait)
                 continue
-            self.limits.note(item.lane, kind, time.monotonic())
+            started = time.monotonic()
+            self.limits.note(item.lane, kind, started)
             self._busy.add(item.lane)
-            task = asyncio.create_task(self._deliver(item))
+            task = asyncio.create_task(self._deliver(item, kind, started))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return max(sleep, 0.005)
 
-    async def _deliver(self, item: Item) -> None:
+    async def _deliver(self, item: Item, kind: str = "call", started: float | None = None
+                       ) -> None:
         try:
-            await self._deliver_one(item)
+            await self._deliver_one(item, kind, started)
         except Exception:  # never let one row stop the worker
             log.exception("outbox row %s: unexpected error", item.id)
             async with self.db.tx() as conn:
@@ -190,7 +224,8 @@ class Outbox:
             self._busy.discard(item.lane)
             self._wake.set()
 
-    async def _deliver_one(self, item: Item) -> None:
+    async def _deliver_one(self, item: Item, kind: str = "call",
+                           started: float | None = None) -> None:
         async with self.db.tx() as conn:
             if not await rows.mark_sending(conn, item.id):
                 return
@@ -198,7 +233,11 @@ class Outbox:
         try:
             if deliver is None:
                 raise Permanent(f"no delivery for platform {item.platform!r}")
-            result = await deliver(item)
+            try:
+                result = await deliver(item)
+            finally:
+                if started is not None:
+                    self.limits.settle(item.lane, kind, started, time.monotonic())
         except Retry as retry:
             await self._retry(item, retry)
             return
@@ -207,10 +246,10 @@ class Outbox:
             log.warning("outbox row %s (%s %s) failed: %s", item.id, item.platform,
                         item.method, exc)
             async with self.db.tx() as conn:
-                await rows.mark_failed(conn, item.id, str(exc), self.clock.now())
+                await rows.mark_failed(conn, item.id, _clean(str(exc)), self.clock.now())
                 hook = self.on_failed.get(item.purpose)
                 if hook is not None:
-                    await hook(conn, item, str(exc))
+                    await hook(conn, item, _clean(str(exc)))
             return
         self.stats["delivered"] += 1
         async with self.db.tx() as conn:
@@ -221,6 +260,7 @@ class Outbox:
 
     async def _retry(self, item: Item, retry: Retry) -> None:
         self.stats["retried"] += 1
+        retry.reason = _clean(retry.reason)
         if retry.pause_lane:
             self.stats["rate_limited"] += 1
             self.limits.pause(item.lane, retry.after, time.monotonic())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -33,6 +34,7 @@ from storage import cursors
 from storage import outbox as rows
 
 ROLES = {"press", "admin"}
+log = logging.getLogger(__name__)
 ALBUM_WAIT = 1.2  # seconds to gather the photos of one album (they come as separate updates)
 
 
@@ -215,61 +217,78 @@ def _page_picker(hub: Hub, kind: str) -> Reply:
 
 
 class Albums:
-    """Photos of one album arrive as separate messages: gather them before acting."""
+    """Photos of one album arrive as separate messages: gather them, then act once.
+
+    The handler must not wait for the rest of the album: updates are handled one at a
+    time (so none is confirmed before it is stored), and the other photos come after it.
+    The first photo starts a short timer; the album is acted on when it runs out.
+    """
 
     def __init__(self) -> None:
         self.pending: dict[str, list[Message]] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
 
-    async def gather(self, message: Message) -> list[Message] | None:
-        """All the album's messages for the first caller; None for the others."""
-        if not message.media_group_id:
-            return [message]
+    def add(self, message: Message, act: Callable[[list[Message]], Awaitable[None]]) -> None:
         key = f"{message.chat.id}:{message.media_group_id}"
         group = self.pending.get(key)
         if group is not None:
             group.append(message)
-            return None
+            return
         self.pending[key] = [message]
+        task = asyncio.create_task(self._later(key, act))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _later(self, key: str, act: Callable[[list[Message]], Awaitable[None]]) -> None:
         await asyncio.sleep(ALBUM_WAIT)
-        return sorted(self.pending.pop(key), key=lambda m: m.message_id)
+        messages = sorted(self.pending.pop(key), key=lambda m: m.message_id)
+        try:
+            await act(messages)
+        except Exception:  # a failed album must not be an unhandled task error
+            log.exception("album %s could not be queued", key)
 
 
 def _on_photo(albums: Albums) -> Callable[..., Awaitable[None]]:
     async def on_photo(message: Message, hub: Hub, publishing: Publishing) -> None:
         """Photos with ``/post PAGE`` in the caption (one photo or an album)."""
-        messages = await albums.gather(message)
-        if messages is None:
-            return
-        user = message.from_user
-        assert user is not None
-        key = str(messages[0].message_id)
-        if not allowed(hub, user.id):
-            await _say(hub, message.chat.id, key, hub.render.html("posts.j2:refused_role"))
-            return
-        caption = next((m.caption for m in messages if m.caption), "") or ""
-        photos = [m.photo[-1].file_id for m in messages if m.photo]
-        try:
-            if caption.startswith("/post"):
-                args = caption.removeprefix("/post").lstrip(" ")
-                if args.startswith("@"):  # /post@botname
-                    args = args.partition(" ")[2]
-                await _set_awaiting(hub, user.id, None)
-                parsed = parse_command(args, hub.config, hub.clock.now())
-                reply = await publishing.draft(user.id, page=parsed.page, text=parsed.text,
-                                               photos=photos, when=parsed.when)
-            else:
-                raw = await cursors.get(hub.db.reader, _await_key(user.id))
-                state = json.loads(raw) if raw else None
-                if state is None or state.get("kind") == "poll":
-                    reply = Reply(hub.render.html("posts.j2:photo_hint"), ok=False)
-                else:
-                    await _set_awaiting(hub, user.id, None)
-                    reply = await _draft_from(publishing, user.id, state, caption, photos)
-        except Refused as exc:
-            reply = Reply(hub.render.html("posts.j2:refused", reason=str(exc)), ok=False)
-        await _say(hub, message.chat.id, key, reply)
+        if message.media_group_id:
+            albums.add(message, lambda messages: _post_photos(messages, hub, publishing))
+        else:
+            await _post_photos([message], hub, publishing)
 
     return on_photo
+
+
+async def _post_photos(messages: list[Message], hub: Hub, publishing: Publishing) -> None:
+    message = messages[0]
+    user = message.from_user
+    assert user is not None
+    key = str(messages[0].message_id)
+    if not allowed(hub, user.id):
+        await _say(hub, message.chat.id, key, hub.render.html("posts.j2:refused_role"))
+        return
+    caption = next((m.caption for m in messages if m.caption), "") or ""
+    photos = [m.photo[-1].file_id for m in messages if m.photo]
+    try:
+        if caption.startswith("/post"):
+            args = caption.removeprefix("/post").lstrip(" ")
+            if args.startswith("@"):  # /post@botname
+                args = args.partition(" ")[2]
+            await _set_awaiting(hub, user.id, None)
+            parsed = parse_command(args, hub.config, hub.clock.now())
+            reply = await publishing.draft(user.id, page=parsed.page, text=parsed.text,
+                                           photos=photos, when=parsed.when)
+        else:
+            raw = await cursors.get(hub.db.reader, _await_key(user.id))
+            state = json.loads(raw) if raw else None
+            if state is None or state.get("kind") == "poll":
+                reply = Reply(hub.render.html("posts.j2:photo_hint"), ok=False)
+            else:
+                await _set_awaiting(hub, user.id, None)
+                reply = await _draft_from(publishing, user.id, state, caption, photos)
+    except Refused as exc:
+        reply = Reply(hub.render.html("posts.j2:refused", reason=str(exc)), ok=False)
+    await _say(hub, message.chat.id, key, reply)
 
 
 async def awaited(message: Message, hub: Hub) -> bool | dict[str, Any]:

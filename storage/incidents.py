@@ -270,3 +270,66 @@ async def in_states(conn: Conn, states: list[str]) -> list[Incident]:
 async def count(conn: Conn) -> int:
     row = await fetch_one(conn, "SELECT count(*) FROM incidents")
     return int(row[0]) if row else 0
+
+
+# -- a storm at once: a few statements per batch rather than a few per message -----------
+
+_CHUNK = 500  # SQL variables per IN (...) list, well under SQLite's limit
+
+
+def _chunks(values: list[Any]) -> list[list[Any]]:
+    return [values[i:i + _CHUNK] for i in range(0, len(values), _CHUNK)]
+
+
+async def stored_keys(conn: Conn, keys: list[str]) -> set[str]:
+    """Which of these platform events are stored already (as incidents or follow-ups)."""
+    found: set[str] = set()
+    for chunk in _chunks(keys):
+        marks = ", ".join("?" for _ in chunk)
+        rows = await fetch_all(
+            conn, f"SELECT source_key FROM incidents WHERE source_key IN ({marks})", chunk)
+        found.update(row[0] for row in rows)
+        rows = await fetch_all(
+            conn, f"SELECT name FROM cursors WHERE name IN ({marks})",
+            [f"seen:{key}" for key in chunk])
+        found.update(row[0].removeprefix("seen:") for row in rows)
+    return found
+
+
+async def threads_with_author(conn: Conn, threads: list[str]) -> set[tuple[str, str]]:
+    """The (thread, author) pairs among these threads that already have an incident."""
+    found: set[tuple[str, str]] = set()
+    for chunk in _chunks(threads):
+        marks = ", ".join("?" for _ in chunk)
+        rows = await fetch_all(
+            conn, f"SELECT DISTINCT thread_key, author_id FROM incidents"
+                  f" WHERE thread_key IN ({marks})", chunk)
+        found.update((row[0], row[1]) for row in rows)
+    return found
+
+
+async def insert_many(conn: Conn, news: list[NewIncident]) -> dict[str, int]:
+    """Store new incidents at once; their ids by ``source_key`` (events stored already
+    are skipped and absent from the answer). Needs the writer's transaction."""
+    if not news:
+        return {}
+    names = [f.name for f in fields(NewIncident)]
+    row = await fetch_one(conn, "SELECT coalesce(max(id), 0) FROM incidents")
+    before = int(row[0]) if row else 0
+    await conn.executemany(
+        f"INSERT INTO incidents ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
+        " ON CONFLICT(source_key) DO NOTHING",
+        [[_to_db(name, getattr(new, name)) for name in names] for new in news],
+    )
+    rows = await fetch_all(conn, "SELECT id, source_key FROM incidents WHERE id > ?", (before,))
+    return {row[1]: int(row[0]) for row in rows}
+
+
+async def add_events(conn: Conn, events: list[tuple[int, datetime, str, str | None, str]]) -> None:
+    """Many process events at once: (incident id, at, action, to_state, detail)."""
+    await conn.executemany(
+        "INSERT INTO incident_events(incident_id, at, action, to_state, detail)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [(incident_id, iso(at), action, to_state, detail)
+         for incident_id, at, action, to_state, detail in events],
+    )

@@ -85,6 +85,22 @@ async def enqueue(
     return row is not None
 
 
+async def enqueue_refresh_many(
+    conn: Conn, rows: list[tuple[str, str, str, str, dict[str, Any], str, int | None]],
+    now: datetime,
+) -> None:
+    """``enqueue(..., refresh=True)`` for many rows in one statement:
+    (key, platform, lane, method, params, purpose, ref_id)."""
+    await conn.executemany(
+        "INSERT INTO outbox(key, platform, lane, method, params, purpose, ref_id, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET"
+        " status = 'pending', attempts = 0, not_before = 0, error = NULL,"
+        " params = excluded.params",
+        [(key, platform, lane, method, json.dumps(params, ensure_ascii=False), purpose, ref_id,
+          iso(now)) for key, platform, lane, method, params, purpose, ref_id in rows],
+    )
+
+
 async def lane_heads(conn: Conn) -> list[Item]:
     """The oldest unsettled row of every lane: a lane goes strictly in order, so a
     row told to wait (429 ``retry_after``) holds back the rows behind it — also

@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 
 from bot.app import App
-from bot.config import Config, parse_config
+from bot.config import Config
 from bot.sandbox import world
 from bot.sandbox.client import CITY_CHAT, STAFF_GROUP, Control, button, eventually
 from bot.sandbox.server import Sandbox
@@ -24,15 +24,7 @@ from bot.sandbox.server import Sandbox
 __all__ = ["CITY_CHAT", "STAFF_GROUP", "Control", "button", "eventually", "running"]
 
 
-def sandbox_config(base_url: str, db_path: Path, **overrides: Any) -> Config:
-    raw = world.config_dict(base_url, str(db_path))
-    for dotted, value in overrides.items():
-        node = raw
-        *path, last = dotted.split(".")
-        for part in path:
-            node = node[part]
-        node[last] = value
-    return parse_config(raw, environ={})
+sandbox_config = world.config
 
 
 class Running:

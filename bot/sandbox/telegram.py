@@ -229,14 +229,20 @@ def image_info(data: bytes) -> tuple[str, int, int] | None:
 
 
 class RateLimiter:
-    """Telegram's flood limits (Bots FAQ) on the real monotonic clock."""
+    """Telegram's flood limits (Bots FAQ) on the real monotonic clock.
+
+    ``scale`` shrinks every window by the same factor (benchmarks drain 1,000 cards
+    against "20 a minute" in a minute rather than fifty).
+    """
 
     def __init__(self, burst: int = 3, per_chat_rate: float = 1.0, group_per_minute: int = 20,
-                 global_per_second: int = 30):
+                 global_per_second: int = 30, scale: float = 1.0):
         self.burst = burst
-        self.rate = per_chat_rate
+        self.rate = per_chat_rate / scale
         self.group_per_minute = group_per_minute
         self.global_per_second = global_per_second
+        self.minute = 60.0 * scale
+        self.second = 1.0 * scale
         self._buckets: dict[int, tuple[float, float]] = {}
         self._groups: dict[int, deque[float]] = {}
         self._global: deque[float] = deque()
@@ -244,7 +250,7 @@ class RateLimiter:
     def check(self, chat_id: int | None, new_message: bool) -> int | None:
         """Seconds to wait if the call would be over a limit, else None (nothing is counted)."""
         now = time.monotonic()
-        while self._global and self._global[0] <= now - 1.0:
+        while self._global and self._global[0] <= now - self.second:
             self._global.popleft()
         waits = []
         if len(self._global) >= self.global_per_second:
@@ -256,10 +262,10 @@ class RateLimiter:
                 waits.append(math.ceil((1.0 - tokens) / self.rate))
             if chat_id < 0:
                 window = self._groups.setdefault(chat_id, deque())  # pruned in place
-                while window and window[0] <= now - 60.0:
+                while window and window[0] <= now - self.minute:
                     window.popleft()
                 if len(window) >= self.group_per_minute:
-                    waits.append(max(1, math.ceil(window[0] + 60.0 - now)))
+                    waits.append(max(1, math.ceil(window[0] + self.minute - now)))
         return max(waits) if waits else None
 
     def commit(self, chat_id: int | None, new_message: bool) -> None:

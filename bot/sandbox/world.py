@@ -7,9 +7,12 @@ config file for ``mcu-hub run`` with tokens that only the sandbox accepts.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tomli_w
+
+if TYPE_CHECKING:
+    from bot.config import Config
 
 BOT_ID = 7000000001
 BOT_USERNAME = "mcu_shikhany_bot"
@@ -162,6 +165,20 @@ def config_dict(base_url: str, storage_path: str = "mcu-hub.sqlite3") -> dict[st
         "storage": {"path": storage_path},
         "clock": {"source": "sandbox", "url": f"{base_url}/control/clock"},
     }
+
+
+def config(base_url: str, storage_path: str | Path, **overrides: Any) -> Config:
+    """The parsed config of this world; ``overrides`` by dotted key (``"telegram.topics"``)."""
+    from bot.config import parse_config
+
+    raw = config_dict(base_url, str(storage_path))
+    for dotted, value in overrides.items():
+        node = raw
+        *path, last = dotted.split(".")
+        for part in path:
+            node = node[part]
+        node[last] = value
+    return parse_config(raw, environ={})
 
 
 def write_config(path: str | Path, base_url: str, storage_path: str | None = None) -> Path:
