@@ -124,8 +124,7 @@ class Workflow:
     async def _step(self, conn: Conn, actor: Actor, incident: Incident, action: Action,
                     detail: str = "", button: str | None = None, **changes: Any) -> State:
         """Apply one transition: state, audit event, card refresh."""
-        target = decide(State(incident.state), action, actor, incident.block,
-                        incident.assignee_id)
+        target = _check(incident, action, actor)
         now = self.hub.clock.now()
         await repo.update(conn, incident.id, state=target.value, **changes)
         await repo.add_event(
@@ -160,7 +159,7 @@ class Workflow:
         if not choices:
             return Reply(self.hub.render.text("refused_no_executors", block=incident.block),
                          alert=True)
-        decide(State(incident.state), Action.ASSIGN, actor, incident.block, incident.assignee_id)
+        _check(incident, Action.ASSIGN, actor)
         await self._show_picker(conn, incident, cards.PICK_EXECUTOR, choices)
         return Reply(self.hub.render.text("choose_executor"))
 
@@ -169,8 +168,7 @@ class Workflow:
         if not choices:
             return Reply(self.hub.render.text("refused_no_executors", block=incident.block),
                          alert=True)
-        decide(State(incident.state), Action.REASSIGN, actor, incident.block,
-               incident.assignee_id)
+        _check(incident, Action.REASSIGN, actor)
         await self._show_picker(conn, incident, cards.PICK_EXECUTOR, choices)
         return Reply(self.hub.render.text("choose_executor"))
 
@@ -211,14 +209,14 @@ class Workflow:
         return Reply(self.hub.render.text("done_interim"))
 
     async def _on_sb(self, conn: Conn, actor: Actor, incident: Incident, arg: int) -> Reply:
-        decide(State(incident.state), Action.SUBMIT, actor, incident.block, incident.assignee_id)
+        _check(incident, Action.SUBMIT, actor)
         name = self.hub.staff_name(actor.user_id)
         await self._prompt(conn, incident, "sb", actor.user_id,
                            self.hub.render.html("prompt_answer", name=name, id=incident.id))
         return Reply(self.hub.render.text("done_submit_prompt"))
 
     async def _on_tl(self, conn: Conn, actor: Actor, incident: Incident, arg: int) -> Reply:
-        decide(State(incident.state), Action.SUBMIT, actor, incident.block, incident.assignee_id)
+        _check(incident, Action.SUBMIT, actor)
         names = self.templates(incident.block)
         if not names:
             return Reply(self.hub.render.text("no_templates", block=incident.block), alert=True)
@@ -237,7 +235,7 @@ class Workflow:
     async def _on_ap(self, conn: Conn, actor: Actor, incident: Incident, arg: int) -> Reply:
         if not incident.answer_text and not incident.answer_photos:
             return Reply(self.hub.render.text("refused_no_answer"), alert=True)
-        decide(State(incident.state), Action.APPROVE, actor, incident.block, incident.assignee_id)
+        _check(incident, Action.APPROVE, actor)
         round_ = incident.publications + 1
         text = self.hub.render.render("answer.txt.j2", name=_first_name(incident.author_name),
                                       text=incident.answer_text or "")
@@ -258,14 +256,14 @@ class Workflow:
         return Reply(self.hub.render.text("done_approve"))
 
     async def _on_rt(self, conn: Conn, actor: Actor, incident: Incident, arg: int) -> Reply:
-        decide(State(incident.state), Action.RETURN, actor, incident.block, incident.assignee_id)
+        _check(incident, Action.RETURN, actor)
         name = self.hub.staff_name(actor.user_id)
         await self._prompt(conn, incident, "rt", actor.user_id,
                            self.hub.render.html("prompt_return", name=name, id=incident.id))
         return Reply(self.hub.render.text("done_return"))
 
     async def _on_rj(self, conn: Conn, actor: Actor, incident: Incident, arg: int) -> Reply:
-        decide(State(incident.state), Action.REJECT, actor, incident.block, incident.assignee_id)
+        _check(incident, Action.REJECT, actor)
         choices = [(i, self.hub.render.text(name)) for i, name in enumerate(cards.REJECT_REASONS)]
         await self._show_picker(conn, incident, cards.PICK_REASON, choices)
         return Reply(self.hub.render.text("choose_reason"))
@@ -526,6 +524,11 @@ _ACTIONS: dict[str, Action] = {
 def _storable(number: int) -> bool:
     """Whether an id from callback data fits SQLite's INTEGER (forged data may not)."""
     return -(2**63) <= number < 2**63
+
+
+def _check(incident: Incident, action: Action, actor: Actor) -> State:
+    """The state machine's word on this step for this incident (raises ``Refused``)."""
+    return decide(State(incident.state), action, actor, incident.block, incident.assignee_id)
 
 
 def _first_name(name: str) -> str:
