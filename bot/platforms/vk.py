@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -128,19 +129,8 @@ class VkClient:
 
     def _upload_sync(self, group_id: int, data: bytes, filename: str) -> str:
         server = self._call_sync("photos.getWallUploadServer", {"group_id": group_id})
-        try:
-            response = self.session.post(
-                server["upload_url"], files={"photo": (filename, data)}, timeout=self.timeout
-            )
-        except requests.RequestException as error:
-            raise VkTransportError(f"photo upload: {error}") from error
-        if not response.ok:
-            raise VkTransportError(f"photo upload: HTTP {response.status_code}",
-                                   response.status_code)
-        try:
-            uploaded = response.json()
-        except ValueError as error:
-            raise VkTransportError(f"photo upload: unreadable answer: {error}") from error
+        uploaded = _json_answer("photo upload", lambda: self.session.post(
+            server["upload_url"], files={"photo": (filename, data)}, timeout=self.timeout))
         if "error" in uploaded or not uploaded.get("photo") or uploaded["photo"] == "[]":
             raise VkError(22, f"Upload error: {uploaded.get('error', 'no photo received')}")
         saved = self._call_sync(
@@ -208,20 +198,26 @@ class VkLongPoll:
     def _get(self, ts: str) -> dict[str, Any]:
         assert self.server is not None
         params = {"act": "a_check", "key": self.key, "ts": ts, "wait": self.wait}
-        try:
-            response = self._session.get(self.server, params=params, timeout=self.wait + 10)
-        except requests.RequestException as error:
-            raise VkTransportError(f"long poll: {type(error).__name__}: {error}") from error
-        if not response.ok:
-            raise VkTransportError(f"long poll: HTTP {response.status_code}",
-                                   response.status_code)
-        try:
-            answer = response.json()
-        except ValueError as error:
-            raise VkTransportError(f"long poll: unreadable answer: {error}") from error
+        answer = _json_answer("long poll", lambda: self._session.get(
+            self.server, params=params, timeout=self.wait + 10))
         if not isinstance(answer, dict):
             raise VkTransportError("long poll: unexpected answer")
         return answer
+
+
+def _json_answer(what: str, send: Callable[[], requests.Response]) -> Any:
+    """A request outside vk_api (an upload, a long poll): its JSON, or VkTransportError
+    for a network failure, an HTTP error or a body that is not JSON."""
+    try:
+        response = send()
+    except requests.RequestException as error:
+        raise VkTransportError(f"{what}: {type(error).__name__}: {error}") from error
+    if not response.ok:
+        raise VkTransportError(f"{what}: HTTP {response.status_code}", response.status_code)
+    try:
+        return response.json()
+    except ValueError as error:
+        raise VkTransportError(f"{what}: unreadable answer: {error}") from error
 
 
 def _plain(value: Any) -> Any:
