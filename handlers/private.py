@@ -16,7 +16,7 @@ from bot.cards import ID
 from bot.domain.incident import OPEN_STATES
 from bot.hub import Hub
 from bot.ingest import Inbound, Ingest
-from bot.sources.telegram import attachments, from_private, text_of
+from bot.sources.telegram import attachments, from_private, origin_author, text_of
 from bot.workflow import Workflow
 from handlers.staff_group import handle_reply
 from storage import cursors
@@ -126,11 +126,7 @@ def _list(hub: Hub, items: list[repo.Incident], title: str, empty: str) -> str:
 
 async def _ask_source(hub: Hub, message: Message, original: Message) -> None:
     origin = original.forward_origin
-    author = ""
-    if origin is not None:
-        author = (getattr(origin, "sender_user_name", None)
-                  or getattr(getattr(origin, "sender_user", None), "full_name", None)
-                  or getattr(getattr(origin, "chat", None), "title", None) or "")
+    author = origin_author(origin)
     payload = {
         "text": text_of(original),
         "author": author,
