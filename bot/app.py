@@ -112,7 +112,21 @@ class App:
         return "call"
 
     async def _deliver_tg(self, item: Item) -> Any:
-        return await tg.deliver(self.bot, item.method, item.params, item.attempts + 1)
+        try:
+            return await tg.deliver(self.bot, item.method, item.params, item.attempts + 1)
+        except Permanent as exc:
+            await self._staff_unreachable(item, str(exc))
+            raise
+
+    async def _staff_unreachable(self, item: Item, error: str) -> None:
+        """A notice to a staff member refused because of them (blocked, deleted): told."""
+        chat = item.params.get("chat_id")
+        reason = tg.unreachable(error)
+        if reason is None or not isinstance(chat, int) or self.config.staff_by_id(chat) is None:
+            return
+        async with self.db.tx() as conn:
+            await self.workflow.staff_unreachable(conn, chat, reason)
+        self.outbox.wake()
 
     async def _deliver_card(self, item: Item) -> Any:
         call = await cards.sync_call(self.db.reader, self.config, self.render,

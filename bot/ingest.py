@@ -218,6 +218,8 @@ class Ingest:
         changes: dict[str, Any] = {"text": text, "state": state.value}
         if message.attachments:
             changes["attachments"] = incident.attachments + message.attachments
+        if incident.reply_target.get("unreachable") and message.reply_target:
+            changes["reply_target"] = message.reply_target  # they write again: reachable
         if action == "citizen_reply":
             changes["reopens"] = incident.reopens + 1
             changes.update(self.hub.deadlines(incident.policy, now))

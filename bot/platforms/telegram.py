@@ -82,6 +82,26 @@ async def call(bot: Bot, method: str, params: dict[str, Any]) -> Any:
 
 NOT_MODIFIED = "message is not modified"
 
+# 403 answers for a private chat the bot may not write to, by what became of the person
+# (telegram-bot-api Client.cpp: fail_query_with_error turns USER_IS_BLOCKED and
+# INPUT_USER_DEACTIVATED into these, check_chat_access answers "user is deactivated";
+# "bot can't initiate conversation with a user" is the server's for a person who never
+# started the bot). None of them passes with time: retrying only repeats the refusal.
+UNREACHABLE = {
+    "bot was blocked by the user": "blocked",
+    "user is deactivated": "deactivated",
+    "bot can't initiate conversation with a user": "not_started",
+}
+
+
+def unreachable(error: str) -> str | None:
+    """``blocked``, ``deactivated`` or ``not_started`` if a refusal says the person cannot
+    be written to privately; None for any other error."""
+    for words, reason in UNREACHABLE.items():
+        if words in error:
+            return reason
+    return None
+
 __all__ = [
     "NOT_MODIFIED",
     "TelegramBadRequest",
@@ -90,6 +110,7 @@ __all__ = [
     "TelegramServerError",
     "call",
     "make_bot",
+    "unreachable",
     "upload",
 ]
 
