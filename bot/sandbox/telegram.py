@@ -201,14 +201,22 @@ def person(user_id: int) -> Json | None:
     return {"id": user_id, "is_bot": False, "first_name": name, "language_code": "ru"}
 
 
-def _admin_rights(**extra: bool) -> Json:
-    rights = dict.fromkeys(
-        ("can_manage_chat", "can_delete_messages", "can_manage_video_chats", "can_restrict_members",
-         "can_change_info", "can_invite_users", "can_post_stories", "can_edit_stories",
-         "can_delete_stories", "can_pin_messages", "can_manage_topics"), True)
+def _admin_rights(chat_id: int, **extra: bool) -> Json:
+    """An administrator's rights as the server lists them for this kind of chat
+    (telegram-bot-api Client.cpp, json_store_administrator_rights)."""
+    channel = WORLD_CHATS.get(chat_id, {}).get("type") == "channel"
+    names = ["can_manage_chat", "can_change_info", "can_delete_messages", "can_invite_users",
+             "can_restrict_members", "can_manage_video_chats", "can_post_stories",
+             "can_edit_stories", "can_delete_stories"]
+    names += (["can_post_messages", "can_edit_messages", "can_manage_direct_messages"]
+              if channel else ["can_pin_messages", "can_manage_topics", "can_manage_tags"])
+    rights: Json = dict.fromkeys(names, True)
+    # can_send_welcome_messages: Bot API 10.3 (aiogram 3.31's model requires it), newer
+    # than the telegram-bot-api source read here (10.0)
     rights.update(can_be_edited=False, is_anonymous=False, can_promote_members=False,
                   can_send_welcome_messages=False)
     rights.update(extra)
+    rights["can_manage_voice_chats"] = rights["can_manage_video_chats"]  # the legacy name
     return rights
 
 
@@ -222,10 +230,7 @@ def member_status(chat_id: int, user_id: int) -> Json:
     if user_id == world.BOT_ID:
         if chat_id in (world.CITY_CHAT, world.DISCUSSION):
             return {"status": "member", "user": user}
-        extra = {}
-        if chat_id == world.CHANNEL:
-            extra = {"can_post_messages": True, "can_edit_messages": True}
-        return {"status": "administrator", "user": user, **_admin_rights(**extra)}
+        return {"status": "administrator", "user": user, **_admin_rights(chat_id)}
     if user_id == 1003 and chat_id in (world.STAFF_GROUP, world.CHANNEL, world.DISCUSSION):
         return {"status": "creator", "user": user, "is_anonymous": False}
     if user_id == world.CITY_CHAT_OWNER and chat_id == world.CITY_CHAT:
@@ -233,8 +238,7 @@ def member_status(chat_id: int, user_id: int) -> Json:
     if chat_id == world.STAFF_GROUP and user_id not in STAFF_NAMES:
         return {"status": "left", "user": user}
     if chat_id in (world.CHANNEL, world.DISCUSSION) and user_id == 1007:
-        return {"status": "administrator", "user": user,
-                **_admin_rights(can_post_messages=True, can_edit_messages=True)}
+        return {"status": "administrator", "user": user, **_admin_rights(chat_id)}
     return {"status": "member", "user": user}
 
 
@@ -350,6 +354,9 @@ class TelegramSandbox:
     EDIT_METHODS: ClassVar[set[str]] = {
         "editMessageText", "editMessageCaption", "editMessageReplyMarkup", "stopPoll",
     }
+    # called with (method, body) for every Bot API answer: the test suite parses each one
+    # with a second client (python-telegram-bot) to catch shapes aiogram would forgive
+    observers: ClassVar[list[Callable[[str, Json], None]]] = []
 
     def __init__(self, state: SandboxState, rate_limits: bool = True, timeout_hang: float = 75.0):
         self.state = state
@@ -496,16 +503,22 @@ class TelegramSandbox:
             result = await entry[1](params, files)
             if limited:
                 self.limiter.commit(chat_id, new)
-            return self._reply({"ok": True, "result": result})
+            return self._answer(method, {"ok": True, "result": result})
         except ApiError as err:
             status = err.code
-            return self._reply(err.body(), err.code)
+            return self._answer(method, err.body(), err.code)
         except Exception:
             status = 500
             log.exception("sandbox: %s failed", method)
-            return self._reply(ApiError(500, "Internal Server Error").body(), 500)
+            return self._answer(method, ApiError(500, "Internal Server Error").body(), 500)
         finally:
             self.state.record("tg", method, self._loggable(params), status)
+
+    def _answer(self, method: str, body: Json, status: int = 200) -> web.Response:
+        response = self._reply(body, status)
+        for observe in self.observers:
+            observe(method, json.loads(response.body))  # type: ignore[arg-type]
+        return response
 
     def _take_fault(self, method: str, chat_id: int | None) -> Any:
         """The next injected fault; getUpdates only takes faults that name it, so the bot's
