@@ -16,7 +16,7 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram import Router as AiogramRouter
-from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramUnauthorizedError
 
 from bot import cards
 from bot.clock import Clock, SandboxClock, SystemClock
@@ -164,22 +164,41 @@ class App:
 
     # -- running ----------------------------------------------------------------------
 
-    async def connect(self) -> bool:
-        """Check the Telegram token before anything runs; a clear message if it fails."""
-        for attempt in range(5):
+    CONNECT_ATTEMPTS = 5
+
+    async def connect(self) -> int:
+        """Check the Telegram token before anything runs: 0 when connected, else the exit
+        code, with one last log line saying what is wrong and what to do.
+
+        A rejected token is not retried (exit 2: the config must change); an unreachable
+        or garbled Bot API is asked a few times, then the process exits 1 for the service
+        manager to start it again later. Neither prints a traceback.
+        """
+        api = self.config.telegram.api_base
+        for attempt in range(1, self.CONNECT_ATTEMPTS + 1):
             try:
                 me = await self.bot.get_me()
-                self.hub.bot_id = me.id
-                log.info("connected to Telegram as @%s (id %s)", me.username, me.id)
-                return True
             except TelegramUnauthorizedError:
-                log.error("Telegram rejected the bot token (telegram.token): Unauthorized")
-                return False
-            except (TelegramNetworkError, OSError) as exc:
-                log.warning("Telegram Bot API unreachable at %s: %s",
-                            self.config.telegram.api_base, exc)
-                await asyncio.sleep(min(5, 1 + attempt))
-        return False
+                log.error("Telegram rejected the bot token (telegram.token or "
+                          "MCU_TELEGRAM_TOKEN) at %s: Unauthorized. Copy the token from "
+                          "@BotFather again; mcu-hub exits (code 2).", api)
+                return 2
+            except (TelegramAPIError, ClientDecodeError, OSError, TimeoutError) as exc:
+                if attempt == self.CONNECT_ATTEMPTS:
+                    log.error("Telegram Bot API at %s did not answer after %d attempts: %s. "
+                              "Check the network, any proxy or firewall, and telegram.api_base; "
+                              "mcu-hub exits (code 1) and its service manager starts it again.",
+                              api, attempt, tg.describe(exc))
+                    return 1
+                delay = min(5, attempt)
+                log.warning("Telegram Bot API at %s: %s (attempt %d of %d, again in %ds)",
+                            api, tg.describe(exc), attempt, self.CONNECT_ATTEMPTS, delay)
+                await asyncio.sleep(delay)
+                continue
+            self.hub.bot_id = me.id
+            log.info("connected to Telegram as @%s (id %s)", me.username, me.id)
+            return 0
+        return 1
 
     async def _sync_staff(self) -> None:
         async with self.db.tx() as conn:
@@ -205,8 +224,9 @@ class App:
             if isinstance(self.clock, SandboxClock):
                 await self._first_clock_sync()
                 tasks.append(asyncio.create_task(self.clock.follow(self.stop)))
-            if not await self.connect():
-                return 1
+            code = await self.connect()
+            if code:
+                return code
             tasks.append(asyncio.create_task(self.outbox.run(self.stop), name="outbox"))
             for community in self.config.vk.communities:
                 if community.longpoll and community.token.get_secret_value():

@@ -16,6 +16,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
     TelegramNetworkError,
@@ -94,6 +95,20 @@ UNREACHABLE = {
 }
 
 
+def describe(exc: BaseException) -> str:
+    """One short line for a log or a report: what failed, without a traceback and without
+    the HTML page a proxy answered instead of the Bot API (aiogram's ClientDecodeError
+    carries the whole body)."""
+    if isinstance(exc, ClientDecodeError):
+        return "the answer is not the Bot API's JSON (a proxy's error page?)"
+    if isinstance(exc, TelegramAPIError):
+        text = exc.message
+    else:
+        text = str(exc) or type(exc).__name__
+    line = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return line if len(line) <= 200 else line[:199] + "…"
+
+
 def unreachable(error: str) -> str | None:
     """``blocked``, ``deactivated`` or ``not_started`` if a refusal says the person cannot
     be written to privately; None for any other error."""
@@ -109,6 +124,7 @@ __all__ = [
     "TelegramRetryAfter",
     "TelegramServerError",
     "call",
+    "describe",
     "make_bot",
     "unreachable",
     "upload",
