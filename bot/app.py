@@ -39,7 +39,8 @@ from storage.outbox import Item
 log = logging.getLogger(__name__)
 
 # Feature modules; each has ``install(app)`` adding its routers, jobs and outbox hooks.
-FEATURES = ["bot.startup", "bot.deadlines", "bot.publishing", "bot.reports", "bot.retention"]
+FEATURES = ["bot.startup", "bot.deadlines", "bot.publishing", "bot.reports", "bot.retention",
+            "bot.health"]
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "channel_post",
                    "my_chat_member"]
