@@ -17,4 +17,8 @@ USER mcu
 VOLUME /data
 ENV MCU_CONFIG=/data/config.toml PYTHONUNBUFFERED=1
 STOPSIGNAL SIGTERM
+# healthy = every source polled and the outbox drains, by the process's own heartbeats
+# in the database (thresholds: [health] in the config); a fresh start has two minutes
+HEALTHCHECK --interval=60s --timeout=20s --start-period=120s --retries=3 \
+    CMD mcu-hub status -c "$MCU_CONFIG" > /dev/null || exit 1
 CMD ["sh", "-c", "mcu-hub check-config \"$MCU_CONFIG\" && exec mcu-hub run -c \"$MCU_CONFIG\""]

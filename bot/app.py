@@ -16,7 +16,7 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram import Router as AiogramRouter
-from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramUnauthorizedError
 
 from bot import cards
 from bot.clock import Clock, SandboxClock, SystemClock
@@ -39,7 +39,8 @@ from storage.outbox import Item
 log = logging.getLogger(__name__)
 
 # Feature modules; each has ``install(app)`` adding its routers, jobs and outbox hooks.
-FEATURES = ["bot.startup", "bot.deadlines", "bot.publishing", "bot.reports", "bot.retention"]
+FEATURES = ["bot.startup", "bot.deadlines", "bot.publishing", "bot.reports", "bot.retention",
+            "bot.health"]
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "channel_post",
                    "my_chat_member"]
@@ -112,7 +113,21 @@ class App:
         return "call"
 
     async def _deliver_tg(self, item: Item) -> Any:
-        return await tg.deliver(self.bot, item.method, item.params, item.attempts + 1)
+        try:
+            return await tg.deliver(self.bot, item.method, item.params, item.attempts + 1)
+        except Permanent as exc:
+            await self._staff_unreachable(item, str(exc))
+            raise
+
+    async def _staff_unreachable(self, item: Item, error: str) -> None:
+        """A notice to a staff member refused because of them (blocked, deleted): told."""
+        chat = item.params.get("chat_id")
+        reason = tg.unreachable(error)
+        if reason is None or not isinstance(chat, int) or self.config.staff_by_id(chat) is None:
+            return
+        async with self.db.tx() as conn:
+            await self.workflow.staff_unreachable(conn, chat, reason)
+        self.outbox.wake()
 
     async def _deliver_card(self, item: Item) -> Any:
         call = await cards.sync_call(self.db.reader, self.config, self.render,
@@ -150,22 +165,41 @@ class App:
 
     # -- running ----------------------------------------------------------------------
 
-    async def connect(self) -> bool:
-        """Check the Telegram token before anything runs; a clear message if it fails."""
-        for attempt in range(5):
+    CONNECT_ATTEMPTS = 5
+
+    async def connect(self) -> int:
+        """Check the Telegram token before anything runs: 0 when connected, else the exit
+        code, with one last log line saying what is wrong and what to do.
+
+        A rejected token is not retried (exit 2: the config must change); an unreachable
+        or garbled Bot API is asked a few times, then the process exits 1 for the service
+        manager to start it again later. Neither prints a traceback.
+        """
+        api = self.config.telegram.api_base
+        for attempt in range(1, self.CONNECT_ATTEMPTS + 1):
             try:
                 me = await self.bot.get_me()
-                self.hub.bot_id = me.id
-                log.info("connected to Telegram as @%s (id %s)", me.username, me.id)
-                return True
             except TelegramUnauthorizedError:
-                log.error("Telegram rejected the bot token (telegram.token): Unauthorized")
-                return False
-            except (TelegramNetworkError, OSError) as exc:
-                log.warning("Telegram Bot API unreachable at %s: %s",
-                            self.config.telegram.api_base, exc)
-                await asyncio.sleep(min(5, 1 + attempt))
-        return False
+                log.error("Telegram rejected the bot token (telegram.token or "
+                          "MCU_TELEGRAM_TOKEN) at %s: Unauthorized. Copy the token from "
+                          "@BotFather again; mcu-hub exits (code 2).", api)
+                return 2
+            except (TelegramAPIError, ClientDecodeError, OSError, TimeoutError) as exc:
+                if attempt == self.CONNECT_ATTEMPTS:
+                    log.error("Telegram Bot API at %s did not answer after %d attempts: %s. "
+                              "Check the network, any proxy or firewall, and telegram.api_base; "
+                              "mcu-hub exits (code 1) and its service manager starts it again.",
+                              api, attempt, tg.describe(exc))
+                    return 1
+                delay = min(5, attempt)
+                log.warning("Telegram Bot API at %s: %s (attempt %d of %d, again in %ds)",
+                            api, tg.describe(exc), attempt, self.CONNECT_ATTEMPTS, delay)
+                await asyncio.sleep(delay)
+                continue
+            self.hub.bot_id = me.id
+            log.info("connected to Telegram as @%s (id %s)", me.username, me.id)
+            return 0
+        return 1
 
     async def _sync_staff(self) -> None:
         async with self.db.tx() as conn:
@@ -191,8 +225,9 @@ class App:
             if isinstance(self.clock, SandboxClock):
                 await self._first_clock_sync()
                 tasks.append(asyncio.create_task(self.clock.follow(self.stop)))
-            if not await self.connect():
-                return 1
+            code = await self.connect()
+            if code:
+                return code
             tasks.append(asyncio.create_task(self.outbox.run(self.stop), name="outbox"))
             for community in self.config.vk.communities:
                 if community.longpoll and community.token.get_secret_value():

@@ -58,6 +58,31 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    """What the running process last recorded: 0 if all is fresh, 1 if anything is stale."""
+    from bot import health
+    from storage.db import Database
+
+    config = _load(args.config)
+    if config.storage.path != ":memory:" and not Path(config.storage.path).exists():
+        print(f"no database at {config.storage.path}: mcu-hub has not run with this config",
+              file=sys.stderr)
+        return 1
+
+    async def read() -> health.Report:
+        db = Database(config.storage.path)
+        await db.open()
+        try:
+            return await health.read(config, db)
+        finally:
+            await db.close()
+
+    report = asyncio.run(read())
+    print(f"mcu-hub status: {config.municipality.name} ({config.storage.path})")
+    print(health.plain(report))
+    return 1 if report.stale else 0
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     from storage.db import Database
 
@@ -112,6 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("-c", "--config", required=True)
     migrate.set_defaults(func=cmd_migrate)
+
+    status = sub.add_parser(
+        "status", help="health of a running bot: last polls, outbox backlog, failures; "
+                       "exit 1 if anything is stale")
+    status.add_argument("-c", "--config", required=True)
+    status.set_defaults(func=cmd_status)
 
     backup = sub.add_parser("backup", help="an online consistent copy of the database")
     backup.add_argument("path", help="the new file to write")

@@ -314,6 +314,17 @@ class Ingest(_Model):
     reopen_days: float = Field(default=2, ge=0)
 
 
+class Health(_Model):
+    """When ``mcu-hub status`` calls the process stale (and exits 1)."""
+
+    # a source (Telegram polling, a VK long poll) with no successful poll for this long;
+    # the publics, polled every vk.poll_interval_seconds, get three intervals if longer
+    source_stale_seconds: int = Field(default=300, ge=10)
+    # an outbox row waiting this long; 300 cards at Telegram's 20 a minute in one group
+    # take 15 minutes, so less would cry wolf on a busy morning
+    outbox_stale_seconds: int = Field(default=1200, ge=60)
+
+
 class Clock(_Model):
     source: Literal["system", "sandbox"] = "system"
     url: str | None = None
@@ -339,6 +350,16 @@ class Config(_Model):
     storage: Storage = Field(default_factory=Storage)
     ingest: Ingest = Field(default_factory=Ingest)
     clock: Clock = Field(default_factory=Clock)
+    health: Health = Field(default_factory=Health)
+
+    @model_validator(mode="after")
+    def _health_outlasts_a_poll(self) -> Config:
+        # a long poll that waits its full timeout is still alive: stale must be later
+        longest = max(self.telegram.poll_timeout, self.vk.longpoll_wait)
+        if self.health.source_stale_seconds <= longest + 5:
+            raise ValueError(f"health.source_stale_seconds must be more than {longest + 5} "
+                             f"(the longest long poll, {longest} s, and a margin)")
+        return self
 
     # -- look-ups used all over the process -------------------------------------------
 

@@ -16,6 +16,7 @@ from bot.config import Config
 from bot.domain import sla
 from bot.domain.calendar import WorkCalendar
 from bot.domain.routing import Router
+from bot.health import Health
 from bot.render import Renderer
 from storage import outbox
 from storage.db import Conn, Database
@@ -33,6 +34,8 @@ class Hub:
     wake: Callable[[], None] = field(default=lambda: None)
     # block -> forum topic of the staff group: from the config, plus topics the bot made
     topics: dict[str, int] = field(default_factory=dict)
+    # what the sources saw (heartbeats), written to storage by the health job
+    health: Health = field(default_factory=Health)
 
     def __post_init__(self) -> None:
         self.topics = {**self.config.telegram.topics, **self.topics}

@@ -60,12 +60,18 @@ class Ingest:
         self._staff_tg = {f"tg:{m.telegram_id}" for m in config.staff}
         self._staff_vk = {f"vk:{m.vk_id}" for m in config.staff if m.vk_id}
         self._own_vk = {f"vk:-{c.id}" for c in config.vk.communities}
+        # the official channel and its discussion group speaking as themselves (their
+        # admins, anonymously) are the administration, not a citizen
+        self._own_tg = {f"tg:{chat}" for chat in (config.telegram.channel,
+                                                  config.telegram.discussion_group)
+                        if chat is not None}
 
     def skip_reason(self, message: Inbound) -> str | None:
         """Staff, the bot, the communities themselves and noise are not incidents."""
         if message.author_id in self._staff_tg or message.author_id in self._staff_vk:
             return "staff"
-        if message.author_id in self._own_vk or message.author_id == f"tg:{self.hub.bot_id}":
+        if (message.author_id in self._own_vk or message.author_id in self._own_tg
+                or message.author_id == f"tg:{self.hub.bot_id}"):
             return "own"
         if self.hub.config.ingest.skip_noise and is_noise(
             message.text, bool(message.attachments)
@@ -212,6 +218,8 @@ class Ingest:
         changes: dict[str, Any] = {"text": text, "state": state.value}
         if message.attachments:
             changes["attachments"] = incident.attachments + message.attachments
+        if incident.reply_target.get("unreachable") and message.reply_target:
+            changes["reply_target"] = message.reply_target  # they write again: reachable
         if action == "citizen_reply":
             changes["reopens"] = incident.reopens + 1
             changes.update(self.hub.deadlines(incident.policy, now))
@@ -266,6 +274,20 @@ class Ingest:
     async def _seen(self, conn: Conn, key: str) -> bool:
         async with conn.execute("SELECT 1 FROM cursors WHERE name = ?", (f"seen:{key}",)) as cur:
             return await cur.fetchone() is not None
+
+    async def channel_post_seen(self, chat: int, root: int, channel: int, post: int) -> None:
+        """A channel post's automatic forward in a discussion group: remembered, so that a
+        comment naming only its thread (a reply to another comment) finds the post."""
+        async with self.hub.db.tx() as conn:
+            await cursors.put(conn, f"tg:post:{chat}:{root}", f"{channel}:{post}")
+
+    async def post_of(self, chat: int, root: int) -> tuple[int, int] | None:
+        """(channel, post) whose comment thread in ``chat`` starts at ``root``, if seen."""
+        value = await cursors.get(self.hub.db.reader, f"tg:post:{chat}:{root}")
+        if value is None:
+            return None
+        channel, _, post = value.partition(":")
+        return int(channel), int(post)
 
     async def edit(self, key: str, text: str) -> bool:
         """The author edited the message: the text is updated and the change logged."""

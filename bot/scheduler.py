@@ -35,11 +35,15 @@ class Jobs:
         self.ticks.append((name, tick, seconds))
 
     async def startup(self, bot: Any) -> None:
+        """Run every start-up hook; one that fails is one log line, and the rest still run."""
         for hook in self.on_start:
             try:
                 await hook(bot)
-            except Exception:
-                log.exception("start-up hook failed")
+            except Exception as exc:
+                name = getattr(hook, "__qualname__", repr(hook))
+                log.error("start-up hook %s failed: %s: %s", name, type(exc).__name__,
+                          (str(exc).strip().splitlines() or [""])[0][:200])
+                log.debug("start-up hook %s failed", name, exc_info=True)
 
     async def run_all_once(self) -> None:
         """Every job once, in order: what a test or the demo calls after moving time."""

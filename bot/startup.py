@@ -7,11 +7,13 @@ on («Бот не администратор в группе: темы созд�
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 
+from bot.platforms.telegram import describe
 from bot.platforms.vk import VkError, VkTransportError
 from storage import cursors
 
@@ -32,6 +34,7 @@ COMMANDS = [
     ("report", "аналитическая справка"),
     ("rating", "рейтинг исполнителей"),
     ("export", "выгрузка XLSX"),
+    ("status", "состояние бота (администраторы)"),
 ]
 
 
@@ -50,42 +53,67 @@ class Startup:
         self.problems.append(text)
 
     async def run(self, bot: Bot) -> None:
-        await self.check_staff_group(bot)
-        for chat in self.app.config.telegram.city_chats:
-            await self.check_member(bot, chat, "city_chat")
-        if self.app.config.telegram.channel is not None:
-            await self.check_channel(bot, self.app.config.telegram.channel)
-        await self.check_vk()
+        """Every check, each on its own: one that fails in any way (a network error, an
+        answer that is not the Bot API's) is named in the report and the others run."""
+        telegram = self.app.config.telegram
+        await self._checked(self.check_staff_group(bot), "what_staff_group")
+        for chat in telegram.city_chats:
+            await self._checked(self.check_member(bot, chat, "city_chat"), "what_chat",
+                                chat=chat)
+        if telegram.channel is not None:
+            await self._checked(self.check_channel(bot, telegram.channel), "what_chat",
+                                chat=telegram.channel)
+        if telegram.discussion_group is not None:
+            await self._checked(self.check_member(bot, telegram.discussion_group,
+                                                  "discussion"), "what_chat",
+                                chat=telegram.discussion_group)
+        await self._checked(self.check_vk(), "what_vk")
         try:
             await bot.set_my_commands([_command(name, text) for name, text in COMMANDS])
-        except TelegramAPIError as exc:
-            log.warning("setMyCommands failed: %s", exc)
+        except Exception as exc:
+            log.warning("setMyCommands failed: %s", describe(exc))
         await self.report()
+
+    async def _checked(self, check: Awaitable[None], what: str, **context: Any) -> None:
+        try:
+            await check
+        except Exception as exc:
+            self.problem("check_failed", what=self.app.render.text(f"startup.j2:{what}",
+                                                                   **context),
+                         error=describe(exc))
 
     async def check_staff_group(self, bot: Bot) -> None:
         config = self.app.config
         group = config.telegram.staff_group
-        try:
-            chat = await bot.get_chat(group)
-            member = await bot.get_chat_member(group, self.app.hub.bot_id)
-        except TelegramAPIError as exc:
-            self.problem("staff_group_unreachable", error=exc.message)
-            return
-        is_admin = member.status in ("administrator", "creator")
-        can_topics = bool(getattr(member, "can_manage_topics", False)) or member.status == "creator"
-        self.ok("staff_group", title=chat.title or str(group))
-        if not is_admin:
-            self.problem("not_admin")
+        # topics the bot made before: known whether or not the group answers now, so a
+        # card never falls back to the General topic only because of a bad start
         missing = [b.name for b in config.blocks if b.name not in self.app.hub.topics]
-        if not chat.is_forum:
-            if config.telegram.topics:
-                self.problem("not_forum")
-            return
         for block in list(missing):
             stored = await cursors.get(self.app.db.reader, f"topic:{block}")
             if stored is not None:
                 self.app.hub.topics[block] = int(stored)
                 missing.remove(block)
+        try:
+            chat = await bot.get_chat(group)
+            member = await bot.get_chat_member(group, self.app.hub.bot_id)
+        except TelegramAPIError as exc:
+            self.problem("staff_group_unreachable", error=exc.message)
+            if missing:
+                self.problem("cards_to_general", blocks=", ".join(missing))
+            return
+        except Exception:
+            if missing:
+                self.problem("cards_to_general", blocks=", ".join(missing))
+            raise
+        is_admin = member.status in ("administrator", "creator")
+        can_topics = bool(getattr(member, "can_manage_topics", False)) or member.status == "creator"
+        self.ok("staff_group", title=chat.title or str(group))
+        if not is_admin:
+            self.problem("not_admin")
+        if not chat.is_forum:
+            if config.telegram.topics:
+                self.problem("not_forum")
+            return
         if missing and not (is_admin and can_topics):
             self.problem("cannot_make_topics", blocks=", ".join(missing))
             return

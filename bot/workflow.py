@@ -31,6 +31,7 @@ from bot.domain.incident import (
     may,
 )
 from bot.hub import Hub
+from bot.platforms.telegram import unreachable
 from storage import cursors, outbox
 from storage import incidents as repo
 from storage.db import Conn
@@ -444,6 +445,10 @@ class Workflow:
         incident = await repo.get(conn, item.ref_id or 0)
         if incident is None or incident.state != State.APPROVED:
             return
+        reason = unreachable(str(error)) if incident.reply_target.get("private") else None
+        if reason is not None:
+            await self._citizen_unreachable(conn, incident, reason)
+            return
         await self._step(conn, Actor.process(), incident, Action.PUBLISH_FAILED,
                          detail=str(error)[:300])
         for member in self.hub.config.staff:
@@ -451,6 +456,49 @@ class Workflow:
                 await self.hub.notify(conn, member.telegram_id, "notify_publish_failed",
                                       key=f"pubfail:{incident.id}:{item.id}", id=incident.id,
                                       error=str(error)[:300])
+
+    async def _citizen_unreachable(self, conn: Conn, incident: Incident, reason: str) -> None:
+        """The citizen blocked the bot (or left Telegram): no retry can deliver the answer.
+
+        The incident stays approved and its answer becomes manual: the card's one way on is
+        «Опубликовано вручную», once the coordinator has reached the citizen otherwise; the
+        card and the coordinators say so.
+        """
+        render = self.hub.render
+        notice = render.text(f"delivery.j2:citizen_{reason}")
+        now = self.hub.clock.now()
+        # from now on the answer is the coordinator's to deliver, as for a manual source;
+        # the way back is kept for the citizen's next message (they may unblock the bot)
+        await repo.update(conn, incident.id, reply_target={
+            "platform": "manual", "unreachable": reason, "was": incident.reply_target})
+        await repo.add_event(conn, incident.id, now, Action.PUBLISH_FAILED.value,
+                             from_state=incident.state, to_state=incident.state, detail=notice)
+        await cards.queue_sync(conn, self.hub.config, incident.id, now, incident.block)
+        for member in self.hub.config.staff:
+            if "coordinator" in member.roles:
+                await self.hub.send(
+                    conn, member.telegram_id,
+                    render.html("delivery.j2:notify_citizen_unreachable", id=incident.id,
+                                reason=notice),
+                    key=f"notify:{member.telegram_id}:unreachable:{incident.id}:"
+                        f"{incident.publications}")
+
+    async def staff_unreachable(self, conn: Conn, user_id: int, reason: str) -> None:
+        """A staff member's notice was refused for good (they blocked the bot): the staff
+        group hears it once, until they come back (``staff_reachable``)."""
+        if not await cursors.claim(conn, f"tg:unreachable:{user_id}", reason):
+            return
+        render = self.hub.render
+        text = render.html("delivery.j2:staff_unreachable", name=self.hub.staff_name(user_id),
+                           reason=render.text(f"delivery.j2:staff_{reason}"))
+        now = self.hub.clock.now()
+        await self.hub.send(conn, self.hub.config.telegram.staff_group, text,
+                            key=f"unreachable:{user_id}:{now.isoformat()}")
+
+    async def staff_reachable(self, user_id: int) -> None:
+        """They unblocked the bot: a later refusal is news again."""
+        async with self.hub.db.tx() as conn:
+            await cursors.drop(conn, f"tg:unreachable:{user_id}")
 
     async def prompt_sent(self, conn: Conn, item: outbox.Item, result: Any) -> None:
         """Outbox hook: remember what a prompt message asks for, to read the reply."""

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.types import Message
+from aiogram.types import Message, MessageOriginChannel
 
 from bot.config import Config
 from bot.ingest import Ingest
-from bot.sources.telegram import from_chat, text_of
+from bot.sources.telegram import channel_post_of, comment_root, from_chat, text_of
 
 
 def build(config: Config) -> Router:
@@ -21,10 +21,27 @@ def build(config: Config) -> Router:
 
     @router.message()
     async def on_message(message: Message, ingest: Ingest) -> None:
-        if message.sender_chat is not None:
-            return  # posted on behalf of a chat or channel (e.g. the channel's own post)
-        kind = "tg_discussion" if message.chat.id == discussion else "tg_chat"
-        inbound = from_chat(message, kind)
+        chat = message.chat.id
+        post = channel_post_of(message)
+        if post is not None:
+            # a channel post Telegram forwarded into its discussion group: not a citizen's
+            # message, but the root that comments under the post reply to
+            origin = message.forward_origin
+            assert isinstance(origin, MessageOriginChannel)
+            await ingest.channel_post_seen(chat, message.message_id, origin.chat.id, post)
+            return
+        kind = "tg_discussion" if chat == discussion else "tg_chat"
+        under = None
+        root = comment_root(message)
+        if root is not None:
+            replied = message.reply_to_message
+            if replied is not None and (post := channel_post_of(replied)) is not None:
+                origin = replied.forward_origin
+                assert isinstance(origin, MessageOriginChannel)
+                under = (origin.chat.id, post)
+            else:
+                under = await ingest.post_of(chat, root)
+        inbound = from_chat(message, kind, under)
         if inbound is not None:
             await ingest.receive(inbound)
 

@@ -8,7 +8,7 @@ from datetime import UTC
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 from pydantic import Field
 
 from bot import cards
@@ -16,7 +16,7 @@ from bot.cards import ID
 from bot.domain.incident import OPEN_STATES
 from bot.hub import Hub
 from bot.ingest import Inbound, Ingest
-from bot.sources.telegram import attachments, from_private, text_of
+from bot.sources.telegram import attachments, from_private, origin_author, text_of
 from bot.workflow import Workflow
 from handlers.staff_group import handle_reply
 from storage import cursors
@@ -126,11 +126,7 @@ def _list(hub: Hub, items: list[repo.Incident], title: str, empty: str) -> str:
 
 async def _ask_source(hub: Hub, message: Message, original: Message) -> None:
     origin = original.forward_origin
-    author = ""
-    if origin is not None:
-        author = (getattr(origin, "sender_user_name", None)
-                  or getattr(getattr(origin, "sender_user", None), "full_name", None)
-                  or getattr(getattr(origin, "chat", None), "title", None) or "")
+    author = origin_author(origin)
     payload = {
         "text": text_of(original),
         "author": author,
@@ -207,8 +203,16 @@ async def on_text(message: Message, hub: Hub, ingest: Ingest) -> None:
         await _say(hub, message, hub.render.html("received_private"))
 
 
+async def on_bot_status(update: ChatMemberUpdated, hub: Hub, workflow: Workflow) -> None:
+    """A person blocked or unblocked the bot (Telegram tells with my_chat_member)."""
+    if update.new_chat_member.status == "member" and hub.config.staff_by_id(update.chat.id):
+        await workflow.staff_reachable(update.chat.id)
+
+
 def build() -> Router:
     router = Router(name="private")
+    router.my_chat_member.filter(F.chat.type == "private")
+    router.my_chat_member.register(on_bot_status)
     router.message.filter(F.chat.type == "private")
     router.message.register(on_help, CommandStart())
     router.message.register(on_help, Command("help"))

@@ -25,3 +25,9 @@ async def claim(conn: Conn, name: str, value: str = "1") -> bool:
         (name, value),
     )
     return cur.rowcount == 1
+
+
+async def drop(conn: Conn, name: str) -> bool:
+    """Forget a mark (so that ``claim`` succeeds again); True if there was one."""
+    cur = await conn.execute("DELETE FROM cursors WHERE name = ?", (name,))
+    return cur.rowcount == 1

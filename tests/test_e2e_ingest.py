@@ -130,3 +130,65 @@ async def test_a_storm_is_stored_at_once_and_cards_follow_without_429(tmp_path):
         refused = [e for e in await c.log(platform="tg") if e["status"] == 429
                    and str(e["params"].get("chat_id")) == str(STAFF_GROUP)]
         assert refused == []
+
+
+def _links(message: dict) -> list[str]:
+    return [e["url"] for e in message.get("entities") or [] if e.get("url")]
+
+
+async def test_channel_comments_are_linked_to_their_post_and_its_forward_is_no_message(
+        tmp_path):
+    async with running(tmp_path, clock=MONDAY) as env:
+        c = env.control
+        # the post mentions water: taken for a citizen's message it would be a card
+        post = await c.post("tg/channel_post", {"text": "Плановое отключение воды на Ленина"})
+        first = await c.post("tg/comment", {"post_id": post["message_id"], "from_id": 2031,
+                                            "text": "А на Садовой тоже не будет воды?"})
+        card = await eventually(lambda: c.card(1))
+        assert "комментарий в канале" in card["text"] and "Садовой" in card["text"]
+        post_link = f"https://t.me/c/1000000003/{post['message_id']}"
+        assert f"{post_link}?comment={first['message_id']}" in _links(card)
+        # a reply to that comment names the post only by its thread
+        second = await c.post("tg/comment", {
+            "post_id": post["message_id"], "from_id": 2032, "text": "И на Мира нет воды",
+            "reply_to_message_id": first["message_id"]})
+        card = await eventually(lambda: c.card(2))
+        assert f"{post_link}?comment={second['message_id']}" in _links(card)
+        # the same person's next comment under the post joins their incident
+        await c.post("tg/comment", {"post_id": post["message_id"], "from_id": 2031,
+                                    "text": "Дом 14, второй подъезд"})
+        await eventually(lambda: _card_with(c, "второй подъезд"))
+        assert await _count(env) == 2
+        incident = await repo.get(env.app.db.reader, 1)
+        assert incident is not None
+        assert incident.thread_key == f"tg:{-1001000000003}:post:{post['message_id']}"
+        # an admin of the discussion writing as the group is the administration, not a card
+        await c.tg_message(-1001000000004, 1003, "Спасибо за вопросы, ответим сегодня",
+                           anonymous=True, reply_to_message_id=first["message_id"])
+        await c.post("tg/channel_post", {"text": "Отключение воды продлится до вечера"})
+        await c.tg_message(CITY_CHAT, 2033, "Прорвало трубу у школы")
+        await eventually(lambda: _card_with(c, "Прорвало трубу"))
+        assert await _count(env) == 3
+
+
+async def test_a_message_on_behalf_of_a_chat_is_authored_by_the_chat(tmp_path):
+    async with running(tmp_path, clock=MONDAY) as env:
+        c = env.control
+        await c.tg_message(CITY_CHAT, 2099, "Во дворе дома 5 не вывезли мусор", anonymous=True)
+        card = await eventually(lambda: _card_with(c, "не вывезли мусор"))
+        assert "Шиханы — городской чат" in card["text"] and "Group" not in card["text"]
+        await c.tg_message(CITY_CHAT, 2034, "На Мира яма на дороге",
+                           as_channel={"id": -1002000000012, "title": "Двор 12",
+                                       "username": "dvor12"})
+        card = await eventually(lambda: _card_with(c, "На Мира яма"))
+        assert "Двор 12" in card["text"] and "Channel" not in card["text"]
+        assert "https://t.me/dvor12" in _links(card)
+        authors = [(await repo.get(env.app.db.reader, n)).author_id for n in (1, 2)]
+        assert authors == [f"tg:{CITY_CHAT}", "tg:-1002000000012"]
+        # a staff member forwards what a group's anonymous admin wrote
+        await c.tg_message(1004, 1004, "В подвале дома 8 стоит вода",
+                           forward_from={"sender_chat_id": CITY_CHAT})
+        ask = await eventually(lambda: _with(c, 1004, "Откуда это обращение"))
+        await c.press(ask, 1004, button(ask, "Другое"))
+        card = await eventually(lambda: _card_with(c, "В подвале дома 8"))
+        assert "Шиханы — городской чат" in card["text"]

@@ -16,6 +16,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
     TelegramNetworkError,
@@ -82,6 +83,40 @@ async def call(bot: Bot, method: str, params: dict[str, Any]) -> Any:
 
 NOT_MODIFIED = "message is not modified"
 
+# 403 answers for a private chat the bot may not write to, by what became of the person
+# (telegram-bot-api Client.cpp: fail_query_with_error turns USER_IS_BLOCKED and
+# INPUT_USER_DEACTIVATED into these, check_chat_access answers "user is deactivated";
+# "bot can't initiate conversation with a user" is the server's for a person who never
+# started the bot). None of them passes with time: retrying only repeats the refusal.
+UNREACHABLE = {
+    "bot was blocked by the user": "blocked",
+    "user is deactivated": "deactivated",
+    "bot can't initiate conversation with a user": "not_started",
+}
+
+
+def describe(exc: BaseException) -> str:
+    """One short line for a log or a report: what failed, without a traceback and without
+    the HTML page a proxy answered instead of the Bot API (aiogram's ClientDecodeError
+    carries the whole body)."""
+    if isinstance(exc, ClientDecodeError):
+        return "the answer is not the Bot API's JSON (a proxy's error page?)"
+    if isinstance(exc, TelegramAPIError):
+        text = exc.message
+    else:
+        text = str(exc) or type(exc).__name__
+    line = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return line if len(line) <= 200 else line[:199] + "…"
+
+
+def unreachable(error: str) -> str | None:
+    """``blocked``, ``deactivated`` or ``not_started`` if a refusal says the person cannot
+    be written to privately; None for any other error."""
+    for words, reason in UNREACHABLE.items():
+        if words in error:
+            return reason
+    return None
+
 __all__ = [
     "NOT_MODIFIED",
     "TelegramBadRequest",
@@ -89,7 +124,9 @@ __all__ = [
     "TelegramRetryAfter",
     "TelegramServerError",
     "call",
+    "describe",
     "make_bot",
+    "unreachable",
     "upload",
 ]
 

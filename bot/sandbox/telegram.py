@@ -10,8 +10,13 @@ groups of 2–10; one pending getUpdates (a newer long poll terminates the older
 flood control (429 with ``retry_after``).
 
 Control API (JSON): POST ``/control/tg/message`` (a person writes; ``photo``: true or a list
-of base64 images, an album if several), ``/control/tg/edit``, ``/control/tg/channel_post``,
-``/control/tg/callback``, ``/control/tg/reset``; GET ``/control/tg/sent`` (the bot's
+of base64 images, an album if several; ``anonymous``: as the group itself, ``as_channel``: on
+behalf of a channel, ``forward_from``: a forward from a user, a channel or a chat),
+``/control/tg/comment`` (a comment under a channel post, in the linked discussion group),
+``/control/tg/block`` (a person blocks the bot, deletes their account, or comes back),
+``/control/tg/membership`` (``state``: the bot is removed from a chat, or added back),
+``/control/tg/edit``, ``/control/tg/channel_post``, ``/control/tg/callback``,
+``/control/tg/reset``; GET ``/control/tg/sent`` (the bot's
 messages as they stand), ``/control/tg/messages`` (everyone's),
 ``/control/tg/callback_answers``, ``/control/tg/topics``, ``/control/tg/updates`` (not yet
 confirmed by the bot).
@@ -32,6 +37,15 @@ Choices the real service leaves open, made here:
   names it, so the bot's background polling cannot swallow one meant for a send.
 * Messages in a forum topic carry ``reply_to_message`` = the topic's creation message, as
   Telegram's do; ``/control/tg/sent`` reports only explicit replies in ``reply_to_message_id``.
+* The channel has a linked discussion group (``getChat``'s ``linked_chat_id``). Every channel
+  post, the bot's own too, appears there as an automatic forward: ``from`` = the service
+  user 777000, ``sender_chat`` = the channel, ``is_automatic_forward``, ``forward_origin``
+  of type ``channel`` (telegram-bot-api ``Client.cpp``, ``create_message``). Comments are
+  messages in that group replying to the forward, with ``message_thread_id`` = its id.
+* A message sent on behalf of a chat carries ``sender_chat`` and a placeholder ``from``:
+  @GroupAnonymousBot for the group's anonymous admins, @Channel_Bot for a channel (same
+  source). Forwards carry the legacy ``forward_from*`` / ``forward_date`` fields beside
+  ``forward_origin``, as ``Client.cpp``'s ``JsonMessage`` still writes them.
 """
 
 from __future__ import annotations
@@ -104,6 +118,28 @@ class ApiError(Exception):
         return body
 
 
+def _legacy_forward(origin: Json) -> Json:
+    """The pre-7.0 ``forward_*`` fields the server still writes beside ``forward_origin``
+    (telegram-bot-api Client.cpp, JsonMessage::store)."""
+    fields: Json = {}
+    if origin["type"] == "user":
+        fields["forward_from"] = origin["sender_user"]
+    elif origin["type"] == "chat":
+        fields["forward_from_chat"] = origin["sender_chat"]
+        if origin.get("author_signature"):
+            fields["forward_signature"] = origin["author_signature"]
+    elif origin["type"] == "hidden_user":
+        if origin.get("sender_user_name"):
+            fields["forward_sender_name"] = origin["sender_user_name"]
+    elif origin["type"] == "channel":
+        fields["forward_from_chat"] = origin["chat"]
+        fields["forward_from_message_id"] = origin["message_id"]
+        if origin.get("author_signature"):
+            fields["forward_signature"] = origin["author_signature"]
+    fields["forward_date"] = origin["date"]
+    return fields
+
+
 def _maybe_int(value: Any) -> int | None:
     try:
         return int(value)
@@ -126,6 +162,19 @@ class ControlError(Exception):
 # --------------------------------------------------------------------------- the world
 
 STAFF_NAMES = {tid: name for tid, name, _, _ in world.STAFF}
+# Placeholder senders the Bot API puts in ``from`` of messages sent on behalf of a chat
+# (telegram-bot-api Client.cpp, create_message: group_anonymous_bot_user_id_,
+# channel_bot_user_id_, service_notifications_user_id_; the ids are TDLib's options).
+GROUP_ANONYMOUS_BOT: Json = {"id": 1087968824, "is_bot": True, "first_name": "Group",
+                             "username": "GroupAnonymousBot"}
+CHANNEL_BOT: Json = {"id": 136817688, "is_bot": True, "first_name": "Channel",
+                     "username": "Channel_Bot"}
+SERVICE_USER: Json = {"id": 777000, "is_bot": False, "first_name": "Telegram"}
+# 403 texts of a private chat the bot cannot write to (telegram-bot-api Client.cpp,
+# fail_query_with_error: USER_IS_BLOCKED, INPUT_USER_DEACTIVATED; check_chat_access)
+BLOCKED = "Forbidden: bot was blocked by the user"
+DEACTIVATED = "Forbidden: user is deactivated"
+NOT_STARTED = "Forbidden: bot can't initiate conversation with a user"
 BOT_USER: Json = {"id": world.BOT_ID, "is_bot": True, "first_name": BOT_NAME,
                   "username": world.BOT_USERNAME}
 WORLD_CHATS: dict[int, Json] = {
@@ -134,7 +183,11 @@ WORLD_CHATS: dict[int, Json] = {
     world.CITY_CHAT: {"id": world.CITY_CHAT, "title": f"{world.MUNICIPALITY} — городской чат",
                       "type": "supergroup"},
     world.CHANNEL: {"id": world.CHANNEL, "title": "Администрация — новости", "type": "channel"},
+    world.DISCUSSION: {"id": world.DISCUSSION, "title": "Администрация — обсуждение",
+                       "type": "supergroup"},
 }
+# channel ↔ discussion group (ChatFullInfo.linked_chat_id, both ways)
+LINKED = {world.CHANNEL: world.DISCUSSION, world.DISCUSSION: world.CHANNEL}
 
 
 def person(user_id: int) -> Json | None:
@@ -148,14 +201,22 @@ def person(user_id: int) -> Json | None:
     return {"id": user_id, "is_bot": False, "first_name": name, "language_code": "ru"}
 
 
-def _admin_rights(**extra: bool) -> Json:
-    rights = dict.fromkeys(
-        ("can_manage_chat", "can_delete_messages", "can_manage_video_chats", "can_restrict_members",
-         "can_change_info", "can_invite_users", "can_post_stories", "can_edit_stories",
-         "can_delete_stories", "can_pin_messages", "can_manage_topics"), True)
+def _admin_rights(chat_id: int, **extra: bool) -> Json:
+    """An administrator's rights as the server lists them for this kind of chat
+    (telegram-bot-api Client.cpp, json_store_administrator_rights)."""
+    channel = WORLD_CHATS.get(chat_id, {}).get("type") == "channel"
+    names = ["can_manage_chat", "can_change_info", "can_delete_messages", "can_invite_users",
+             "can_restrict_members", "can_manage_video_chats", "can_post_stories",
+             "can_edit_stories", "can_delete_stories"]
+    names += (["can_post_messages", "can_edit_messages", "can_manage_direct_messages"]
+              if channel else ["can_pin_messages", "can_manage_topics", "can_manage_tags"])
+    rights: Json = dict.fromkeys(names, True)
+    # can_send_welcome_messages: Bot API 10.3 (aiogram 3.31's model requires it), newer
+    # than the telegram-bot-api source read here (10.0)
     rights.update(can_be_edited=False, is_anonymous=False, can_promote_members=False,
                   can_send_welcome_messages=False)
     rights.update(extra)
+    rights["can_manage_voice_chats"] = rights["can_manage_video_chats"]  # the legacy name
     return rights
 
 
@@ -167,19 +228,17 @@ def member_status(chat_id: int, user_id: int) -> Json:
     if chat_id > 0:
         return {"status": "member", "user": user}
     if user_id == world.BOT_ID:
-        if chat_id == world.CITY_CHAT:
+        if chat_id in (world.CITY_CHAT, world.DISCUSSION):
             return {"status": "member", "user": user}
-        extra = {}
-        if chat_id == world.CHANNEL:
-            extra = {"can_post_messages": True, "can_edit_messages": True}
-        return {"status": "administrator", "user": user, **_admin_rights(**extra)}
-    if user_id == 1003 and chat_id in (world.STAFF_GROUP, world.CHANNEL):
+        return {"status": "administrator", "user": user, **_admin_rights(chat_id)}
+    if user_id == 1003 and chat_id in (world.STAFF_GROUP, world.CHANNEL, world.DISCUSSION):
         return {"status": "creator", "user": user, "is_anonymous": False}
+    if user_id == world.CITY_CHAT_OWNER and chat_id == world.CITY_CHAT:
+        return {"status": "creator", "user": user, "is_anonymous": True}
     if chat_id == world.STAFF_GROUP and user_id not in STAFF_NAMES:
         return {"status": "left", "user": user}
-    if chat_id == world.CHANNEL and user_id == 1007:
-        return {"status": "administrator", "user": user,
-                **_admin_rights(can_post_messages=True, can_edit_messages=True)}
+    if chat_id in (world.CHANNEL, world.DISCUSSION) and user_id == 1007:
+        return {"status": "administrator", "user": user, **_admin_rights(chat_id)}
     return {"status": "member", "user": user}
 
 
@@ -295,6 +354,9 @@ class TelegramSandbox:
     EDIT_METHODS: ClassVar[set[str]] = {
         "editMessageText", "editMessageCaption", "editMessageReplyMarkup", "stopPoll",
     }
+    # called with (method, body) for every Bot API answer: the test suite parses each one
+    # with a second client (python-telegram-bot) to catch shapes aiogram would forgive
+    observers: ClassVar[list[Callable[[str, Json], None]]] = []
 
     def __init__(self, state: SandboxState, rate_limits: bool = True, timeout_hang: float = 75.0):
         self.state = state
@@ -336,6 +398,8 @@ class TelegramSandbox:
         self.next_file = 1
         self.commands: dict[str, list[Json]] = {}
         self.started: set[int] = set(STAFF_NAMES)
+        self.blocked: dict[int, str] = {}  # user → BLOCKED or DEACTIVATED
+        self.bot_status: dict[int, str] = {}  # chat → "left" | "kicked" (else the world's)
         self.next_media_group = 1
         self.next_poll = 1
 
@@ -354,6 +418,8 @@ class TelegramSandbox:
             "callbacks": self.callbacks, "callback_answers": self.callback_answers,
             "next_callback": self.next_callback, "files": files, "next_file": self.next_file,
             "commands": self.commands, "started": sorted(self.started),
+            "blocked": {str(k): v for k, v in self.blocked.items()},
+            "bot_status": {str(k): v for k, v in self.bot_status.items()},
             "next_media_group": self.next_media_group, "next_poll": self.next_poll,
         }
 
@@ -386,6 +452,8 @@ class TelegramSandbox:
         self.next_file = data["next_file"]
         self.commands = data["commands"]
         self.started = set(data["started"])
+        self.blocked = {int(k): v for k, v in data.get("blocked", {}).items()}
+        self.bot_status = {int(k): v for k, v in data.get("bot_status", {}).items()}
         self.next_media_group = data["next_media_group"]
         self.next_poll = data["next_poll"]
 
@@ -397,7 +465,8 @@ class TelegramSandbox:
         app.router.add_get("/tg/file/bot{token}/{path:.+}", self._file)
         for path, handler in {
             "message": self._c_message, "edit": self._c_edit, "channel_post": self._c_channel_post,
-            "callback": self._c_callback, "reset": self._c_reset,
+            "callback": self._c_callback, "reset": self._c_reset, "comment": self._c_comment,
+            "block": self._c_block, "membership": self._c_membership,
         }.items():
             app.router.add_post(f"/control/tg/{path}", self._control(handler))
         for path, handler in {
@@ -434,16 +503,22 @@ class TelegramSandbox:
             result = await entry[1](params, files)
             if limited:
                 self.limiter.commit(chat_id, new)
-            return self._reply({"ok": True, "result": result})
+            return self._answer(method, {"ok": True, "result": result})
         except ApiError as err:
             status = err.code
-            return self._reply(err.body(), err.code)
+            return self._answer(method, err.body(), err.code)
         except Exception:
             status = 500
             log.exception("sandbox: %s failed", method)
-            return self._reply(ApiError(500, "Internal Server Error").body(), 500)
+            return self._answer(method, ApiError(500, "Internal Server Error").body(), 500)
         finally:
             self.state.record("tg", method, self._loggable(params), status)
+
+    def _answer(self, method: str, body: Json, status: int = 200) -> web.Response:
+        response = self._reply(body, status)
+        for observe in self.observers:
+            observe(method, json.loads(response.body))  # type: ignore[arg-type]
+        return response
 
     def _take_fault(self, method: str, chat_id: int | None) -> Any:
         """The next injected fault; getUpdates only takes faults that name it, so the bot's
@@ -531,20 +606,35 @@ class TelegramSandbox:
         except (TypeError, ValueError) as err:
             raise bad("chat not found") from err
 
-    def _chat(self, chat_id: int, writing: bool = False) -> Json:
-        """The chat object; for a private chat the user must be known (and have started the bot)."""
+    def _chat(self, chat_id: int, writing: bool = False, editing: bool = False) -> Json:
+        """The chat object, if the bot may use it as asked (telegram-bot-api Client.cpp,
+        check_chat_access): a private chat's user must be known, have started the bot and
+        not blocked it (sends), and still exist (sends and edits); a group's or channel's
+        must have the bot in it (these chats have no public username, so even reading
+        needs membership)."""
         if chat_id in self.chats:
             chat = self.chats[chat_id]
-            if writing and chat["type"] == "private" and chat_id not in self.started:
-                raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
+        else:
+            user = person(chat_id) if chat_id > 0 else None
+            if user is None:
+                raise bad("chat not found")
+            chat = {"id": chat_id, "first_name": user["first_name"], "type": "private"}
+            self.chats[chat_id] = chat
+        if chat["type"] == "private":
+            gone = self.blocked.get(chat_id)
+            if gone == DEACTIVATED and (writing or editing):
+                raise ApiError(403, DEACTIVATED)
+            if writing and chat_id not in self.started:
+                raise ApiError(403, NOT_STARTED)
+            if writing and gone == BLOCKED:
+                raise ApiError(403, BLOCKED)
             return chat
-        user = person(chat_id) if chat_id > 0 else None
-        if user is None:
-            raise bad("chat not found")
-        if writing and chat_id not in self.started:
-            raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
-        chat = {"id": chat_id, "first_name": user["first_name"], "type": "private"}
-        self.chats[chat_id] = chat
+        status = self.bot_status.get(chat_id)
+        kind = "channel" if chat["type"] == "channel" else "supergroup"
+        if status == "kicked":
+            raise ApiError(403, f"Forbidden: bot was kicked from the {kind} chat")
+        if status == "left":
+            raise ApiError(403, f"Forbidden: bot is not a member of the {kind} chat")
         return chat
 
     def _record(self, chat_id: int, message_id: Any) -> Json | None:
@@ -574,6 +664,12 @@ class TelegramSandbox:
             raise bad("message thread not found") from err
         if chat.get("is_forum") and thread == 1:
             return None  # the General topic
+        if not chat.get("is_forum"):
+            # a thread of comments: the automatic forward of a channel post is its root
+            root = self._record(chat["id"], thread)
+            if root is None or not root["msg"].get("is_automatic_forward"):
+                raise bad("message thread not found")
+            return thread
         if thread not in self.topics.get(chat["id"], {}):
             raise bad("message thread not found")
         return thread
@@ -581,32 +677,68 @@ class TelegramSandbox:
     def _new_message(
         self, chat: Json, sender: Json | None, content: Json, *, thread: int | None = None,
         reply_to: Json | None = None, kind: str = "text", by_bot: bool = True,
+        sender_chat: Json | None = None,
     ) -> Json:
-        """Store a new message in ``chat`` and return its Bot API object."""
+        """Store a new message in ``chat`` and return its Bot API object.
+
+        ``sender_chat``: sent on behalf of that chat; ``sender`` is then the placeholder
+        user the Bot API puts in ``from``. A post in a channel with a discussion group is
+        forwarded there at once (the bot's own posts too; people's posts are forwarded by
+        the caller, after their ``channel_post`` update).
+        """
         chat_id = chat["id"]
-        if reply_to is not None and thread is None:
-            thread = reply_to.get("message_thread_id") if chat.get("is_forum") else None
+        if reply_to is not None and thread is None and chat["type"] == "supergroup":
+            # a reply stays in the thread of what it answers (a topic, or a post's comments)
+            thread = reply_to.get("message_thread_id") or (
+                reply_to["message_id"] if reply_to.get("is_automatic_forward") else None)
         message_id = self.next_id.get(chat_id, 1)
         self.next_id[chat_id] = message_id + 1
         msg: Json = {"message_id": message_id}
         if chat["type"] == "channel":
             msg["sender_chat"] = chat
-        elif sender is not None:
-            msg["from"] = sender
+        else:
+            if sender is not None:
+                msg["from"] = sender
+            if sender_chat is not None:
+                msg["sender_chat"] = sender_chat
         msg["chat"] = chat
         msg["date"] = self._now()
         if thread is not None:
             msg["message_thread_id"] = thread
-            msg["is_topic_message"] = True
+            if chat.get("is_forum"):
+                msg["is_topic_message"] = True
         if reply_to is not None:
             msg["reply_to_message"] = {k: v for k, v in reply_to.items() if k != "reply_to_message"}
-        elif thread is not None:
+        elif thread is not None and chat.get("is_forum"):
             msg["reply_to_message"] = self._topic_root(chat_id, thread)
+        elif thread is not None:  # a comment: implicitly a reply to the thread's root
+            root = self.messages[chat_id][thread]["msg"]
+            msg["reply_to_message"] = {k: v for k, v in root.items() if k != "reply_to_message"}
         msg.update(content)
         self.messages.setdefault(chat_id, {})[message_id] = {
             "msg": msg, "by_bot": by_bot, "kind": kind, "edits": 0, "deleted": False,
             "reply_to": reply_to["message_id"] if reply_to else None,
         }
+        if chat["type"] == "channel" and by_bot:
+            self._forward_to_discussion(msg, kind)
+        return msg
+
+    def _forward_to_discussion(self, post: Json, kind: str) -> Json | None:
+        """The automatic forward of a channel post into the channel's discussion group."""
+        group = self.chats.get(LINKED.get(post["chat"]["id"], 0))
+        if group is None or group["type"] != "supergroup":
+            return None
+        origin: Json = {"type": "channel", "chat": post["chat"],
+                        "message_id": post["message_id"], "date": post["date"]}
+        if post.get("author_signature"):
+            origin["author_signature"] = post["author_signature"]
+        content = {**self._copyable(post), "forward_origin": origin, **_legacy_forward(origin),
+                   "is_automatic_forward": True}
+        if "media_group_id" in post:  # an album stays an album, with the group's own id
+            content["media_group_id"] = "2" + post["media_group_id"][1:]
+        msg = self._new_message(group, SERVICE_USER, content, kind=kind, by_bot=False,
+                                sender_chat=post["chat"])
+        self._push_update("message", msg)
         return msg
 
     def _reply_target(self, chat: Json, p: Json) -> Json | None:
@@ -902,6 +1034,8 @@ class TelegramSandbox:
                 "accepted_gift_types": dict.fromkeys(
                     ("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription",
                      "gifts_from_channels"), False)}
+        if chat["id"] in LINKED:
+            info["linked_chat_id"] = LINKED[chat["id"]]
         if chat["type"] == "supergroup":
             info["permissions"] = dict.fromkeys(
                 ("can_send_messages", "can_send_photos", "can_send_documents", "can_send_polls",
@@ -1126,7 +1260,8 @@ class TelegramSandbox:
         else:
             origin = {"type": "user", "sender_user": orig.get("from", BOT_USER),
                       "date": orig["date"]}
-        content = {"forward_origin": orig.get("forward_origin", origin), **self._copyable(orig)}
+        origin = orig.get("forward_origin", origin)
+        content = {"forward_origin": origin, **_legacy_forward(origin), **self._copyable(orig)}
         kind = "photo" if source["kind"] == "media_group" else source["kind"]
         return self._new_message(chat, BOT_USER, content, thread=thread, kind=kind)
 
@@ -1151,6 +1286,7 @@ class TelegramSandbox:
 
     @staticmethod
     def _copyable(msg: Json) -> Json:
+        """The content of a message, as a forward or copy carries it."""
         keys = ("text", "entities", "caption", "caption_entities", "photo", "document", "poll")
         return json.loads(json.dumps({k: msg[k] for k in keys if k in msg}))
 
@@ -1159,7 +1295,7 @@ class TelegramSandbox:
     def _editable(self, p: Json) -> Json:
         if p.get("inline_message_id"):
             raise bad("message to edit not found")
-        chat = self._chat(self._resolve_chat_id(p.get("chat_id")))
+        chat = self._chat(self._resolve_chat_id(p.get("chat_id")), editing=True)
         if p.get("message_id") in (None, ""):
             raise bad("message identifier is not specified")
         rec = self._record(chat["id"], p.get("message_id"))
@@ -1344,7 +1480,78 @@ class TelegramSandbox:
 
     async def _c_message(self, request: web.Request) -> Json:
         """A person writes: a message in a chat, or to the bot (chat_id == from_id)."""
+        return self._person_writes(await self._body(request))
+
+    async def _c_comment(self, request: web.Request) -> Json:
+        """A person comments on a channel post: a reply to the post's automatic forward in
+        the discussion group (or, with ``reply_to_message_id``, to another comment there)."""
         body = await self._body(request)
+        channel = self._int(body, "channel_id", world.CHANNEL)
+        group = LINKED.get(channel)
+        if group is None or self.chats.get(channel, {}).get("type") != "channel":
+            raise ControlError("channel_id: not a channel with a discussion group")
+        post = self._int(body, "post_id")
+        root = next((rec["msg"] for rec in self.messages.get(group, {}).values()
+                     if not rec["deleted"] and rec["msg"].get("is_automatic_forward")
+                     and rec["msg"]["forward_origin"]["message_id"] == post), None)
+        if root is None:
+            raise ControlError(f"post {post} of channel {channel} has no discussion thread")
+        reply = body.get("reply_to_message_id")
+        if reply is not None:
+            rec = self._record(group, reply)
+            if rec is None or root["message_id"] not in (
+                    rec["msg"].get("message_thread_id"), rec["msg"]["message_id"]):
+                raise ControlError("reply_to_message_id: no such comment under this post")
+        spec = {k: v for k, v in body.items() if k not in ("channel_id", "post_id")}
+        return {**self._person_writes({**spec, "chat_id": group,
+                                       "reply_to_message_id": reply or root["message_id"]}),
+                "thread_id": root["message_id"]}
+
+    async def _c_block(self, request: web.Request) -> Json:
+        """A person blocks the bot (``blocked``), deletes their account (``deactivated``) or
+        unblocks it (``active``); blocking sends the bot a my_chat_member update."""
+        body = await self._body(request)
+        user_id = self._int(body, "user_id")
+        user = person(user_id)
+        if user is None:
+            raise ControlError(f"unknown user {user_id}")
+        state = str(body.get("state", "blocked"))
+        if state not in ("blocked", "deactivated", "active"):
+            raise ControlError("state must be blocked, deactivated or active")
+        before = self.blocked.get(user_id)
+        if state == "active":
+            self.blocked.pop(user_id, None)
+        else:
+            self.blocked[user_id] = BLOCKED if state == "blocked" else DEACTIVATED
+        update_id = None
+        if state != "deactivated" and (before == BLOCKED) != (state == "blocked"):
+            chat = self._chat(user_id)
+            old, new = ("member", "kicked") if state == "blocked" else ("kicked", "member")
+            update_id = self._push_update("my_chat_member", {
+                "chat": chat, "from": user, "date": self._now(),
+                "old_chat_member": {"status": old, "user": BOT_USER,
+                                    **({"until_date": 0} if old == "kicked" else {})},
+                "new_chat_member": {"status": new, "user": BOT_USER,
+                                    **({"until_date": 0} if new == "kicked" else {})}})
+        return {"ok": True, "update_id": update_id}
+
+    async def _c_membership(self, request: web.Request) -> Json:
+        """The bot is removed from a group or channel (``left``/``kicked``) or added back."""
+        body = await self._body(request)
+        chat_id = self._int(body, "chat_id")
+        if chat_id not in self.chats or chat_id > 0:
+            raise ControlError(f"unknown group or channel {chat_id}")
+        status = str(body.get("state", "left"))
+        if status not in ("left", "kicked", "member"):
+            raise ControlError("state must be left, kicked or member")
+        if status == "member":
+            self.bot_status.pop(chat_id, None)
+        else:
+            self.bot_status[chat_id] = status
+        return {"ok": True}
+
+    def _person_writes(self, body: Json) -> Json:
+        """A person's message (or album) in a chat, as the control API describes it."""
         chat, sender = self._people_chat(self._int(body, "chat_id"), self._int(body, "from_id"))
         text = str(body.get("text") or "")
         reply_to = None
@@ -1360,6 +1567,12 @@ class TelegramSandbox:
         extra: Json = {}
         if isinstance(body.get("forward_from"), dict):
             extra["forward_origin"] = self._origin(body["forward_from"])
+            extra.update(_legacy_forward(extra["forward_origin"]))
+        sender_chat = self._sender_chat(chat, sender, body)
+        if sender_chat is not None:
+            sender = GROUP_ANONYMOUS_BOT if sender_chat is chat else CHANNEL_BOT
+            if body.get("author_signature"):
+                extra["author_signature"] = str(body["author_signature"])
         photos = body.get("photo")
         count = len(photos) if isinstance(photos, list) else (1 if photos else 0)
         if count == 0:
@@ -1368,7 +1581,7 @@ class TelegramSandbox:
             text, entities = tg_markup.parse(text, None, body.get("entities"))
             content: Json = {"text": text, **({"entities": entities} if entities else {})}
             msg = self._new_message(chat, sender, {**content, **extra}, thread=thread,
-                                    reply_to=reply_to, by_bot=False)
+                                    reply_to=reply_to, by_bot=False, sender_chat=sender_chat)
             return {"message_id": msg["message_id"],
                     "update_id": self._push_update("message", msg)}
         group_id = None
@@ -1389,16 +1602,51 @@ class TelegramSandbox:
             if group_id:
                 content["media_group_id"] = group_id
             msg = self._new_message(chat, sender, {**content, **extra}, thread=thread,
-                                    reply_to=reply_to, by_bot=False,
+                                    reply_to=reply_to, by_bot=False, sender_chat=sender_chat,
                                     kind="media_group" if group_id else "photo")
             ids.append(msg["message_id"])
             update_ids.append(self._push_update("message", msg))
         return {"message_id": ids[0], "update_id": update_ids[0], "message_ids": ids,
                 "update_ids": update_ids}
 
+    def _sender_chat(self, chat: Json, sender: Json, body: Json) -> Json | None:
+        """The chat a person writes on behalf of: the group itself (``anonymous``, its admins
+        only) or a channel (``as_channel``: {"id", "title"}); None for themselves."""
+        if body.get("anonymous"):
+            if chat["type"] == "private":
+                raise ControlError("anonymous: only in a group")
+            if member_status(chat["id"], sender["id"])["status"] not in ("creator",
+                                                                         "administrator"):
+                raise ControlError(f"user {sender['id']} is not an admin of chat {chat['id']}")
+            return chat
+        spec = body.get("as_channel")
+        if spec is None:
+            return None
+        if chat["type"] == "private" or not isinstance(spec, dict):
+            raise ControlError("as_channel: {\"id\": -100…, \"title\": …}, only in a group")
+        channel_id = self._int(spec, "id")
+        if channel_id > -1000000000000:
+            raise ControlError("as_channel.id: a channel id is -100…")
+        known = self.chats.get(channel_id)
+        if known is not None:
+            return known
+        return {"id": channel_id, "title": str(spec.get("title") or "Канал"), "type": "channel",
+                **({"username": str(spec["username"])} if spec.get("username") else {})}
+
     def _origin(self, spec: Json) -> Json:
-        """forward_origin of a message a person forwards to the bot."""
+        """forward_origin of a message a person forwards to the bot: from a user (``id``),
+        a hidden user (``name``), a channel post (``chat_id``, ``message_id``) or a message
+        sent on behalf of a group (``sender_chat_id``; ``author_signature`` for an
+        anonymous admin)."""
         date = int(spec.get("date") or self._now() - 3600)
+        if "sender_chat_id" in spec:
+            chat = self.chats.get(int(spec["sender_chat_id"])) or {
+                "id": int(spec["sender_chat_id"]), "type": "supergroup",
+                "title": spec.get("title", "Группа")}
+            origin: Json = {"type": "chat", "sender_chat": chat, "date": date}
+            if spec.get("author_signature"):
+                origin["author_signature"] = str(spec["author_signature"])
+            return origin
         if "chat_id" in spec:
             chat = self.chats.get(int(spec["chat_id"])) or {
                 "id": int(spec["chat_id"]), "type": "channel", "title": spec.get("title", "Канал")}
@@ -1442,9 +1690,13 @@ class TelegramSandbox:
         if not text:
             raise ControlError("text is required")
         content: Json = {"text": text, **({"entities": entities} if entities else {})}
+        if body.get("author_signature"):
+            content["author_signature"] = str(body["author_signature"])
         msg = self._new_message(chat, None, content, by_bot=False)
-        return {"message_id": msg["message_id"],
-                "update_id": self._push_update("channel_post", msg)}
+        update_id = self._push_update("channel_post", msg)
+        forward = self._forward_to_discussion(msg, "text")
+        return {"message_id": msg["message_id"], "update_id": update_id,
+                "discussion_message_id": forward["message_id"] if forward else None}
 
     async def _c_callback(self, request: web.Request) -> Json:
         """A person presses an inline button under one of the bot's messages."""
@@ -1498,6 +1750,10 @@ class TelegramSandbox:
             view["file_name"] = msg["document"].get("file_name")
         if "forward_origin" in msg:
             view["forward_origin"] = msg["forward_origin"]
+        if "sender_chat" in msg:
+            view["sender_chat_id"] = msg["sender_chat"]["id"]
+        if msg.get("is_automatic_forward"):
+            view["is_automatic_forward"] = True
         return view
 
     def _chat_filter(self, request: web.Request) -> list[int]:

@@ -21,6 +21,11 @@ BOT_TOKEN = f"{BOT_ID}:SANDBOX-mcu-hub-token-do-not-use"
 STAFF_GROUP = -1001000000001
 CITY_CHAT = -1001000000002
 CHANNEL = -1001000000003
+# the channel's linked discussion group: each channel post is forwarded there
+# automatically, and citizens' comments under a post are replies to that forward
+DISCUSSION = -1001000000004
+# a citizen who owns the city chat and may write in it anonymously (as the chat)
+CITY_CHAT_OWNER = 2099
 
 MUNICIPALITY = "Шиханы"
 TIMEZONE = "Europe/Saratov"
@@ -97,6 +102,7 @@ def config_dict(base_url: str, storage_path: str = "mcu-hub.sqlite3") -> dict[st
             "staff_group": STAFF_GROUP,
             "city_chats": [CITY_CHAT],
             "channel": CHANNEL,
+            "discussion_group": DISCUSSION,
             "poll_timeout": 2,
             "topics": {name: topic for name, _, topic, _ in BLOCKS},
         },

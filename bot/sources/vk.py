@@ -74,7 +74,9 @@ class CommunityLongPoll:
             try:
                 new_ts, updates = await self.poll.check(ts)
                 errors = 0
+                self.ingest.hub.health.ok(f"vk:{self.community.id}")
             except (VkError, VkTransportError) as exc:
+                self.ingest.hub.health.failed(f"vk:{self.community.id}", str(exc))
                 errors += 1
                 delay = min(60.0, 2.0**errors)
                 log.warning("vk long poll of %s: %s; again in %.0fs", self.community.id,
@@ -131,7 +133,9 @@ class PublicWatcher:
             for public in self.config.vk.publics:
                 try:
                     await self.scan(public)
+                    self.ingest.hub.health.ok(f"vk:public:{public.id}")
                 except (VkError, VkTransportError) as exc:
+                    self.ingest.hub.health.failed(f"vk:public:{public.id}", str(exc))
                     log.warning("vk public %s: %s", public.id, exc)
             await _pause(stop, self.config.vk.poll_interval_seconds)
 

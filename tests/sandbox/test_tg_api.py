@@ -564,3 +564,129 @@ async def test_state_round_trip(tg: TgWorld) -> None:
     assert {c: await tg.sent(c) for c in (STAFF, CITY)} == before
     assert len(tg.sandbox.updates) == 1 and 2040 in tg.sandbox.started
     assert (await tg.bot.send_message(STAFF, "дальше")).message_id == 7
+
+
+# --------------------------------------------- the channel's discussion, sender_chat, 403
+
+DISCUSSION = world.DISCUSSION
+
+
+async def test_a_channel_post_is_forwarded_automatically_into_the_discussion_group(
+        tg: TgWorld) -> None:
+    channel = await tg.bot.get_chat(CHANNEL)
+    group = await tg.bot.get_chat(DISCUSSION)
+    assert channel.linked_chat_id == DISCUSSION and group.linked_chat_id == CHANNEL
+    post = await tg.control("channel_post", text="Отключение воды в четверг",
+                            author_signature="Пресс-служба")
+    updates = await tg.bot.get_updates(timeout=1)
+    assert updates[0].update_id == post["update_id"]
+    assert updates[0].channel_post and updates[0].channel_post.author_signature == "Пресс-служба"
+    forward = updates[1].message
+    assert forward is not None and forward.chat.id == DISCUSSION
+    assert forward.message_id == post["discussion_message_id"]
+    assert forward.is_automatic_forward is True
+    assert forward.sender_chat and forward.sender_chat.id == CHANNEL
+    assert forward.from_user and forward.from_user.id == 777000  # the service user
+    origin = forward.forward_origin
+    assert origin is not None and origin.type == "channel"
+    assert origin.chat.id == CHANNEL and origin.message_id == post["message_id"]  # type: ignore[union-attr]
+    assert origin.author_signature == "Пресс-служба"  # type: ignore[union-attr]
+    assert forward.text == "Отключение воды в четверг"
+    # the bot's own post is forwarded too (the bot then gets that message)
+    sent = await tg.bot.send_message(CHANNEL, "Новость от бота")
+    [own] = await tg.bot.get_updates(offset=updates[-1].update_id + 1, timeout=1)
+    assert own.message and own.message.is_automatic_forward
+    assert own.message.forward_origin.message_id == sent.message_id  # type: ignore[union-attr]
+
+
+async def test_comments_are_replies_to_the_forward_in_its_thread(tg: TgWorld) -> None:
+    post = await tg.control("channel_post", text="Ремонт дороги на Ленина")
+    root = post["discussion_message_id"]
+    comment = await tg.control("comment", post_id=post["message_id"], from_id=2010,
+                               text="А когда закончат?")
+    assert comment["thread_id"] == root
+    answer_to_comment = await tg.control("comment", post_id=post["message_id"], from_id=2011,
+                                         text="Тоже интересно",
+                                         reply_to_message_id=comment["message_id"])
+    updates = await tg.bot.get_updates(timeout=1)
+    by_id = {u.update_id: u.message for u in updates}
+    first = by_id[comment["update_id"]]
+    assert first is not None and first.chat.id == DISCUSSION
+    assert first.reply_to_message and first.reply_to_message.message_id == root
+    assert first.reply_to_message.is_automatic_forward
+    assert first.message_thread_id == root and not first.is_topic_message
+    second = by_id[answer_to_comment["update_id"]]
+    assert second and second.message_thread_id == root
+    assert second.reply_to_message and second.reply_to_message.message_id == comment["message_id"]
+    # the bot's reply to a comment stays in the post's thread
+    reply = await tg.bot.send_message(
+        DISCUSSION, "В пятницу", reply_parameters=ReplyParameters(message_id=comment["message_id"]))
+    assert reply.message_thread_id == root
+    inside = await tg.bot.send_message(DISCUSSION, "Всем спасибо", message_thread_id=root)
+    assert inside.message_thread_id == root
+    with pytest.raises(TelegramBadRequest, match="message thread not found"):
+        await tg.bot.send_message(DISCUSSION, "?", message_thread_id=comment["message_id"])
+    await tg.control("comment", 400, post_id=999, from_id=2010, text="нет такого поста")
+
+
+async def test_messages_on_behalf_of_a_chat(tg: TgWorld) -> None:
+    anonymous = await tg.control("message", chat_id=CITY, from_id=world.CITY_CHAT_OWNER,
+                                 text="Объявление администратора чата", anonymous=True,
+                                 author_signature="Модератор")
+    error = await tg.control("message", 400, chat_id=CITY, from_id=2001, text="я не админ",
+                             anonymous=True)
+    assert "not an admin" in error["error"]
+    as_channel = await tg.control("message", chat_id=CITY, from_id=2012, text="Пишу от канала",
+                                  as_channel={"id": -1002000000012, "title": "Двор 12"})
+    forwarded = await tg.control("message", chat_id=1004, from_id=1004, text="Переслано",
+                                 forward_from={"sender_chat_id": CITY,
+                                               "author_signature": "Модератор"})
+    updates = {u.update_id: u.message for u in await tg.bot.get_updates(timeout=1)}
+    first = updates[anonymous["update_id"]]
+    assert first and first.sender_chat and first.sender_chat.id == CITY
+    assert first.from_user and first.from_user.username == "GroupAnonymousBot"
+    assert first.from_user.id == 1087968824 and first.author_signature == "Модератор"
+    second = updates[as_channel["update_id"]]
+    assert second and second.sender_chat and second.sender_chat.title == "Двор 12"
+    assert second.from_user and second.from_user.username == "Channel_Bot"
+    third = updates[forwarded["update_id"]]
+    assert third and third.forward_origin and third.forward_origin.type == "chat"
+    assert third.forward_origin.sender_chat.id == CITY  # type: ignore[union-attr]
+    raw = tg.sandbox.messages[1004][forwarded["message_id"]]["msg"]
+    assert raw["forward_from_chat"]["id"] == CITY and raw["forward_signature"] == "Модератор"
+
+
+async def test_a_person_who_blocked_the_bot_cannot_be_written_to(tg: TgWorld) -> None:
+    await tg.control("message", chat_id=2020, from_id=2020, text="Здравствуйте")
+    earlier = await tg.bot.send_message(2020, "Принято")
+    await tg.control("block", user_id=2020)
+    with pytest.raises(TelegramForbiddenError) as refused:
+        await tg.bot.send_message(2020, "Ответ")
+    assert refused.value.message == "Forbidden: bot was blocked by the user"
+    with pytest.raises(TelegramForbiddenError, match="blocked by the user"):
+        await tg.bot.send_photo(2020, BufferedInputFile(make_png(4, 4), "a.png"))
+    # editing what was sent before is not a send: it still goes through
+    assert await tg.bot.edit_message_text("Принято.", chat_id=2020, message_id=earlier.message_id)
+    updates = await tg.bot.get_updates(timeout=1)
+    change = updates[-1].my_chat_member
+    assert change and change.chat.id == 2020 and change.new_chat_member.status == "kicked"
+    await tg.control("block", user_id=2020, state="active")
+    assert await tg.bot.send_message(2020, "Снова можно")
+    await tg.control("block", user_id=1005, state="deactivated")
+    with pytest.raises(TelegramForbiddenError, match="Forbidden: user is deactivated"):
+        await tg.bot.send_message(1005, "Уведомление")
+    await tg.control("block", 400, user_id=9, state="blocked")
+
+
+async def test_a_group_without_the_bot_cannot_be_read(tg: TgWorld) -> None:
+    await tg.control("membership", chat_id=STAFF, state="left")
+    with pytest.raises(TelegramForbiddenError,
+                       match="Forbidden: bot is not a member of the supergroup chat"):
+        await tg.bot.get_chat(STAFF)
+    with pytest.raises(TelegramForbiddenError, match="not a member of the supergroup chat"):
+        await tg.bot.send_message(STAFF, "карточка")
+    await tg.control("membership", chat_id=CHANNEL, state="kicked")
+    with pytest.raises(TelegramForbiddenError, match="bot was kicked from the channel chat"):
+        await tg.bot.send_message(CHANNEL, "пост")
+    await tg.control("membership", chat_id=STAFF, state="member")
+    assert (await tg.bot.get_chat(STAFF)).id == STAFF
