@@ -4,9 +4,9 @@ Served under ``/vk`` by the sandbox's aiohttp app:
 
 - ``/vk/method/<method>`` — the API (GET or POST form), answering ``{"response": ...}``
   or ``{"error": {...}}`` in VK's shapes, with VK's token kinds (community, user,
-  service), its limits (error 6 past 20 requests/s with a community token or 3/s with a
-  user token, in real time; error 214 past 50 posts a day on one wall, by the sandbox
-  clock) and its idempotency keys (``guid``, ``random_id``);
+  service), its limits (error 6 past the requests per second of the token's kind —
+  community 20, user 3, service 3 — in real time; error 214 past 50 posts a day on one
+  wall, by the sandbox clock) and its idempotency keys (``guid``, ``random_id``);
 - ``/vk/longpoll/<group_id>`` — the Bots Long Poll server (see ``vk_longpoll``);
 - ``/vk/upload/wall`` — the photo upload server;
 - ``/control/vk/...`` — playing citizens and reading what the bot did.
@@ -32,13 +32,15 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from bot.domain.limits import VK_REQUESTS_PER_SECOND, VK_REQUESTS_PER_SECOND_MAX
 from bot.sandbox import world
 from bot.sandbox.core import SandboxState
 from bot.sandbox.vk_longpoll import LongPoll
 
 API_VERSION = "5.199"
-RPS_COMMUNITY = 20  # VK: requests per second with a community (or service) token
-RPS_USER = 3  # VK: requests per second with a user token
+# the sandbox's token kinds by the names of the limits table (bot.domain.limits, which
+# names its source); a service token gets a small app's 3/s unless told otherwise
+_RATE_KIND = {"group": "community", "user": "user", "service": "service"}
 POSTS_PER_DAY = 50  # VK: posts a day on one wall
 GUID_TTL = 3600  # VK dedupes a repeated ``guid`` for about an hour
 WALL_ALBUM = -14  # VK's id of a wall photos album
@@ -262,6 +264,7 @@ class VkSandbox:
         self.uploads: dict[str, dict[str, Any]] = {}
         self.counters: dict[str, int] = {}  # photo / poll / other comment ids per owner
         self._calls: dict[str, deque[float]] = {}
+        self.requests_per_second = dict(VK_REQUESTS_PER_SECOND)
         self._postponed: set[tuple[int, int]] = set()
         # method -> (token kinds allowed, handler)
         self.methods: dict[str, tuple[frozenset[str], Handler]] = {
@@ -298,6 +301,7 @@ class VkSandbox:
             ("POST", "video_comment", self._c_video_comment),
             ("POST", "board_post", self._c_board_post),
             ("POST", "longpoll_fail", self._c_longpoll_fail),
+            ("POST", "rate_limits", self._c_rate_limits),
             ("GET", "wall", self._c_wall),
             ("GET", "messages", self._c_messages),
         ]
@@ -384,17 +388,21 @@ class VkSandbox:
         return handler(token, _Params(raw), request)
 
     def _rate_limit(self, access_token: str, token: Token) -> None:
-        """VK's per-token requests-per-second limit, in real time (not the sandbox clock)."""
+        """VK's per-token requests-per-second limit, in real time (not the sandbox clock).
+
+        A refused request counts too (stricter than we know VK to be): a client that
+        retries error 6 at once stays refused until it slows down.
+        """
         if not self.rate_limits:
             return
-        limit = RPS_USER if token.kind == "user" else RPS_COMMUNITY
+        limit = self.requests_per_second[_RATE_KIND[token.kind]]
         now = time.monotonic()
         calls = self._calls.setdefault(access_token, deque())
         while calls and now - calls[0] >= 1.0:
             calls.popleft()
-        if len(calls) >= limit:
-            raise VkApiError(6)
         calls.append(now)
+        if len(calls) > limit:
+            raise VkApiError(6)
 
     async def _http_fault(
         self, request: web.Request, method: str, raw: dict[str, str], kind: str, retry_after: int
@@ -1339,6 +1347,17 @@ class VkSandbox:
         except ValueError as error:
             raise _bad(str(error)) from None
         return web.json_response({"ok": True})
+
+    async def _c_rate_limits(self, request: web.Request) -> web.Response:
+        """Play a bigger app: ``{"service": 5}`` (up to VK's maximum for the kind)."""
+        body = await _json(request)
+        for kind, value in body.items():
+            top = VK_REQUESTS_PER_SECOND_MAX.get(kind)
+            if top is None or not isinstance(value, int) or not 1 <= value <= top:
+                raise _bad(f"{kind}: requests per second are 1..{top} "
+                           f"for kinds {sorted(VK_REQUESTS_PER_SECOND_MAX)}")
+            self.requests_per_second[kind] = value
+        return web.json_response(self.requests_per_second)
 
     async def _c_wall(self, request: web.Request) -> web.Response:
         """Every post on a wall with every comment, as stored (bot's and citizens')."""

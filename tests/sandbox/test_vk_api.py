@@ -270,6 +270,41 @@ async def test_requests_per_second_limits(vk_limited: VkWorld) -> None:
     await vk_limited.call(user, "users.get", user_ids=500001)
 
 
+async def _codes(vk: VkWorld, session: vk_api.VkApi, n: int, method: str,
+                 **values: Any) -> list[int]:
+    codes = []
+    for _ in range(n):
+        try:
+            await vk.call(session, method, **values)
+            codes.append(0)
+        except ApiError as error:
+            codes.append(error.code)
+    return codes
+
+
+async def test_a_service_token_gets_a_small_apps_three_a_second(vk_limited: VkWorld) -> None:
+    """VK gives a service token 3 requests/s for a small app (up to 5 for a big one),
+    not a community token's 20; the refusal is error 6 in VK's words and shape."""
+    service = vk_limited.api(world.SERVICE_TOKEN)
+    service.error_handlers.pop(6)
+    codes = await _codes(vk_limited, service, 5, "wall.get", owner_id=-PUBLIC)
+    assert codes == [0, 0, 0, 6, 6]
+    refused = vk_limited.sandbox.state.log[-1]
+    assert refused["method"] == "wall.get" and refused["status"] == 6
+    with pytest.raises(ApiError) as caught:
+        await vk_limited.call(service, "wall.get", owner_id=-PUBLIC)
+    assert caught.value.error["error_msg"] == "Too many requests per second"
+    assert {"key": "method", "value": "wall.get"} in caught.value.error["request_params"]
+    # a refused request counts too: hammering keeps it refused until the client slows down
+    await asyncio.sleep(1.05)
+    await vk_limited.control("rate_limits", service=5)  # play a bigger app
+    codes = await _codes(vk_limited, service, 6, "wall.get", owner_id=-PUBLIC)
+    assert codes == [0, 0, 0, 0, 0, 6]
+    async with vk_limited.http.post(f"{vk_limited.base}/control/vk/rate_limits",
+                                    json={"service": 6}) as response:
+        assert response.status == 400  # past VK's maximum for the kind
+
+
 async def test_faults_and_unknown_tokens(vk: VkWorld) -> None:
     vk.sandbox.state.add_fault(platform="vk", kind="vk_error", code=9, count=1,
                                method="wall.createComment")
