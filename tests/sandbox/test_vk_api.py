@@ -151,6 +151,59 @@ async def test_community_token_has_no_rights_on_another_wall(vk: VkWorld) -> Non
     assert error.code == 27
 
 
+async def test_a_posts_comment_rules_refuse_as_vk_does(vk: VkWorld) -> None:
+    """212 comments closed, 213 this author may not comment, 222 links forbidden, 223
+    too many replies of the wall's owner: codes and words of VK's errors.json."""
+    citizen = await vk.control("comment", group_id=ADMIN, post_id=9, from_id=500004,
+                               text="Когда уберут снег?")
+
+    async def comment(message: str) -> ApiError:
+        return await vk_error(vk.call(GROUP_TOKEN, "wall.createComment", owner_id=-ADMIN,
+                                      post_id=9, message=message,
+                                      reply_to_comment=citizen["comment_id"]))
+
+    await vk.control("post_settings", group_id=ADMIN, post_id=9, comments_closed=True)
+    error = await comment("Уберут завтра")
+    assert (error.code, error.error["error_msg"]) == (212, "Access to post comments denied")
+    posts = await vk.call(USER_TOKEN, "wall.getById", posts=f"-{ADMIN}_9")
+    assert posts["items"][0]["comments"]["can_post"] == 0
+    error = await vk_error(vk.call(world.SERVICE_TOKEN, "wall.getComments",
+                                   owner_id=-ADMIN, post_id=9))
+    assert error.code == 212  # an outsider cannot read them either
+    await vk.control("post_settings", group_id=ADMIN, post_id=9, comments_closed=False,
+                     replies_denied=True)
+    error = await comment("Уберут завтра")
+    assert (error.code, error.error["error_msg"]) == (213, "Access to status replies denied")
+    await vk.control("post_settings", group_id=ADMIN, post_id=9, replies_denied=False,
+                     links_forbidden=True)
+    for text in ("Подробности на https://gosuslugi.ru/help", "Смотрите www.shikhany.ru",
+                 "Пишите на shikhany.рф"):
+        error = await comment(text)
+        assert (error.code, error.error["error_msg"]) == (222, "Hyperlinks are forbidden")
+    await vk.call(GROUP_TOKEN, "wall.createComment", owner_id=-ADMIN, post_id=9,
+                  message="Уберут завтра, т.е. 25.11.")  # no link: goes
+    await vk.control("post_settings", group_id=ADMIN, post_id=9, owner_replies_max=1)
+    error = await comment("И ещё раз")
+    assert (error.code, error.error["error_msg"]) == (223, "Too many replies")
+    await vk.call(USER_TOKEN, "wall.createComment", owner_id=-ADMIN, post_id=9,
+                  message="А я житель-админ")  # not the owner's reply: goes
+    wall = await vk.read("wall", owner_id=-ADMIN)
+    assert len(wall[0]["comments"]) == 3
+
+
+async def test_privacy_settings_close_messages_with_902(vk: VkWorld) -> None:
+    await vk.control("message", group_id=ADMIN, from_id=500021, text="Нет воды")
+    await vk.control("privacy", user_id=500021, messages_closed=True)
+    error = await vk_error(vk.call(GROUP_TOKEN, "messages.send", peer_id=500021,
+                                   message="Разбираемся", random_id=5))
+    assert error.code == 902
+    assert error.error["error_msg"] == (
+        "Can't send messages to this user due to their privacy settings")
+    await vk.control("privacy", user_id=500021, messages_closed=False)
+    assert await vk.call(GROUP_TOKEN, "messages.send", peer_id=500021,
+                         message="Разбираемся", random_id=5)
+
+
 # ------------------------------------------------------------------ posts
 
 
