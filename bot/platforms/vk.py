@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -44,6 +45,16 @@ class VkError(Exception):
         super().__init__(f"VK error {code}: {message}")
         self.code = code
         self.message = message
+
+
+_STORED_CODE = re.compile(r"^VK error (\d+):")
+
+
+def refusal_code(reason: str) -> int | None:
+    """The VK error code in a failure reason as the outbox stored it (``str(VkError)``),
+    so a hook that gets only the words can still tell a 902 from a 212."""
+    match = _STORED_CODE.match(reason)
+    return int(match.group(1)) if match else None
 
 
 class VkTransportError(Exception):
