@@ -1273,11 +1273,13 @@ class VkSandbox:
             raise _bad("no such comment")
         comment["deleted"] = True
         deleter = int(body.get("deleter_id") or comment["from_id"])
+        # dev.vk.com's community events name the deleter ``deleter_id``; VK's schema
+        # (callback_wall_comment_delete) requires ``user_id``: both, until one is known wrong
         self._emit(
             group_id,
             "wall_reply_delete",
             {"owner_id": -group_id, "id": comment["id"], "deleter_id": deleter,
-             "post_id": comment["post_id"]},
+             "user_id": deleter, "post_id": comment["post_id"]},
         )
         return web.json_response({"ok": True})
 
