@@ -255,3 +255,18 @@ async def test_longpoll_recovers_from_failed_1_2_3(sandbox: Sandbox) -> None:
     await sandbox.control("comment", **comment, text="после 3")
     ts, updates = await longpoll.check(ts)
     assert [u["object"]["text"] for u in updates] == ["после 3"]
+
+
+def test_rate_limits_in_the_config_default_to_vks_and_stop_at_its_maximum() -> None:
+    from bot.config import ConfigError
+
+    limits = world.config("http://127.0.0.1:1", "x.sqlite3").vk.rate_limits
+    assert limits.model_dump() == {"community": 20, "user": 3, "service": 3}
+    assert world.config("http://127.0.0.1:1", "x.sqlite3",
+                        **{"vk.rate_limits": {"service": 5}}).vk.rate_limits.service == 5
+    with pytest.raises(ConfigError) as caught:
+        world.config("http://127.0.0.1:1", "x.sqlite3",
+                     **{"vk.rate_limits": {"service": 6, "community": 25}})
+    text = str(caught.value)
+    assert text.startswith("vk.rate_limits: ")
+    assert "service token at most 5/s" in text and "community token at most 20/s" in text
