@@ -421,7 +421,7 @@ async def test_edit_delete_and_other_objects_reach_the_long_poll(vk: VkWorld) ->
     updates = body["updates"]
     assert updates[1]["object"]["text"] == "b"
     assert updates[2]["object"] == {"owner_id": -ADMIN, "id": made["comment_id"],
-                                    "deleter_id": 500040, "post_id": 2}
+                                    "deleter_id": 500040, "user_id": 500040, "post_id": 2}
     assert updates[3]["object"]["photo_owner_id"] == -ADMIN
     assert updates[5]["object"]["topic_id"] == 4
     assert all(u["v"] == "5.199" and len(u["event_id"]) == 40 for u in updates)
