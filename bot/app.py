@@ -27,7 +27,7 @@ from bot.hub import Hub
 from bot.ingest import Ingest
 from bot.outbox import Limits, Outbox, Permanent, Retry
 from bot.platforms import telegram as tg
-from bot.platforms.vk import VkClient, VkError, VkTransportError, outbox_failure
+from bot.platforms.vk import VkClient, VkClients, VkError, VkTransportError, outbox_failure
 from bot.render import Renderer
 from bot.scheduler import Jobs
 from bot.sources.vk import CommunityLongPoll, PublicWatcher
@@ -64,13 +64,16 @@ class App:
                        calendar=self.calendar, router=self.router)
         self.ingest = Ingest(self.hub)
         self.workflow = Workflow(self.hub)
+        # one client per VK token for the whole process: it owns the token's pacing
+        self.vk = VkClients(config.vk.api_base, config.vk.api_version,
+                            config.vk.rate_limits.model_dump())
         self.vk_clients: dict[str, VkClient] = {}
         for community in config.vk.communities:
             for kind, secret in (("community", community.token),
                                  ("user", community.user_token)):
                 if secret.get_secret_value():
-                    self.vk_clients[f"vk:{kind}:{community.id}"] = VkClient(
-                        secret.get_secret_value(), config.vk.api_base, config.vk.api_version)
+                    self.vk_clients[f"vk:{kind}:{community.id}"] = self.vk.get(
+                        secret.get_secret_value(), kind)
         self.outbox = Outbox(
             self.db, self.clock,
             deliver={"tg": self._deliver_tg, "vk": self._deliver_vk, "card": self._deliver_card},
@@ -231,12 +234,14 @@ class App:
             tasks.append(asyncio.create_task(self.outbox.run(self.stop), name="outbox"))
             for community in self.config.vk.communities:
                 if community.longpoll and community.token.get_secret_value():
-                    source = CommunityLongPoll(self.config, community, self.ingest)
+                    source = CommunityLongPoll(self.config, community, self.ingest,
+                                               self.vk_clients[f"vk:community:{community.id}"])
                     tasks.append(asyncio.create_task(source.run(self.stop),
                                                      name=f"vk-{community.id}"))
             if self.config.vk.publics and self.config.vk.service_token.get_secret_value():
-                tasks.append(asyncio.create_task(PublicWatcher(self.config, self.ingest)
-                                                 .run(self.stop), name="vk-publics"))
+                watcher = PublicWatcher(self.config, self.ingest, self.vk.get(
+                    self.config.vk.service_token.get_secret_value(), "service"))
+                tasks.append(asyncio.create_task(watcher.run(self.stop), name="vk-publics"))
             tasks.append(asyncio.create_task(self.jobs.run(self.stop), name="jobs"))
             await self.jobs.startup(self.bot)
             polling = asyncio.create_task(
@@ -261,6 +266,7 @@ class App:
             return 0
         finally:
             await self.bot.session.close()
+            self.vk.close()
             await self.db.close()
 
     async def _first_clock_sync(self) -> None:

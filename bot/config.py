@@ -26,6 +26,8 @@ from pydantic import (
     model_validator,
 )
 
+from bot.domain.limits import VK_REQUESTS_PER_SECOND, VK_REQUESTS_PER_SECOND_MAX
+
 ROLES = (
     "head",
     "curator",
@@ -119,6 +121,27 @@ class VkPublic(_Model):
     keywords: list[str] = Field(default_factory=list)
 
 
+class VkRateLimits(_Model):
+    """Requests per second per access token, by kind (``bot.domain.limits`` has VK's
+    numbers and their source). Raise ``service`` only for an app VK allows more."""
+
+    community: float = VK_REQUESTS_PER_SECOND["community"]
+    user: float = VK_REQUESTS_PER_SECOND["user"]
+    service: float = VK_REQUESTS_PER_SECOND["service"]
+
+    @model_validator(mode="after")
+    def _within_vk(self) -> VkRateLimits:
+        problems = []
+        for kind, top in VK_REQUESTS_PER_SECOND_MAX.items():
+            value = getattr(self, kind)
+            if not 0 < value <= top:
+                problems.append(f"{kind}: {value:g} requests/s; VK allows a {kind} token "
+                                f"at most {top}/s (and more than 0)")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
 class Vk(_Model):
     api_base: str = "https://api.vk.com/method"
     api_version: str = "5.199"
@@ -128,6 +151,7 @@ class Vk(_Model):
     service_token: SecretStr = SecretStr("")
     poll_interval_seconds: int = Field(default=60, ge=1)
     longpoll_wait: int = Field(default=25, ge=1, le=90)
+    rate_limits: VkRateLimits = Field(default_factory=VkRateLimits)
 
 
 class StaffMember(_Model):

@@ -7,8 +7,8 @@ and ``random_id``, Telegram edits are idempotent; a Telegram *send* interrupted 
 millisecond between the call and its record can repeat — the Bot API has no key to stop it.
 
 Rate limits are kept here, in real (monotonic) time, so that 429 and error 6 are the
-exception: Telegram about 1 message/s per chat, 20 a minute per group and 30/s overall;
-VK 20 requests/s per community token and 3/s per user token.
+exception: Telegram about 1 message/s per chat, 20 a minute per group and 30/s overall.
+VK's limits are per token and kept by the token's client (``bot.platforms.vk``).
 """
 
 from __future__ import annotations
@@ -117,10 +117,8 @@ class Limits:
                 if chat < 0:
                     result.append(self._window(("tg", rest, "m"), 20, 60.0))
             return result
-        if platform == "vk":
-            # a little under the limit: the server's second and ours do not start together
-            per_second = 3 if rest.startswith("user:") else 20
-            return [self._window(("vk", rest), per_second, 1.1)]
+        # VK: paced per token by the token's client (bot.platforms.vk.Pacer), which every
+        # user of the token shares — the long poll and the publics as well as the outbox
         return []
 
     def wait(self, lane: str, kind: str, now: float) -> float:

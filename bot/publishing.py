@@ -26,12 +26,9 @@ publishing hours, the gap and the quota kept; the rest are re-planned from now.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
-import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -63,7 +60,6 @@ log = logging.getLogger(__name__)
 PURPOSE = "publish"  # outbox rows of this feature; the hooks find them by it
 VK_PLATFORM = "vkpub"  # outbox platform: photo uploads / poll + wall.post, one row per target
 TICK_SECONDS = 1.0
-VK_PER_WINDOW, VK_WINDOW = 3, 1.1  # a user token's 3 requests/s, with a margin
 POLL_OPTIONS = (2, 10)  # VK takes 1–10 answers, Telegram 2–12: both hold 2–10
 POLL_QUESTION_MAX = 300  # Telegram's limit (VK's is not documented lower)
 POLL_OPTION_MAX = 100
@@ -383,10 +379,8 @@ class PageState:
 class Publishing:
     hub: Hub
     bot: Any = None  # aiogram Bot: photos are fetched from Telegram to upload to VK
+    # VK clients by lane; each paces its token's calls itself (bot.platforms.vk.Pacer)
     vk_clients: dict[str, Any] = field(default_factory=dict)
-    sleep: Callable[[float], Any] = asyncio.sleep
-    monotonic: Callable[[], float] = time.monotonic  # VK's limits run in real time
-    _vk_calls: dict[str, deque[float]] = field(default_factory=dict)
 
     @property
     def config(self) -> Config:
@@ -799,7 +793,6 @@ class Publishing:
                 attachments.append(await self._remembered(
                     f"pubatt:{item.key}:poll",
                     lambda: self._create_poll(client, item.lane, group_id, poll)))
-            await self._pace(item.lane)
             answer = await client.call(
                 "wall.post", owner_id=-group_id, from_group=1, message=params.get("message"),
                 attachments=",".join(attachments) or None, guid=params["guid"])
@@ -816,24 +809,8 @@ class Publishing:
             await cursors.put(conn, key, value)
         return value
 
-    async def _pace(self, lane: str, calls: int = 1) -> None:
-        """Keep our own calls on a user token under VK's 3 a second (a sliding window)."""
-        times = self._vk_calls.setdefault(lane, deque())
-        now = self.monotonic()
-        while times and times[0] <= now - VK_WINDOW:
-            times.popleft()
-        excess = len(times) + calls - VK_PER_WINDOW
-        if excess > 0:
-            wait = times[excess - 1] + VK_WINDOW - now
-            if wait > 0:
-                await self.sleep(wait)
-                now += wait
-        times.extend([now] * calls)
-
     async def _upload(self, client: Any, group_id: int, file_id: str, index: int) -> str:
         data = await self._photo_bytes(file_id)
-        # two calls: photos.getWallUploadServer and photos.saveWallPhoto
-        await self._pace(f"vk:user:{group_id}", calls=2)
         return str(await client.upload_wall_photo(group_id, data, f"photo{index + 1}.jpg"))
 
     async def _photo_bytes(self, file_id: str) -> bytes:
@@ -852,7 +829,6 @@ class Publishing:
 
     async def _create_poll(self, client: Any, lane: str, group_id: int,
                            poll: dict[str, Any]) -> str:
-        await self._pace(lane)
         made = await client.call(
             "polls.create", owner_id=-group_id, question=poll["question"],
             add_answers=json.dumps(poll["options"], ensure_ascii=False))

@@ -32,6 +32,7 @@ from bot.domain.incident import (
 )
 from bot.hub import Hub
 from bot.platforms.telegram import unreachable
+from bot.platforms.vk import refusal_code
 from storage import cursors, outbox
 from storage import incidents as repo
 from storage.db import Conn
@@ -442,6 +443,9 @@ class Workflow:
                                 reply_markup={"inline_keyboard": buttons})
 
     async def publish_failed(self, conn: Conn, item: outbox.Item, error: Any) -> None:
+        """Outbox hook: the platform refused the answer for good (it is not tried again).
+        The coordinators read why in the platform's words, with what that means for
+        them when we know (VK: privacy, closed comments, links, …)."""
         incident = await repo.get(conn, item.ref_id or 0)
         if incident is None or incident.state != State.APPROVED:
             return
@@ -449,6 +453,7 @@ class Workflow:
         if reason is not None:
             await self._citizen_unreachable(conn, incident, reason)
             return
+        error = self.explained(str(error))
         await self._step(conn, Actor.process(), incident, Action.PUBLISH_FAILED,
                          detail=str(error)[:300])
         for member in self.hub.config.staff:
@@ -499,6 +504,12 @@ class Workflow:
         """They unblocked the bot: a later refusal is news again."""
         async with self.hub.db.tx() as conn:
             await cursors.drop(conn, f"tg:unreachable:{user_id}")
+
+    def explained(self, reason: str) -> str:
+        """``reason`` followed by its meaning for staff, for the VK refusals we know."""
+        code = refusal_code(reason)
+        hint = self.hub.render.text("vk_refusals.j2:explain", code=code) if code else ""
+        return f"{reason} — {hint}" if hint else reason
 
     async def prompt_sent(self, conn: Conn, item: outbox.Item, result: Any) -> None:
         """Outbox hook: remember what a prompt message asks for, to read the reply."""

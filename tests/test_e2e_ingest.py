@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.sandbox import world
 from storage import incidents as repo
+from storage.db import fetch_all
 from tests.harness import CITY_CHAT, STAFF_GROUP, button, eventually, running
 
 pytestmark = pytest.mark.e2e
@@ -192,3 +195,93 @@ async def test_a_message_on_behalf_of_a_chat_is_authored_by_the_chat(tmp_path):
         await c.press(ask, 1004, button(ask, "Другое"))
         card = await eventually(lambda: _card_with(c, "В подвале дома 8"))
         assert "Шиханы — городской чат" in card["text"]
+
+
+# -- third-party publics under the service token's 3 requests/s ------------------------------
+
+PUBLIC = 100003
+_PUBLIC_READS = ("wall.get", "wall.getComments")
+
+
+async def _public_reads(c) -> list[dict]:
+    return [e for e in await c.log() if e["method"] in _PUBLIC_READS
+            and e["params"].get("owner_id") == f"-{PUBLIC}"]
+
+
+def _most_in_a_second(entries: list[dict]) -> int:
+    """The most requests the sandbox saw in any one second (a sliding window)."""
+    times = sorted(datetime.fromisoformat(e["at"]).timestamp() for e in entries)
+    most, start = 0, 0
+    for end, at in enumerate(times):
+        while at - times[start] >= 1.0:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
+async def _fill_public(c, posts: int, first_author: int = 510000) -> list[int]:
+    ids = []
+    for n in range(posts):
+        made = await c.post("vk/post", {"group_id": PUBLIC, "from_id": first_author + n,
+                                        "text": f"Шиханы: яма на дороге у дома {n + 1}"})
+        ids.append(made["post_id"])
+        await c.vk_comment(PUBLIC, made["post_id"], first_author + 100 + n,
+                           f"И мусор у дома {n + 1} не вывозят")
+        await c.vk_comment(PUBLIC, made["post_id"], first_author + 200 + n, "Согласен")
+    return ids
+
+
+async def _stored(env, n: int) -> bool:
+    return await _count(env) >= n
+
+
+async def test_fifteen_posts_with_comments_under_a_3_per_second_service_token(tmp_path):
+    """Acceptance (issue 13): a public with 15 posts, each with comments, is ingested
+    whole under a small app's service token — 3 requests/s — with no error 6. The
+    budget of a scan (3/s × the 2 s interval) reads 5 posts' comments: the next scans
+    resume with the posts left, newest first."""
+    async with running(tmp_path, clock=MONDAY, start_bot=False) as env:
+        c = env.control
+        posts = await _fill_public(c, 15)
+        await env.start_bot()
+        await eventually(lambda: _stored(env, 30), timeout=60)
+        await asyncio.sleep(2.5)  # one more scan: nothing new, nothing twice
+        assert await _count(env) == 30
+        reads = await _public_reads(c)
+        assert [e for e in await c.log() if e["status"] == 6] == []
+        assert _most_in_a_second(reads) <= 3
+        comments = [int(e["params"]["post_id"]) for e in reads
+                    if e["method"] == "wall.getComments"]
+        assert sorted(comments) == posts  # each post's comments read once
+        assert comments[:5] == sorted(comments[:5], reverse=True)  # newest first
+        scans = [e for e in reads if e["method"] == "wall.get"]
+        assert len(scans) >= 3  # cut into scans by the budget, each resuming
+        texts = [r["text"] for r in await fetch_all(env.app.db.reader,
+                                                     "SELECT text FROM incidents")]
+        assert sum("мусор у дома" in t for t in texts) == 15
+        assert not any("Согласен" in t for t in texts)  # no watch word: not an incident
+
+
+async def test_a_scan_cut_short_keeps_what_it_read_and_resumes(tmp_path):
+    """Error 6, a timeout, error 10 in the middle of a scan: what was read before is
+    stored, the next scan goes on from there; later a comment under an old post is
+    found too (its comment count moved). Each message once."""
+    async with running(tmp_path, clock=MONDAY, start_bot=False) as env:
+        c = env.control
+        posts = await _fill_public(c, 4)
+        for kind, code in (("vk_error", 6), ("timeout", None), ("vk_error", 10)):
+            await c.fault(platform="vk", method="wall.getComments", kind=kind, count=1,
+                          **({"code": code} if code else {}))
+        await env.start_bot(**{"vk.poll_interval_seconds": 3})
+        for adapter in env.app.vk.get(world.SERVICE_TOKEN, "service").session.adapters.values():
+            adapter.timeout = 1.0  # type: ignore[attr-defined]
+        await eventually(lambda: _stored(env, 8), timeout=60)
+        await c.vk_comment(PUBLIC, posts[0], 519999, "Отопление в доме 1 так и не дали")
+        await eventually(lambda: _stored(env, 9), timeout=30)
+        await asyncio.sleep(3.5)
+        assert await _count(env) == 9
+        statuses = [e["status"] for e in await _public_reads(c)]
+        assert {6, 504, 10} <= set(statuses)
+        keys = [i["source_key"] for i in await fetch_all(
+            env.app.db.reader, "SELECT source_key FROM incidents")]
+        assert len(keys) == len(set(keys)) == 9

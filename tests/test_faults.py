@@ -348,3 +348,70 @@ def test_the_group_window_counts_a_send_from_its_answer_not_its_start():
     limits.settle(lane, "send", 100.0, 100.5)
     assert limits.windows[("tg", "all")].times[-1] == 100.0
     assert limits.windows[("tg", str(STAFF_GROUP), "m")].times[-1] == 100.5
+
+
+# -- VK refusals of an answer: permanent, explained to the coordinator, never retried --------
+
+REFUSALS = [
+    # (name, how the answer goes, the sandbox's condition, the answer, VK's code, words)
+    ("privacy", "dm", {"privacy": {"messages_closed": True}}, "Воду дадут к вечеру.", 902,
+     "закрыл личные сообщения"),
+    ("closed", "comment", {"post_settings": {"comments_closed": True}},
+     "Снег уберут завтра.", 212, "комментарии к записи закрыты"),
+    ("denied", "comment", {"post_settings": {"replies_denied": True}},
+     "Яму засыплют в среду.", 213, "нельзя комментировать"),
+    ("links", "comment", {"post_settings": {"links_forbidden": True}},
+     "Расписание на https://shikhany.ru/bus", 222, "уберите ссылку"),
+    ("flood", "comment", {"post_settings": {"owner_replies_max": 0}},
+     "Фонарь починят в пятницу.", 223, "слишком много ответов"),
+]
+
+
+async def test_vk_refusals_fail_once_and_the_coordinator_is_told_why(tmp_path):
+    async with running(tmp_path, clock=MONDAY) as env:
+        c = env.control
+        for n, (_, how, _, _, _, _) in enumerate(REFUSALS):
+            author = 500400 + n
+            if how == "dm":
+                await c.post("vk/message", {"group_id": GROUP, "from_id": author,
+                                            "text": f"Нет воды в доме {n}, подвал затопило"})
+            else:
+                await c.vk_comment(GROUP, 60 + n, author, f"Проблема у дома {n}: мусор")
+        await eventually(lambda: all_cards(c, len(REFUSALS)), timeout=30)
+        for n, (name, how, condition, answer, code, words) in enumerate(REFUSALS):
+            incident = n + 1
+            for path, body in condition.items():
+                target = ({"user_id": 500400 + n} if path == "privacy"
+                          else {"group_id": GROUP, "post_id": 60 + n})
+                await c.post(f"vk/{path}", {**target, **body})
+            await answer_ready(env, incident, answer)
+            await approve_on_card(env, c, incident)
+            method = "messages.send" if how == "dm" else "wall.createComment"
+
+            async def told(i: int = incident, w: str = words) -> dict | None:
+                for m in await c.sent(1004):
+                    text = m.get("text") or ""
+                    if f"№{i} " in text and w in text:
+                        return m
+                return None
+
+            notice = await eventually(told, timeout=20)
+            assert f"VK error {code}:" in notice["text"], name  # VK's own words too
+            card = await eventually(
+                lambda i=incident, w=words: _card_with(c, i, w), timeout=20)
+            assert card, name
+            state = (await repo.get(env.app.db.reader, incident)).state
+            assert state == "answer_ready", name  # back to the coordinator, not published
+        await asyncio.sleep(2.0)  # no retry loop: each refused call was made once
+        for name, how, _, _, code, _ in REFUSALS:
+            method = "messages.send" if how == "dm" else "wall.createComment"
+            refused = [e for e in await c.log(method=method) if e["status"] == code]
+            assert len(refused) == 1, name
+        rows = await fetch_all(env.app.db.reader,
+                               "SELECT status, attempts FROM outbox WHERE platform = 'vk'")
+        assert all(r["status"] == "failed" for r in rows) and len(rows) == len(REFUSALS)
+
+
+async def _card_with(c: Control, number: int, words: str) -> dict | None:
+    card = await c.card(number)
+    return card if card and words in card["text"] else None

@@ -61,13 +61,11 @@ async def service():
     hub = Hub(config=cfg, clock=clock, db=db, render=Renderer(TZ),
               calendar=WorkCalendar.from_config(cfg.municipality, cfg.calendar),
               router=None)  # type: ignore[arg-type]  # routing is not used here
-    svc = Publishing(hub, sleep=_no_sleep)
+    svc = Publishing(hub)
     yield svc
     await db.close()
 
 
-async def _no_sleep(_: float) -> None:
-    return None
 
 
 def page(name: str = "Администрация"):
@@ -472,25 +470,6 @@ async def test_vk_photos_are_uploaded_once_then_posted_with_guid(service):
     assert post["owner_id"] == -100001 and post["from_group"] == 1
     assert post["attachments"] == "photo-100001_1,photo-100001_2"
     assert post["guid"] == vk.calls[-2][1]["guid"]
-
-
-async def test_our_vk_calls_keep_under_three_a_second(service):
-    waits: list[float] = []
-    clock = [1000.0]
-
-    async def record(seconds: float) -> None:
-        waits.append(seconds)
-        clock[0] += seconds
-
-    service.sleep = record
-    service.monotonic = lambda: clock[0]
-    service.vk_clients = {"vk:user:100001": FakeVk()}
-    service.bot = FakeBot()
-    post_id = (await service.queue("Администрация", "Фото", photos=["a", "b"])).post_id
-    await service.publish_now(post_id)
-    await service.deliver_vk((await outbox_rows(service))[0])
-    # 2 + 2 + 1 calls: the second upload waits for the first one's second to pass
-    assert len(waits) == 1 and 1.0 < waits[0] < 1.2
 
 
 async def test_vk_poll_is_created_then_attached(service):

@@ -13,7 +13,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.platforms.vk import VkClient, VkError, VkLongPoll, VkTransportError
+from bot.domain.limits import VK_REQUESTS_PER_SECOND
+from bot.platforms.vk import Pacer, VkClient, VkClients, VkError, VkLongPoll, VkTransportError
 from bot.sandbox import world
 from bot.sandbox.core import SandboxState
 from bot.sandbox.vk import VkSandbox
@@ -28,7 +29,8 @@ class Sandbox:
         self.http = http
 
     def client(self, token: str, timeout: float = 10) -> VkClient:
-        return VkClient(token, f"{self.base}/vk/method", timeout=timeout)
+        return VkClient(token, f"{self.base}/vk/method", timeout=timeout,
+                        requests_per_second=20)
 
     async def control(self, path: str, **body: Any) -> Any:
         async with self.http.post(f"{self.base}/control/vk/{path}", json=body) as response:
@@ -90,18 +92,77 @@ async def test_vk_errors_surface_with_the_platforms_words(sandbox: Sandbox) -> N
         assert caught.value.code == code and caught.value.message.startswith(words)
 
 
-async def test_error_6_is_raised_not_retried(limited: Sandbox) -> None:
-    client = limited.client(world.community_token(ADMIN))
+async def test_every_call_keeps_the_tokens_limit(limited: Sandbox) -> None:
+    """25 calls on a community token (20/s) and 7 on a service token (3/s), as fast as
+    the callers can ask, concurrently: the client paces them, VK never says error 6."""
+    clients = VkClients(f"{limited.base}/vk/method", limits=VK_REQUESTS_PER_SECOND)
+    community = clients.get(world.community_token(ADMIN), "community")
+    service = clients.get(world.SERVICE_TOKEN, "service")
+    assert clients.get(world.SERVICE_TOKEN, "service") is service  # one pacer per token
     started = time.monotonic()
-    done = 0
+    await asyncio.gather(
+        *[community.call("groups.getById") for _ in range(25)],
+        *[service.call("wall.get", owner_id=-world.VK_PUBLIC) for _ in range(7)],
+    )
+    elapsed = time.monotonic() - started
+    statuses = [e["status"] for e in limited.vk.state.log]
+    assert statuses == [200] * 32
+    assert elapsed >= 2 * 1.05  # the 7th service call waits for two windows to pass
+    # a token given for two kinds keeps the stricter limit
+    shared = clients.get(world.user_token(ADMIN), "community")
+    assert clients.get(world.user_token(ADMIN), "user").pacer.per_second == 3
+    assert shared.pacer.per_second == 3
+
+
+async def test_error_6_is_raised_not_retried_and_holds_the_token(limited: Sandbox) -> None:
+    client = limited.client(world.community_token(ADMIN))
+    limited.vk.state.add_fault(platform="vk", kind="vk_error", code=6, count=1)
     with pytest.raises(VkError) as caught:
-        for _ in range(25):
-            await client.call("groups.getById")
-            done += 1
-    assert caught.value.code == 6 and done == 20
-    assert time.monotonic() - started < 1.0
-    assert len(limited.vk.state.log) == 21  # no hidden retries
-    assert limited.vk.state.log[-1]["status"] == 6
+        await client.call("groups.getById")
+    assert caught.value.code == 6 and caught.value.message == "Too many requests per second"
+    assert len(limited.vk.state.log) == 1  # no hidden retries (vk_api's would loop)
+    started = time.monotonic()
+    await client.call("groups.getById")  # the token waits out VK's second first
+    assert time.monotonic() - started >= 0.9
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+async def test_pacer_counts_a_call_from_its_end() -> None:
+    clock = FakeTime()
+    pacer = Pacer(3, window=1.0, monotonic=clock.monotonic, sleep=clock.sleep)
+    for duration in (0.5, 0.01, 0.01):  # a slow first call, two fast ones
+        await pacer.acquire()
+        clock.now += duration
+        pacer.release()
+    assert clock.slept == []
+    await pacer.acquire()  # the 4th waits for the 1st call's *end* (100.5) + 1 s
+    assert clock.now == pytest.approx(101.5)
+    pacer.release()
+    pacer.pause(2.0)
+    await pacer.acquire()
+    assert clock.now == pytest.approx(103.5)
+
+
+async def test_pacer_counts_calls_in_flight() -> None:
+    clock = FakeTime()
+    pacer = Pacer(2, window=1.0, monotonic=clock.monotonic, sleep=clock.sleep)
+    await pacer.acquire()
+    await pacer.acquire()
+    assert pacer.wait(clock.now) > 0  # both places taken by calls not yet answered
+    pacer.release()
+    assert pacer.wait(clock.now) == pytest.approx(1.0)
 
 
 async def test_transport_failures(sandbox: Sandbox) -> None:
@@ -194,3 +255,18 @@ async def test_longpoll_recovers_from_failed_1_2_3(sandbox: Sandbox) -> None:
     await sandbox.control("comment", **comment, text="после 3")
     ts, updates = await longpoll.check(ts)
     assert [u["object"]["text"] for u in updates] == ["после 3"]
+
+
+def test_rate_limits_in_the_config_default_to_vks_and_stop_at_its_maximum() -> None:
+    from bot.config import ConfigError
+
+    limits = world.config("http://127.0.0.1:1", "x.sqlite3").vk.rate_limits
+    assert limits.model_dump() == {"community": 20, "user": 3, "service": 3}
+    assert world.config("http://127.0.0.1:1", "x.sqlite3",
+                        **{"vk.rate_limits": {"service": 5}}).vk.rate_limits.service == 5
+    with pytest.raises(ConfigError) as caught:
+        world.config("http://127.0.0.1:1", "x.sqlite3",
+                     **{"vk.rate_limits": {"service": 6, "community": 25}})
+    text = str(caught.value)
+    assert text.startswith("vk.rate_limits: ")
+    assert "service token at most 5/s" in text and "community token at most 20/s" in text

@@ -11,6 +11,9 @@ documented figure was found, so comments are held to 4096 — the conservative
 choice, the same as a community message (``messages.send``, «примерно до 4096»).
 A post takes at most 10 attachments. VK is counted in UTF-16 units too: never less
 than the number of characters, so the check errs on the safe side.
+
+VK also limits how often one access token may call the API (below, per token kind);
+the sandbox enforces these numbers and the bot keeps them for every call it makes.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ __all__ = [
     "VK_ATTACHMENTS_MAX",
     "VK_COMMENT_MAX",
     "VK_MESSAGE_MAX",
+    "VK_REQUESTS_PER_SECOND",
+    "VK_REQUESTS_PER_SECOND_MAX",
     "VK_WALL_POST_MAX",
     "PhotoPost",
     "callback_data_fits",
@@ -47,6 +52,15 @@ VK_WALL_POST_MAX = 16384
 VK_COMMENT_MAX = 4096  # undocumented; conservative
 VK_MESSAGE_MAX = 4096
 VK_ATTACHMENTS_MAX = 10
+
+# Requests per second one access token may make, by its kind (dev.vk.com/ru/api/
+# api-requests, «Ограничения и рекомендации»): a community token 20, a user token 3; a
+# service (application) token's limit grows with the app's audience — 3 for a small app
+# is the floor, 5 the most we plan for. Past it VK answers error 6 «Too many requests
+# per second». The defaults are the floors; ``[vk.rate_limits]`` may raise a kind up
+# to its maximum, never past it.
+VK_REQUESTS_PER_SECOND: dict[str, int] = {"community": 20, "user": 3, "service": 3}
+VK_REQUESTS_PER_SECOND_MAX: dict[str, int] = {"community": 20, "user": 3, "service": 5}
 
 Platform = Literal["telegram", "vk"]
 

@@ -4,15 +4,22 @@ vk_api is synchronous (requests), has its API address fixed in code and paces an
 retries by itself: it sleeps to stay under 3 requests/s and retries error 6 ("too many
 requests per second") without limit. Here it runs off the event loop, its requests are
 sent to the configured ``api_base`` (the sandbox, or VK itself) by a mounted transport
-adapter, and its pacing and error-6 loop are switched off: the outbox keeps the limits
-and decides on backoff, so every VK error surfaces as a ``VkError``.
+adapter, and its pacing and error-6 loop are switched off, so every VK error surfaces
+as a ``VkError``.
+
+The pacing is ours and lives in one place: each access token has one ``VkClient`` in
+the process (``VkClients`` hands them out), and every call made with it — the outbox's,
+the long poll's, the publics', an upload's — waits for its ``Pacer`` first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import re
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import requests
@@ -20,6 +27,8 @@ import vk_api
 from jconfig.memory import MemoryConfig
 from requests.adapters import HTTPAdapter
 from vk_api.exceptions import ApiError, ApiHttpError, Captcha
+
+from bot.domain.limits import VK_REQUESTS_PER_SECOND
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +45,16 @@ class VkError(Exception):
         super().__init__(f"VK error {code}: {message}")
         self.code = code
         self.message = message
+
+
+_STORED_CODE = re.compile(r"^VK error (\d+):")
+
+
+def refusal_code(reason: str) -> int | None:
+    """The VK error code in a failure reason as the outbox stored it (``str(VkError)``),
+    so a hook that gets only the words can still tell a 902 from a 212."""
+    match = _STORED_CODE.match(reason)
+    return int(match.group(1)) if match else None
 
 
 class VkTransportError(Exception):
@@ -80,19 +99,68 @@ def make_session(api_base: str, timeout: float = 30) -> requests.Session:
     return session
 
 
+class Pacer:
+    """At most ``per_second`` calls of one token in any ``window`` seconds, in real time.
+
+    A call takes its place before it is sent and is counted from its *end*: VK counts
+    it on arrival, somewhere in between, so counting from the end keeps our window
+    behind VK's whatever the network's jitter (a slow first call and a fast fourth
+    would otherwise meet within VK's second). The window is a little over a second
+    for clocks that do not tick alike. ``pause`` holds every call back after an
+    error 6 that came anyway (another process on the same token?).
+    """
+
+    def __init__(self, per_second: float, window: float = 1.05,
+                 monotonic: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+        self.per_second = per_second
+        self.window = window
+        self.monotonic = monotonic
+        self.sleep = sleep
+        self.ended: deque[float] = deque()
+        self.in_flight = 0
+        self.paused_until = 0.0
+
+    def wait(self, now: float) -> float:
+        """Seconds until a call may start (0: now)."""
+        while self.ended and self.ended[0] <= now - self.window:
+            self.ended.popleft()
+        wait = max(0.0, self.paused_until - now)
+        if len(self.ended) + self.in_flight >= self.per_second:
+            # every place is taken: the oldest ended call's leaves first; if all are in
+            # flight, look again shortly after one of them ends
+            wait = max(wait, self.ended[0] + self.window - now if self.ended else 0.01)
+        return wait
+
+    async def acquire(self) -> None:
+        while (wait := self.wait(self.monotonic())) > 0:
+            await self.sleep(wait)
+        self.in_flight += 1
+
+    def release(self) -> None:
+        self.in_flight -= 1
+        self.ended.append(self.monotonic())
+
+    def pause(self, seconds: float) -> None:
+        self.paused_until = max(self.paused_until, self.monotonic() + seconds)
+
+
 class VkClient:
-    """One access token's calls, made by vk_api in a worker thread."""
+    """One access token's calls, made by vk_api in a worker thread, paced by its Pacer."""
 
     def __init__(
-        self, token: str, api_base: str, version: str = API_VERSION, timeout: float = 30
+        self, token: str, api_base: str, version: str = API_VERSION, timeout: float = 30,
+        requests_per_second: float = VK_REQUESTS_PER_SECOND["user"],
     ) -> None:
         self.api_base = api_base
         self.timeout = timeout
+        self.pacer = Pacer(requests_per_second)
         self.session = make_session(api_base, timeout)
         self._vk = vk_api.VkApi(
             token=token, session=self.session, api_version=version, config=MemoryConfig
         )
-        # our outbox paces the calls and backs off; vk_api must neither sleep nor loop
+        # the Pacer keeps the limit and callers decide on backoff: vk_api must neither
+        # sleep (its 3/s for any token) nor retry error 6 (it would, without end)
         self._vk.RPS_DELAY = 0
         self._vk.error_handlers.pop(_TOO_MANY_RPS, None)
 
@@ -101,15 +169,33 @@ class VkClient:
         self.session.close()
 
     async def call(self, method: str, **params: Any) -> Any:
-        """Call ``method``; raises ``VkError`` or ``VkTransportError``."""
-        return await asyncio.to_thread(self._call_sync, method, params)
+        """Call ``method`` within the token's limit; raises ``VkError`` or
+        ``VkTransportError``."""
+        await self.pacer.acquire()
+        try:
+            return await asyncio.to_thread(self._call_sync, method, params)
+        except VkError as error:
+            if error.code == _TOO_MANY_RPS:
+                self.pacer.pause(1.0)  # VK's window is a second; let it pass for everyone
+            raise
+        finally:
+            self.pacer.release()
 
     async def upload_wall_photo(self, group_id: int, data: bytes, filename: str) -> str:
         """Upload a photo for a community's wall; returns ``photo{owner}_{id}``.
 
-        VK allows this chain with a user token (a community admin's) only.
+        VK allows this chain with a user token (a community admin's) only. Its two API
+        calls are paced like any other; the upload itself goes to the upload server.
         """
-        return await asyncio.to_thread(self._upload_sync, group_id, data, filename)
+        server = await self.call("photos.getWallUploadServer", group_id=group_id)
+        uploaded = await asyncio.to_thread(_json_answer, "photo upload", lambda: self.session.post(
+            server["upload_url"], files={"photo": (filename, data)}, timeout=self.timeout))
+        if "error" in uploaded or not uploaded.get("photo") or uploaded["photo"] == "[]":
+            raise VkError(22, f"Upload error: {uploaded.get('error', 'no photo received')}")
+        saved = await self.call("photos.saveWallPhoto", group_id=group_id,
+                                photo=uploaded["photo"], server=uploaded["server"],
+                                hash=uploaded["hash"])
+        return f"photo{saved[0]['owner_id']}_{saved[0]['id']}"
 
     def _call_sync(self, method: str, params: dict[str, Any]) -> Any:
         values = {k: _plain(v) for k, v in params.items() if v is not None}
@@ -127,22 +213,33 @@ class VkClient:
         except ValueError as error:  # a body that is not JSON
             raise VkTransportError(f"{method}: unreadable answer: {error}") from error
 
-    def _upload_sync(self, group_id: int, data: bytes, filename: str) -> str:
-        server = self._call_sync("photos.getWallUploadServer", {"group_id": group_id})
-        uploaded = _json_answer("photo upload", lambda: self.session.post(
-            server["upload_url"], files={"photo": (filename, data)}, timeout=self.timeout))
-        if "error" in uploaded or not uploaded.get("photo") or uploaded["photo"] == "[]":
-            raise VkError(22, f"Upload error: {uploaded.get('error', 'no photo received')}")
-        saved = self._call_sync(
-            "photos.saveWallPhoto",
-            {
-                "group_id": group_id,
-                "photo": uploaded["photo"],
-                "server": uploaded["server"],
-                "hash": uploaded["hash"],
-            },
-        )
-        return f"photo{saved[0]['owner_id']}_{saved[0]['id']}"
+
+class VkClients:
+    """The process's VK clients, one per access token: all that use a token share its
+    Pacer. A token given for two kinds (a service token that is an admin's user token)
+    is held to the stricter of their limits."""
+
+    def __init__(self, api_base: str, version: str = API_VERSION,
+                 limits: dict[str, float] | None = None, timeout: float = 30) -> None:
+        self.api_base = api_base
+        self.version = version
+        self.limits = dict(VK_REQUESTS_PER_SECOND if limits is None else limits)
+        self.timeout = timeout
+        self._by_token: dict[str, VkClient] = {}
+
+    def get(self, token: str, kind: str) -> VkClient:
+        """The client of ``token``, a ``community``, ``user`` or ``service`` token."""
+        limit = self.limits[kind]
+        client = self._by_token.get(token)
+        if client is None:
+            client = self._by_token[token] = VkClient(
+                token, self.api_base, self.version, self.timeout, requests_per_second=limit)
+        client.pacer.per_second = min(client.pacer.per_second, limit)
+        return client
+
+    def close(self) -> None:
+        for client in self._by_token.values():
+            client.close()
 
 
 class VkLongPoll:

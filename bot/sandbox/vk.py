@@ -4,9 +4,9 @@ Served under ``/vk`` by the sandbox's aiohttp app:
 
 - ``/vk/method/<method>`` — the API (GET or POST form), answering ``{"response": ...}``
   or ``{"error": {...}}`` in VK's shapes, with VK's token kinds (community, user,
-  service), its limits (error 6 past 20 requests/s with a community token or 3/s with a
-  user token, in real time; error 214 past 50 posts a day on one wall, by the sandbox
-  clock) and its idempotency keys (``guid``, ``random_id``);
+  service), its limits (error 6 past the requests per second of the token's kind —
+  community 20, user 3, service 3 — in real time; error 214 past 50 posts a day on one
+  wall, by the sandbox clock) and its idempotency keys (``guid``, ``random_id``);
 - ``/vk/longpoll/<group_id>`` — the Bots Long Poll server (see ``vk_longpoll``);
 - ``/vk/upload/wall`` — the photo upload server;
 - ``/control/vk/...`` — playing citizens and reading what the bot did.
@@ -32,13 +32,15 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from bot.domain.limits import VK_REQUESTS_PER_SECOND, VK_REQUESTS_PER_SECOND_MAX
 from bot.sandbox import world
 from bot.sandbox.core import SandboxState
 from bot.sandbox.vk_longpoll import LongPoll
 
 API_VERSION = "5.199"
-RPS_COMMUNITY = 20  # VK: requests per second with a community (or service) token
-RPS_USER = 3  # VK: requests per second with a user token
+# the sandbox's token kinds by the names of the limits table (bot.domain.limits, which
+# names its source); a service token gets a small app's 3/s unless told otherwise
+_RATE_KIND = {"group": "community", "user": "user", "service": "service"}
 POSTS_PER_DAY = 50  # VK: posts a day on one wall
 GUID_TTL = 3600  # VK dedupes a repeated ``guid`` for about an hour
 WALL_ALBUM = -14  # VK's id of a wall photos album
@@ -47,6 +49,8 @@ MESSAGE_MAX = 4096
 _VK_DAY = ZoneInfo("Europe/Moscow")  # VK counts a "day" in Moscow time
 _dumps = partial(json.dumps, ensure_ascii=False)
 
+# codes and words as VK sends them: VKCOM/vk-api-schema errors.json (api_error_*), which
+# also lists the methods that raise each (wall/methods.json, messages/methods.json)
 ERROR_TEXT = {
     1: "Unknown error occurred",
     3: "Unknown method passed",
@@ -63,8 +67,13 @@ ERROR_TEXT = {
     29: "Rate limit reached",
     100: "One of the parameters specified was missing or invalid",
     121: "Invalid hash",
+    212: "Access to post comments denied",  # the post's comments are closed
+    213: "Access to status replies denied",  # this author may not comment the post
     214: "Access to adding post denied",
+    222: "Hyperlinks are forbidden",  # links in a comment where the wall forbids them
+    223: "Too many replies",  # api_error_wall_reply_owner_flood: the owner's replies
     901: "Can't send messages for users without permission",
+    902: "Can't send messages to this user due to their privacy settings",
     914: "Message is too long",
 }
 
@@ -85,6 +94,10 @@ _LAST = ["Петров", "Иванов", "Смирнов", "Кузнецов", "
          "Семёнов", "Голубев", "Виноградов", "Богданов", "Воробьёв", "Фёдоров", "Михайлов",
          "Беляев", "Тарасов", "Белов", "Комаров", "Орлов", "Киселёв", "Макаров", "Андреев"]
 
+# what VK takes for a hyperlink in a comment (error 222 where links are forbidden): an
+# address with a scheme or www., or a bare domain name; stricter than VK may be
+_HYPERLINK = re.compile(
+    r"(?i)(?:https?://|www\.)\S+|\b[\w-]+\.(?:ru|рф|com|net|org|su|info|me|io|cc)\b")
 _ATTACHMENT = re.compile(r"^(photo|video|audio|doc|poll|market|wall)(-?\d+)_(\d+)(?:_(\w+))?$")
 
 
@@ -262,6 +275,9 @@ class VkSandbox:
         self.uploads: dict[str, dict[str, Any]] = {}
         self.counters: dict[str, int] = {}  # photo / poll / other comment ids per owner
         self._calls: dict[str, deque[float]] = {}
+        self.requests_per_second = dict(VK_REQUESTS_PER_SECOND)
+        # users whose privacy settings let no community write to them (error 902)
+        self.messages_closed: set[int] = set()
         self._postponed: set[tuple[int, int]] = set()
         # method -> (token kinds allowed, handler)
         self.methods: dict[str, tuple[frozenset[str], Handler]] = {
@@ -298,6 +314,9 @@ class VkSandbox:
             ("POST", "video_comment", self._c_video_comment),
             ("POST", "board_post", self._c_board_post),
             ("POST", "longpoll_fail", self._c_longpoll_fail),
+            ("POST", "rate_limits", self._c_rate_limits),
+            ("POST", "post_settings", self._c_post_settings),
+            ("POST", "privacy", self._c_privacy),
             ("GET", "wall", self._c_wall),
             ("GET", "messages", self._c_messages),
         ]
@@ -319,6 +338,7 @@ class VkSandbox:
             "polls": self.votes,
             "uploads": self.uploads,
             "counters": self.counters,
+            "messages_closed": sorted(self.messages_closed),
         }
 
     def load(self, data: dict[str, Any]) -> None:
@@ -332,6 +352,7 @@ class VkSandbox:
         self.votes = dict(data.get("polls", {}))
         self.uploads = dict(data.get("uploads", {}))
         self.counters = dict(data.get("counters", {}))
+        self.messages_closed = {int(x) for x in data.get("messages_closed", [])}
         self._postponed = {
             (w.owner_id, p["id"])
             for w in self.walls.values()
@@ -384,17 +405,21 @@ class VkSandbox:
         return handler(token, _Params(raw), request)
 
     def _rate_limit(self, access_token: str, token: Token) -> None:
-        """VK's per-token requests-per-second limit, in real time (not the sandbox clock)."""
+        """VK's per-token requests-per-second limit, in real time (not the sandbox clock).
+
+        A refused request counts too (stricter than we know VK to be): a client that
+        retries error 6 at once stays refused until it slows down.
+        """
         if not self.rate_limits:
             return
-        limit = RPS_USER if token.kind == "user" else RPS_COMMUNITY
+        limit = self.requests_per_second[_RATE_KIND[token.kind]]
         now = time.monotonic()
         calls = self._calls.setdefault(access_token, deque())
         while calls and now - calls[0] >= 1.0:
             calls.popleft()
-        if len(calls) >= limit:
-            raise VkApiError(6)
         calls.append(now)
+        if len(calls) > limit:
+            raise VkApiError(6)
 
     async def _http_fault(
         self, request: web.Request, method: str, raw: dict[str, str], kind: str, retry_after: int
@@ -524,7 +549,8 @@ class VkSandbox:
             "marked_as_ads": 0,
             "is_favorite": False,
             "attachments": post["attachments"],
-            "comments": {"count": count, "can_post": 1, "groups_can_post": True},
+            "comments": {"count": count, "can_post": 0 if post.get("comments_closed") else 1,
+                         "groups_can_post": True},
             "likes": {"count": 0, "user_likes": 0, "can_like": 1, "can_publish": 1},
             "reposts": {"count": 0, "user_reposted": 0},
             "views": {"count": 0},
@@ -712,6 +738,8 @@ class VkSandbox:
         post = wall.posts.get(post_id) if wall and post_id is not None else None
         if wall is None or post is None or post["post_type"] != "post":
             raise _param_error("post_id is invalid")
+        if post.get("comments_closed") and not self._is_admin(token, -owner_id):
+            raise VkApiError(212)
         offset = params.number("offset", 0) or 0
         count = min(max(params.number("count", 10) or 0, 0), 100)
         thread_items = min(max(params.number("thread_items_count", 0) or 0, 0), 10)
@@ -837,6 +865,7 @@ class VkSandbox:
             target = wall.comments.get(reply_to)
             if target is None or target["post_id"] != post_id or target["deleted"]:
                 raise _param_error("reply_to_comment is invalid")
+        self._may_comment(wall, post, from_id, message, attachments)
         guid = params.text("guid")
         guid_key = f"comment:{post_id}:{from_id}:{guid}"
         if guid:
@@ -853,6 +882,24 @@ class VkSandbox:
         if owner_id < 0:
             self._emit(-owner_id, "wall_reply_new", self._event_comment(wall, comment))
         return {"comment_id": comment["id"], "parents_stack": comment["parents_stack"]}
+
+    def _may_comment(self, wall: _Wall, post: dict[str, Any], from_id: int, message: str,
+                     attachments: list[dict[str, Any]]) -> None:
+        """The post's own rules, set by ``/control/vk/post_settings`` (errors.json codes)."""
+        if post.get("comments_closed"):
+            raise VkApiError(212)
+        if post.get("replies_denied"):
+            raise VkApiError(213)
+        if post.get("links_forbidden") and (
+            _HYPERLINK.search(message) or any(a.get("type") == "link" for a in attachments)
+        ):
+            raise VkApiError(222)
+        most = post.get("owner_replies_max")
+        if most is not None and from_id == wall.owner_id:
+            mine = [c for c in post["comments"] if wall.comments[c]["from_id"] == from_id
+                    and not wall.comments[c]["deleted"]]
+            if len(mine) >= most:
+                raise VkApiError(223)
 
     def _messages_send(self, token: Token, params: _Params, request: web.Request) -> Any:
         if token.kind != "group":
@@ -882,6 +929,8 @@ class VkSandbox:
             return [{"peer_id": p, "message_id": known} for p in peer_ids]
         targets = [peer_id] if peer_id is not None else peer_ids
         for target in targets:
+            if target in self.messages_closed:
+                raise VkApiError(902)
             if target not in box.allowed:
                 raise VkApiError(901)
         results = []
@@ -1224,11 +1273,13 @@ class VkSandbox:
             raise _bad("no such comment")
         comment["deleted"] = True
         deleter = int(body.get("deleter_id") or comment["from_id"])
+        # dev.vk.com's community events name the deleter ``deleter_id``; VK's schema
+        # (callback_wall_comment_delete) requires ``user_id``: both, until one is known wrong
         self._emit(
             group_id,
             "wall_reply_delete",
             {"owner_id": -group_id, "id": comment["id"], "deleter_id": deleter,
-             "post_id": comment["post_id"]},
+             "user_id": deleter, "post_id": comment["post_id"]},
         )
         return web.json_response({"ok": True})
 
@@ -1339,6 +1390,50 @@ class VkSandbox:
         except ValueError as error:
             raise _bad(str(error)) from None
         return web.json_response({"ok": True})
+
+    async def _c_post_settings(self, request: web.Request) -> web.Response:
+        """A post's comment rules, as its community's admins set them: ``comments_closed``
+        (212), ``replies_denied`` (213), ``links_forbidden`` (222), ``owner_replies_max``
+        — how many comments the wall's owner may leave under it (223; VK names no number,
+        so there is none unless set here)."""
+        body = await _json(request)
+        group_id = _group(body)
+        wall = self._wall(-group_id)
+        post = wall.posts.get(_required_int(body, "post_id"))
+        if post is None:
+            raise _bad("no such post")
+        for flag in ("comments_closed", "replies_denied", "links_forbidden"):
+            if flag in body:
+                post[flag] = bool(body[flag])
+        if "owner_replies_max" in body:
+            most = body["owner_replies_max"]
+            if most is not None and (not isinstance(most, int) or most < 0):
+                raise _bad("owner_replies_max: a number of comments, or null")
+            post["owner_replies_max"] = most
+        return web.json_response({k: post.get(k) for k in (
+            "comments_closed", "replies_denied", "links_forbidden", "owner_replies_max")})
+
+    async def _c_privacy(self, request: web.Request) -> web.Response:
+        """A citizen's privacy settings: ``messages_closed`` — no community may write to
+        them (messages.send answers 902 even after they wrote first)."""
+        body = await _json(request)
+        user_id = _required_int(body, "user_id")
+        if body.get("messages_closed", True):
+            self.messages_closed.add(user_id)
+        else:
+            self.messages_closed.discard(user_id)
+        return web.json_response({"messages_closed": user_id in self.messages_closed})
+
+    async def _c_rate_limits(self, request: web.Request) -> web.Response:
+        """Play a bigger app: ``{"service": 5}`` (up to VK's maximum for the kind)."""
+        body = await _json(request)
+        for kind, value in body.items():
+            top = VK_REQUESTS_PER_SECOND_MAX.get(kind)
+            if top is None or not isinstance(value, int) or not 1 <= value <= top:
+                raise _bad(f"{kind}: requests per second are 1..{top} "
+                           f"for kinds {sorted(VK_REQUESTS_PER_SECOND_MAX)}")
+            self.requests_per_second[kind] = value
+        return web.json_response(self.requests_per_second)
 
     async def _c_wall(self, request: web.Request) -> web.Response:
         """Every post on a wall with every comment, as stored (bot's and citizens')."""

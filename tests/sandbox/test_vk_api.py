@@ -151,6 +151,59 @@ async def test_community_token_has_no_rights_on_another_wall(vk: VkWorld) -> Non
     assert error.code == 27
 
 
+async def test_a_posts_comment_rules_refuse_as_vk_does(vk: VkWorld) -> None:
+    """212 comments closed, 213 this author may not comment, 222 links forbidden, 223
+    too many replies of the wall's owner: codes and words of VK's errors.json."""
+    citizen = await vk.control("comment", group_id=ADMIN, post_id=9, from_id=500004,
+                               text="Когда уберут снег?")
+
+    async def comment(message: str) -> ApiError:
+        return await vk_error(vk.call(GROUP_TOKEN, "wall.createComment", owner_id=-ADMIN,
+                                      post_id=9, message=message,
+                                      reply_to_comment=citizen["comment_id"]))
+
+    await vk.control("post_settings", group_id=ADMIN, post_id=9, comments_closed=True)
+    error = await comment("Уберут завтра")
+    assert (error.code, error.error["error_msg"]) == (212, "Access to post comments denied")
+    posts = await vk.call(USER_TOKEN, "wall.getById", posts=f"-{ADMIN}_9")
+    assert posts["items"][0]["comments"]["can_post"] == 0
+    error = await vk_error(vk.call(world.SERVICE_TOKEN, "wall.getComments",
+                                   owner_id=-ADMIN, post_id=9))
+    assert error.code == 212  # an outsider cannot read them either
+    await vk.control("post_settings", group_id=ADMIN, post_id=9, comments_closed=False,
+                     replies_denied=True)
+    error = await comment("Уберут завтра")
+    assert (error.code, error.error["error_msg"]) == (213, "Access to status replies denied")
+    await vk.control("post_settings", group_id=ADMIN, post_id=9, replies_denied=False,
+                     links_forbidden=True)
+    for text in ("Подробности на https://gosuslugi.ru/help", "Смотрите www.shikhany.ru",
+                 "Пишите на shikhany.рф"):
+        error = await comment(text)
+        assert (error.code, error.error["error_msg"]) == (222, "Hyperlinks are forbidden")
+    await vk.call(GROUP_TOKEN, "wall.createComment", owner_id=-ADMIN, post_id=9,
+                  message="Уберут завтра, т.е. 25.11.")  # no link: goes
+    await vk.control("post_settings", group_id=ADMIN, post_id=9, owner_replies_max=1)
+    error = await comment("И ещё раз")
+    assert (error.code, error.error["error_msg"]) == (223, "Too many replies")
+    await vk.call(USER_TOKEN, "wall.createComment", owner_id=-ADMIN, post_id=9,
+                  message="А я житель-админ")  # not the owner's reply: goes
+    wall = await vk.read("wall", owner_id=-ADMIN)
+    assert len(wall[0]["comments"]) == 3
+
+
+async def test_privacy_settings_close_messages_with_902(vk: VkWorld) -> None:
+    await vk.control("message", group_id=ADMIN, from_id=500021, text="Нет воды")
+    await vk.control("privacy", user_id=500021, messages_closed=True)
+    error = await vk_error(vk.call(GROUP_TOKEN, "messages.send", peer_id=500021,
+                                   message="Разбираемся", random_id=5))
+    assert error.code == 902
+    assert error.error["error_msg"] == (
+        "Can't send messages to this user due to their privacy settings")
+    await vk.control("privacy", user_id=500021, messages_closed=False)
+    assert await vk.call(GROUP_TOKEN, "messages.send", peer_id=500021,
+                         message="Разбираемся", random_id=5)
+
+
 # ------------------------------------------------------------------ posts
 
 
@@ -270,6 +323,41 @@ async def test_requests_per_second_limits(vk_limited: VkWorld) -> None:
     await vk_limited.call(user, "users.get", user_ids=500001)
 
 
+async def _codes(vk: VkWorld, session: vk_api.VkApi, n: int, method: str,
+                 **values: Any) -> list[int]:
+    codes = []
+    for _ in range(n):
+        try:
+            await vk.call(session, method, **values)
+            codes.append(0)
+        except ApiError as error:
+            codes.append(error.code)
+    return codes
+
+
+async def test_a_service_token_gets_a_small_apps_three_a_second(vk_limited: VkWorld) -> None:
+    """VK gives a service token 3 requests/s for a small app (up to 5 for a big one),
+    not a community token's 20; the refusal is error 6 in VK's words and shape."""
+    service = vk_limited.api(world.SERVICE_TOKEN)
+    service.error_handlers.pop(6)
+    codes = await _codes(vk_limited, service, 5, "wall.get", owner_id=-PUBLIC)
+    assert codes == [0, 0, 0, 6, 6]
+    refused = vk_limited.sandbox.state.log[-1]
+    assert refused["method"] == "wall.get" and refused["status"] == 6
+    with pytest.raises(ApiError) as caught:
+        await vk_limited.call(service, "wall.get", owner_id=-PUBLIC)
+    assert caught.value.error["error_msg"] == "Too many requests per second"
+    assert {"key": "method", "value": "wall.get"} in caught.value.error["request_params"]
+    # a refused request counts too: hammering keeps it refused until the client slows down
+    await asyncio.sleep(1.05)
+    await vk_limited.control("rate_limits", service=5)  # play a bigger app
+    codes = await _codes(vk_limited, service, 6, "wall.get", owner_id=-PUBLIC)
+    assert codes == [0, 0, 0, 0, 0, 6]
+    async with vk_limited.http.post(f"{vk_limited.base}/control/vk/rate_limits",
+                                    json={"service": 6}) as response:
+        assert response.status == 400  # past VK's maximum for the kind
+
+
 async def test_faults_and_unknown_tokens(vk: VkWorld) -> None:
     vk.sandbox.state.add_fault(platform="vk", kind="vk_error", code=9, count=1,
                                method="wall.createComment")
@@ -333,7 +421,7 @@ async def test_edit_delete_and_other_objects_reach_the_long_poll(vk: VkWorld) ->
     updates = body["updates"]
     assert updates[1]["object"]["text"] == "b"
     assert updates[2]["object"] == {"owner_id": -ADMIN, "id": made["comment_id"],
-                                    "deleter_id": 500040, "post_id": 2}
+                                    "deleter_id": 500040, "user_id": 500040, "post_id": 2}
     assert updates[3]["object"]["photo_owner_id"] == -ADMIN
     assert updates[5]["object"]["topic_id"] == 4
     assert all(u["v"] == "5.199" and len(u["event_id"]) == 40 for u in updates)
