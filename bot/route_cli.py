@@ -263,9 +263,13 @@ def run(args: argparse.Namespace) -> int:
     print(used, file=sys.stderr)
     router = Router(config)
     if args.eval_file:
+        names = [b.name for b in config.blocks]
+        for name in sorted({b for _, b in examples} - set(names)):
+            warnings.append(f"block {name!r} is not in the config ({', '.join(names)}): "
+                            "its messages cannot be routed right")
         for warning in warnings:
             print(warning, file=sys.stderr)
-        report, summary = evaluate(router, [b.name for b in config.blocks], examples,
+        report, summary = evaluate(router, names, examples,
                                    args.source, args.author, args.worst)
         sys.stdout.write(report)
         sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")

@@ -63,7 +63,7 @@ def noun_stems(lemma: str) -> set[str]:
     """
     stem = lemma
     for ending in _NOUN_ENDINGS:
-        if lemma.endswith(ending) and len(lemma) - len(ending) >= MIN_STEM:
+        if lemma.endswith(ending):
             stem = lemma[: -len(ending)]
             break
     if len(stem) < MIN_STEM:
