@@ -8,6 +8,7 @@ found by Russian derivation rules instead of a hand list per word:
   ц→ч, with the fleeting о/е of «остановок») followed by a *derivational* suffix and an
   ending: -н-/-ов-/-ск-/-онн- adjectives (дорож-н-ый, асфальт-ов-ый, остановоч-н-ый) and
   -ник/-щик/-ниц-/-ер nouns of people (школь-ник, мусор-щик, лифт-ер);
+* or a loanword's verb and its noun (асфальт-ировать, газ-ификация);
 * or a compound: the stem, a linking о/е and another noun (мусор-о-провод, вод-о-канал).
 
 What is deliberately *not* a family member: the same stem with only an ending
@@ -37,9 +38,12 @@ _ADJ_SUFFIXES = ("н", "ьн", "ен", "енн", "онн", "очн", "ечн", "
 _ADJ_ENDINGS = ("ый", "ий", "ой")
 # people and things named after the noun: школьник, мусорщик, лифтёр (folded: лифтер)
 _NOUN_SUFFIXES = ("ник", "ьник", "ница", "ьница", "щик", "щица", "ер")
+# doing what the noun names, a loanword's verbs: асфальтировать, газифицировать
+_VERB_SUFFIXES = ("ировать", "ирование", "ировка", "ифицировать", "ификация")
 # what may follow a stem in a derived lemma
 DERIVED_REMAINDERS = frozenset(
     [s + e for s in _ADJ_SUFFIXES for e in _ADJ_ENDINGS] + list(_NOUN_SUFFIXES)
+    + list(_VERB_SUFFIXES)
 )
 MIN_STEM = 3  # «вод» (вода) has a family: водный, водоканал; «ям» has none
 MIN_TYPO = 5  # edit distance one is safe only for longer words
