@@ -239,6 +239,14 @@ def test_a_keyword_shared_by_two_blocks_decides_nothing() -> None:
     assert route(router, "снег на дороге").block == "Дороги и транспорт"
 
 
+def test_a_keyword_listed_twice_counts_once() -> None:
+    router = small_router([{"name": "ЖКХ", "keywords": ["подвал", "Подвал"],
+                            "weak_keywords": ["подвал"]}])
+    r = route(router, "подвал")
+    assert [(e.term, e.weight, e.notes) for e in r.scores[0].evidence] == [
+        ("подвал", 1.0, ())]
+
+
 def test_a_rule_still_comes_first() -> None:
     raw = config_dict("http://127.0.0.1:8081")
     raw["routing"]["rules"] = [{"source": "portal", "block": "Образование"}]

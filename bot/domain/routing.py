@@ -489,10 +489,16 @@ class Router:
         entries: list[tuple[str, Tag]] = []
         weak: set[int] = set()  # entry numbers of weak keywords
         for number, block in enumerate(config.blocks):
-            entries.extend((keyword, ("block", number)) for keyword in block.keywords)
-            for keyword in block.weak_keywords:
-                weak.add(len(entries))
-                entries.append((keyword, ("block", number)))
+            listed: set[tuple[frozenset[str], ...]] = set()  # a word listed twice counts once
+            for keywords, is_weak in ((block.keywords, False), (block.weak_keywords, True)):
+                for keyword in keywords:
+                    phrase = compile_keyword(keyword)
+                    if phrase in listed:
+                        continue
+                    listed.add(phrase)
+                    if is_weak:
+                        weak.add(len(entries))
+                    entries.append((keyword, ("block", number)))
         entries.extend((keyword, _FAST_TAG) for keyword in config.routing.fast_track_keywords)
         for number, rule in self._rules:
             if rule.keyword is not None:
