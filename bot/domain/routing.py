@@ -36,7 +36,9 @@ Scoring. A keyword found adds to its block's score:
 * times ``LANDMARK`` inside a location phrase («у школы», «возле остановки», «около
   детского сада», «в районе рынка»): the place where something is, not what is wrong;
   times ``PLACE`` after «в»/«на» («в детском саду нет отопления»: the heating is the
-  subject, the kindergarten the place);
+  subject, the kindergarten the place); times ``SUBJECT`` after «нет» (what is missing
+  is what the complaint is about);
+* times ``WEAK`` for a block's ``weak_keywords`` («машина», «квартира»);
 * a keyword found again adds ``REPEAT`` of its weight (how often matters less than how
   many different keywords agree).
 
@@ -51,11 +53,11 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from bot.config import Config, RoutingRule
 from bot.domain.morphology import Families, is_noun_lemma
-from bot.domain.text import keyword_lemmas, lemmas, morph, words
+from bot.domain.text import fold, keyword_lemmas, lemmas, morph, words
 
 NORMAL = "normal"
 FAST = "fast"
@@ -198,8 +200,9 @@ class WordInfo:
     __slots__ = ("adj", "derived", "gen", "lemmas", "marker", "noun", "starts", "term",
                  "word")
 
-    def __init__(self, word: str, lemma_set: frozenset[str], derived: dict[str, str],
-                 starts: tuple[tuple[int, str | None], ...], term: bool):
+    def __init__(self, word: str, parses: Sequence[Any], lemma_set: frozenset[str],
+                 derived: dict[str, str], starts: tuple[tuple[int, str | None], ...],
+                 term: bool):
         self.word = word
         self.lemmas = lemma_set
         self.derived = derived  # keyword lemma → "family" | "typo", reached not by lemma
@@ -216,16 +219,12 @@ class WordInfo:
         if word.isdigit():
             self.noun, self.gen, self.adj = False, False, True
         else:
-            parses = morph().parse(word)
             pos = {str(p.tag.POS) for p in parses}
             self.noun = bool(pos & _NOUN_POS)
             # the likeliest noun reading: «яма» could be the genitive of «ям», but is not
             nouns = [p for p in parses if p.tag.POS == "NOUN"]
             self.gen = bool(nouns) and nouns[0].tag.case in ("gent", "gen2")
             self.adj = bool(pos & _ADJ_POS)
-
-    def keys(self) -> frozenset[str]:
-        return self.lemmas | frozenset(self.derived)
 
 
 class Hit(NamedTuple):
@@ -284,15 +283,18 @@ class KeywordIndex:
         info = self._cache.get(word)
         if info is not None:
             return info
-        lemma_set = lemmas(word)
+        # one parse serves the lemmas, the part of speech and whether the word is known
+        parses = () if word.isdigit() else morph().parse(word)
+        lemma_set = frozenset((word,)) if not parses else frozenset(
+            fold(p.normal_form) for p in parses)
         derived: dict[str, str] = {}
         if not lemma_set & self._single:
             for lemma in lemma_set:
                 parent = self._families.parent(lemma)
                 if parent is not None:
                     derived[parent] = "family"
-            if (not derived and not lemma_set & self._words and not word.isdigit()
-                    and not morph().word_is_known(word)):
+            if (not derived and not lemma_set & self._words and parses
+                    and not any(p.is_known for p in parses)):
                 for lemma in lemma_set | {word}:
                     for near in self._families.misspelt(lemma):
                         derived.setdefault(near, "typo")
@@ -309,7 +311,7 @@ class KeywordIndex:
                     seen.add(number)
                     starts.append((number, how))
         starts.sort()
-        info = WordInfo(word, lemma_set, derived, tuple(starts),
+        info = WordInfo(word, parses, lemma_set, derived, tuple(starts),
                         bool(lemma_set & self._words or derived))
         if len(self._cache) >= self.CACHE_SIZE:
             self._cache.clear()
@@ -404,24 +406,20 @@ def _scope(infos: Sequence[WordInfo], i: int) -> tuple[int, float]:
 
 
 def location_weight(infos: Sequence[WordInfo], position: int) -> float:
-    """``LANDMARK`` or ``PLACE`` when the word at ``position`` is in a location phrase.
+    """``LANDMARK``, ``PLACE`` or ``SUBJECT`` when the word at ``position`` is in such a
+    phrase, else 1.
 
-    A phrase opens at «у», «возле», «около», «рядом с», … (a landmark) or «в», «на» (a
-    place; «в районе», «со стороны» are landmarks) and runs over adjectives and numbers
-    to its first noun, then on through genitive nouns («около здания школы») until a
-    noun that is itself a keyword: that is the landmark. Phrases do not nest, so only
-    the nearest marker before the word can hold it.
+    A phrase opens at «у», «возле», «около», «рядом с», … (a landmark), «в», «на» (a
+    place; «в районе», «в сторону» are landmarks) or «нет» (the subject) and runs over
+    adjectives and numbers to its first noun; a location phrase goes on through genitive
+    nouns («около здания школы») until a noun that is itself a keyword: the landmark.
+    Phrases do not nest, so only the nearest marker before the word can hold it.
     """
     for i in range(position - 1, max(-1, position - _SCOPE_WORDS - 3), -1):
         if infos[i].marker:
             end, factor = _scope(infos, i)
             return factor if position < end else 1.0
     return 1.0
-
-
-def location_weights(infos: Sequence[WordInfo]) -> list[float]:
-    """``location_weight`` of every word (for ``--explain`` and tests)."""
-    return [location_weight(infos, p) for p in range(len(infos))]
 
 
 # -- the router -------------------------------------------------------------------------
