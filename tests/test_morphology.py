@@ -34,6 +34,7 @@ def test_noun_stems_with_alternations() -> None:
         ("дворовый", "двор"), ("дворник", "двор"), ("снежный", "снег"),
         ("учительница", "учитель"), ("учительский", "учитель"),
         ("асфальтировать", "асфальт"), ("асфальтирование", "асфальт"), ("газификация", "газ"),
+        ("асфальтобетонный", "асфальт"), ("снегоуборочный", "снег"), ("мусоровоз", "мусор"),
     ],
 )
 def test_derived_words_find_their_keyword(families: Families, word: str, parent: str) -> None:
@@ -42,8 +43,8 @@ def test_derived_words_find_their_keyword(families: Families, word: str, parent:
 
 @pytest.mark.parametrize(
     "word",
-    ["дорогой", "дорожка", "совет", "светлый", "водитель", "водка", "трубка", "газон",
-     "газета", "ямочный", "светофор", "школа"],
+    ["дорогой", "дорожка", "дорогостоящий", "совет", "светлый", "водитель", "водка",
+     "трубка", "газон", "газета", "ямочный", "светофор", "школа"],
 )
 def test_false_friends_and_keywords_themselves_have_no_parent(families: Families,
                                                               word: str) -> None:

@@ -9,10 +9,12 @@ found by Russian derivation rules instead of a hand list per word:
   ending: -н-/-ов-/-ск-/-онн- adjectives (дорож-н-ый, асфальт-ов-ый, остановоч-н-ый) and
   -ник/-щик/-ниц-/-ер nouns of people (школь-ник, мусор-щик, лифт-ер);
 * or a loanword's verb and its noun (асфальт-ировать, газ-ификация);
-* or a compound: the stem, a linking о/е and another noun (мусор-о-провод, вод-о-канал).
+* or a compound: the stem, a linking о/е and another noun or adjective (мусор-о-провод,
+  вод-о-канал, асфальт-о-бетонный).
 
 What is deliberately *not* a family member: the same stem with only an ending
-(«дорогой» is not «дорога»), diminutives (-к-, -ок, -ик: «трубка» is the telephone's),
+(«дорогой» is not «дорога»), a participle after the linking vowel («дорогостоящий»),
+diminutives (-к-, -ок, -ик: «трубка» is the telephone's),
 verb-derived words (-итель, -ить: «водитель» is not «вода») and a compound whose second
 part is not a noun («светофор»: «фор» is no word, so it stays out of «свет»'s family;
 «совет» never shares the stem). A word that *is* a keyword is matched as itself, never
@@ -58,6 +60,20 @@ def is_noun_lemma(word: str) -> bool:
     if not analyser.word_is_known(word):
         return False
     return any(p.tag.POS == "NOUN" and fold(p.normal_form) == word for p in analyser.parse(word))
+
+
+@lru_cache(maxsize=4096)
+def is_compound_tail(word: str) -> bool:
+    """A noun («провод») or a plain adjective («бетонный») in dictionary form: what may
+    follow a stem and a linking vowel. Not a participle: «дорогостоящий» is not a road's."""
+    if is_noun_lemma(word):
+        return True
+    analyser = morph()
+    if not analyser.word_is_known(word):
+        return False
+    parses = analyser.parse(word)
+    return (any(p.tag.POS == "ADJF" and fold(p.normal_form) == word for p in parses)
+            and not any(p.tag.POS in ("PRTF", "VERB", "INFN") for p in parses))
 
 
 def noun_stems(lemma: str) -> set[str]:
@@ -122,7 +138,7 @@ class Families:
                 if rest in DERIVED_REMAINDERS or (
                     rest[0] in _LINKS
                     and len(rest) > _MIN_COMPOUND_TAIL
-                    and is_noun_lemma(rest[1:])
+                    and is_compound_tail(rest[1:])
                 ):
                     found = parent
                     break
