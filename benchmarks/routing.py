@@ -3,7 +3,7 @@
 Pure CPU, no sandbox. Figures, for the sandbox world's config and for the example
 config's vocabulary: microseconds per message warm (the caches hold the words, as in a
 running process) and cold (a new router: first sight of every word form), and messages
-per second warm — on 2,000 generated ~190-character complaints, and on the 437 varied
+per second warm — on 2,000 generated ~190-character complaints, and on the 470 varied
 messages of ``tests/routing_messages.jsonl`` (``file_*``: many more distinct word forms).
 Ingest aims at 2,000 events/s; routing must stay a small part of that.
 """

@@ -2,7 +2,7 @@
 
 The sandbox world's small config and the router's mechanics: test_routing.py. The two
 files of messages next to this one were written for these tests: ``routing_messages.jsonl``
-(437 messages, tuned on) and ``routing_holdout.jsonl`` (200 messages written after the
+(470 messages, tuned on; the last 33 in the formal words of portal complaints) and ``routing_holdout.jsonl`` (200 messages written after the
 tuning, to see how well it generalises). Labels follow the portals' categories mapped to
 the four blocks: housing, utilities, yards, lighting, rubbish → ЖКХ; roads, traffic,
 parking, public transport → Дороги и транспорт; schools, kindergartens, colleges, clubs →
@@ -276,7 +276,7 @@ def _eval(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[list[str], di
 def test_eval_prints_the_report_and_json_last(capsys: pytest.CaptureFixture[str]) -> None:
     lines, summary = _eval(capsys, str(TUNING))
     assert set(summary) == {"n", "accuracy", "per_block_recall"}
-    assert summary["n"] == 437
+    assert summary["n"] == 470
     assert summary["accuracy"] >= 0.93
     assert set(summary["per_block_recall"]) == {"ЖКХ", "Дороги и транспорт", "Образование",
                                                 "Прочее"}
