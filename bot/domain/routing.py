@@ -332,6 +332,9 @@ class KeywordIndex:
                 continue
             for number, how in info.starts:
                 phrase, keyword, tag = entries[number]
+                if len(phrase) == 1:
+                    found.append(Hit(position, keyword, tag, position + 1, how, number))
+                    continue
                 end = position + len(phrase)
                 if end > total:
                     continue
@@ -549,8 +552,8 @@ class Router:
         block_hits = self._block_hits(hits)
         if not block_hits:
             return list(self._nothing)
-        # block → keyword → [best weight, its hit, its place factor, sum of weights, count]
-        found: dict[int, dict[str, list]] = {}
+        # keyword entry → [best weight, its hit, its place factor, sum of weights, count]
+        found: dict[int, list] = {}
         meta = self._meta
         scopes: dict[int, float] = {}
         for hit in block_hits:
@@ -561,32 +564,30 @@ class Router:
             if place is None:  # a phrase's location scope holds its first word
                 place = scopes[hit.position] = location_weight(infos, hit.position)
             weight *= place
-            terms = found.get(hit.tag[1])
-            if terms is None:
-                terms = found[hit.tag[1]] = {}
-            seen = terms.get(hit.keyword)
+            seen = found.get(hit.entry)
             if seen is None:
-                terms[hit.keyword] = [weight, hit, place, weight, 1]
+                found[hit.entry] = [weight, hit, place, weight, 1]
             else:
                 if weight > seen[0]:
                     seen[0], seen[1], seen[2] = weight, hit, place
                 seen[3] += weight
                 seen[4] += 1
-        totals = []
-        for number, terms in found.items():
-            total = 0.0
-            for best, _, _, summed, _ in terms.values():
-                total += best + REPEAT * (summed - best)
-            totals.append((-total, number))
-        totals.sort()  # best first, config order among equals
+        totals = [0.0] * len(self._blocks)
+        for best, hit, _, summed, _ in found.values():
+            totals[hit.tag[1]] += best + REPEAT * (summed - best)
+        order = sorted(range(len(totals)), key=totals.__getitem__, reverse=True)  # stable
         scores: list[BlockScore] = []
-        for rank, (minus, number) in enumerate(totals):
-            name = self._blocks[number]
-            if rank and not explain:
-                scores.append(BlockScore(name, -minus, ()))
+        for rank, number in enumerate(order):
+            total = totals[number]
+            if total == 0 or (rank and not explain):
+                scores.append(BlockScore(self._blocks[number], total, ()) if total
+                              else self._nothing_by_number[number])
                 continue
+            name = self._blocks[number]
             evidence = []
-            for keyword, (best, hit, place, summed, count) in found[number].items():
+            for best, hit, place, summed, count in found.values():
+                if hit.tag[1] != number:
+                    continue
                 notes = meta[hit.entry][1]
                 if hit.how is not None:
                     notes += (hit.how,)
@@ -596,13 +597,11 @@ class Router:
                     text = infos[hit.position].word
                 else:
                     text = " ".join([infos[p].word for p in range(hit.position, hit.end)])
-                evidence.append(Evidence(name, keyword, text, best + REPEAT * (summed - best),
-                                         notes, count))
+                evidence.append(Evidence(name, hit.keyword, text,
+                                         best + REPEAT * (summed - best), notes, count))
             if len(evidence) > 1:
                 evidence.sort(key=_by_weight)
-            scores.append(BlockScore(name, -minus, tuple(evidence)))
-        scores.extend(self._nothing_by_number[n] for n in range(len(self._blocks))
-                      if n not in found)
+            scores.append(BlockScore(name, total, tuple(evidence)))
         return scores
 
     def decide(self, scores: Sequence[BlockScore]) -> Reason:
