@@ -50,6 +50,7 @@ the message's exactly, or as a platform prefix: ``"vk"`` matches every ``"vk:…
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -83,6 +84,12 @@ SUBJECT_WORDS = frozenset(("нет", "нету"))  # «нет горячей в�
 JOINERS = frozenset(("с", "со", "от", "к", "ко"))  # рядом со школой, недалеко от остановки
 AREA_NOUNS = frozenset(("район", "сторона", "окрестность", "близость"))  # в районе рынка
 _SCOPE_WORDS = 5  # a location phrase is short: «возле детского сада номер 5»
+# street names are adjectives of nouns: «на Школьной», «ул. Садовая», «Заводская 5»
+STREET_NOUNS = frozenset(("улица", "проспект", "переулок", "бульвар", "шоссе", "площадь",
+                          "проезд", "тупик", "микрорайон", "остановка"))
+STREET_ABBREVIATIONS = frozenset(("ул", "пр", "просп", "пер", "пл", "мкр", "б", "р"))
+_RAW_WORD = re.compile(r"[^\W_]+")  # as text.words, on the unfolded text
+_SENTENCE_ENDS = ".!?…\n"
 
 
 @dataclass(frozen=True)
@@ -622,11 +629,37 @@ class Router:
 
     # -- the whole decision ---------------------------------------------------------------
 
+    @staticmethod
+    def _names(text: str, infos: Sequence[WordInfo], hits: list[Hit]) -> list[Hit]:
+        """``hits`` without the street and stop names among them: an adjective after
+        «улица», «ул.», «остановка», or capitalised inside a sentence («на Заводской»,
+        «по Школьной») names a place and says nothing about the complaint."""
+        candidates = [h for h in hits if h.tag[0] == "block" and h.end - h.position == 1
+                      and infos[h.position].adj]
+        if not candidates:
+            return hits
+        raw = list(_RAW_WORD.finditer(text))
+        if len(raw) != len(infos):
+            raw = []  # folding changed the words (rare scripts): judge by context only
+        names: set[int] = set()
+        for hit in candidates:
+            p = hit.position
+            before = infos[p - 1] if p else None
+            if before is not None and (before.word in STREET_ABBREVIATIONS
+                                       or before.lemmas & STREET_NOUNS):
+                names.add(p)
+            elif raw:
+                word = raw[p].group()
+                opening = text[: raw[p].start()].rstrip(" \t\"'«»()-—")
+                if word.istitle() and opening and opening[-1] not in _SENTENCE_ENDS:
+                    names.add(p)
+        return [h for h in hits if h.position not in names or h not in candidates]
+
     def route(self, message: Message, explain: bool = False) -> Route:
         """The decision; ``explain`` keeps every block's evidence in ``Route.scores``
         (else only the chosen block's, which is all a card needs)."""
         infos = self._index.analyse(message.text)
-        hits = self._index.hits(infos)
+        hits = self._names(message.text, infos, self._index.hits(infos))
         rule_keywords: set[int] = set()
         fast_hit: Hit | None = None
         for hit in hits:  # text order
