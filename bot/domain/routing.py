@@ -204,8 +204,8 @@ def compile_keyword(keyword: str) -> tuple[frozenset[str], ...]:
 class WordInfo:
     """What the matcher knows of one word form; computed once per form and cached."""
 
-    __slots__ = ("adj", "derived", "gen", "lemmas", "marker", "noun", "starts", "term",
-                 "word")
+    __slots__ = ("adj", "derived", "gen", "lemmas", "marker", "named", "noun", "starts",
+                 "term", "word")
 
     def __init__(self, word: str, parses: Sequence[Any], lemma_set: frozenset[str],
                  derived: dict[str, str], starts: tuple[tuple[int, str | None], ...],
@@ -223,6 +223,7 @@ class WordInfo:
             self.marker = 1
         else:
             self.marker = 0
+        self.named = False  # a keyword's full adjective: may be a street's name
         if word.isdigit():
             self.noun, self.gen, self.adj = False, False, True
         else:
@@ -232,6 +233,7 @@ class WordInfo:
             nouns = [p for p in parses if p.tag.POS == "NOUN"]
             self.gen = bool(nouns) and nouns[0].tag.case in ("gent", "gen2")
             self.adj = bool(pos & _ADJ_POS)
+            self.named = "ADJF" in pos and bool(starts)
 
 
 class Hit(NamedTuple):
@@ -415,7 +417,8 @@ def _scope(infos: Sequence[WordInfo], i: int) -> tuple[int, float]:
     return j, factor
 
 
-def location_weight(infos: Sequence[WordInfo], position: int) -> float:
+def location_weight(infos: Sequence[WordInfo], position: int,
+                    scopes: dict[int, tuple[int, float]] | None = None) -> float:
     """``LANDMARK``, ``PLACE`` or ``SUBJECT`` when the word at ``position`` is in such a
     phrase, else 1.
 
@@ -427,7 +430,13 @@ def location_weight(infos: Sequence[WordInfo], position: int) -> float:
     """
     for i in range(position - 1, max(-1, position - _SCOPE_WORDS - 3), -1):
         if infos[i].marker:
-            end, factor = _scope(infos, i)
+            if scopes is None:
+                end, factor = _scope(infos, i)
+            else:  # the message's other keywords may sit in the same phrase
+                scope = scopes.get(i)
+                if scope is None:
+                    scope = scopes[i] = _scope(infos, i)
+                end, factor = scope
             return factor if position < end else 1.0
     return 1.0
 
@@ -562,14 +571,13 @@ class Router:
         # keyword entry → [best weight, its hit, its place factor, sum of weights, count]
         found: dict[int, list] = {}
         meta = self._meta
-        scopes: dict[int, float] = {}
+        scopes: dict[int, tuple[int, float]] = {}
         for hit in block_hits:
             weight = meta[hit.entry][0]
             if hit.how is not None:
                 weight *= FAMILY if hit.how == "family" else TYPO
-            place = scopes.get(hit.position)
-            if place is None:  # a phrase's location scope holds its first word
-                place = scopes[hit.position] = location_weight(infos, hit.position)
+            # a phrase's location scope holds its first word
+            place = location_weight(infos, hit.position, scopes) if hit.position else 1.0
             weight *= place
             seen = found.get(hit.entry)
             if seen is None:
@@ -634,8 +642,8 @@ class Router:
         """``hits`` without the street and stop names among them: an adjective after
         «улица», «ул.», «остановка», or capitalised inside a sentence («на Заводской»,
         «по Школьной») names a place and says nothing about the complaint."""
-        candidates = [h for h in hits if h.tag[0] == "block" and h.end - h.position == 1
-                      and infos[h.position].adj]
+        candidates = [h for h in hits if infos[h.position].named and h.end - h.position == 1
+                      and h.tag[0] == "block"]
         if not candidates:
             return hits
         raw = list(_RAW_WORD.finditer(text))
