@@ -170,7 +170,7 @@ class Route:
     fast_rule: str | None  # what made it fast track, if anything
     policy_rule: str | None = None  # the rule that named the policy; None = from priority
     reason: Reason | None = field(default=None, compare=False)
-    # every block, best first; the evidence of the others only when asked to explain
+    # every block, best first; the others' evidence and the notes only when explaining
     scores: tuple[BlockScore, ...] = field(default=(), compare=False)
 
 
@@ -564,7 +564,8 @@ class Router:
     def score(self, infos: Sequence[WordInfo], hits: list[Hit],
               explain: bool = True) -> list[BlockScore]:
         """Every block's score, best first (config order among equals), with its evidence:
-        every block's when ``explain``, else only the best block's (all routing needs)."""
+        every block's, with the words found and the notes, when ``explain``; else only the
+        best block's keywords and weights (all the decision needs)."""
         block_hits = self._block_hits(hits)
         if not block_hits:
             return list(self._nothing)
@@ -602,6 +603,10 @@ class Router:
             evidence = []
             for best, hit, place, summed, count in found.values():
                 if hit.tag[1] != number:
+                    continue
+                if not explain:  # the terms and weights are all the decision needs
+                    evidence.append(Evidence(name, hit.keyword, "",
+                                             best + REPEAT * (summed - best), (), count))
                     continue
                 notes = meta[hit.entry][1]
                 if hit.how is not None:
@@ -667,7 +672,9 @@ class Router:
         """The decision; ``explain`` keeps every block's evidence in ``Route.scores``
         (else only the chosen block's, which is all a card needs)."""
         infos = self._index.analyse(message.text)
-        hits = self._names(message.text, infos, self._index.hits(infos))
+        hits = self._index.hits(infos)
+        if hits:
+            hits = self._names(message.text, infos, hits)
         rule_keywords: set[int] = set()
         fast_hit: Hit | None = None
         for hit in hits:  # text order
