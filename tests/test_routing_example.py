@@ -377,3 +377,39 @@ def test_explain_shows_every_blocks_evidence(capsys: pytest.CaptureFixture[str])
             "(phrase ×1.5, subject ×1.5)\n") in out
     assert "  Образование: 0.30\n    «школа» as «школы» 0.30 (landmark ×0.3)\n" in out
     assert "  Прочее: 0.00\n" in out
+
+
+# -- the card's history line --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reason", "line"),
+    [
+        (Reason("terms", "ЖКХ", ("отопление",)), "поступило (слово «отопление» → ЖКХ)"),
+        (Reason("terms", "ЖКХ", ("отопление", "батарея", "стояк")),
+         "поступило (слова «отопление», «батарея» и «стояк» → ЖКХ)"),
+        (Reason("terms", "ЖКХ", ("управляющая компания",)),
+         "поступило (слова «управляющая компания» → ЖКХ)"),
+        (Reason("rule", "Образование", rule=0),
+         "поступило (правило маршрутизации №1 → Образование)"),
+        (Reason("tie", "Прочее", rivals=("ЖКХ", "Дороги и транспорт")),
+         "поступило (поровну признаков «ЖКХ» и «Дороги и транспорт» → Прочее)"),
+        (Reason("weak", "Прочее", ("школа",), rivals=("Образование",)),
+         "поступило (слишком мало признаков: «школа» → Прочее)"),
+        (Reason("none", "Прочее"), "поступило (ключевых слов нет → Прочее)"),
+        (None, "поступило"),  # an event stored before reasons were
+    ],
+)
+def test_the_card_history_says_why_in_russian(reason: Reason | None, line: str) -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.cards import history_lines
+    from bot.render import Renderer
+    from storage.incidents import Event
+
+    detail = reason.to_detail() if reason else "keyword «труба» (block ЖКХ)"
+    event = Event(1, 1, datetime(2026, 11, 23, 7, tzinfo=UTC), None, "", "created", None,
+                  "new", None, detail)
+    [shown] = history_lines(Renderer(ZoneInfo("Europe/Saratov")), [event])
+    assert shown["what"] == line
