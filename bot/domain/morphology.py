@@ -13,11 +13,10 @@ found by Russian derivation rules instead of a hand list per word:
   вод-о-канал, асфальт-о-бетонный).
 
 What is deliberately *not* a family member: the same stem with only an ending
-(«дорогой» is not «дорога»), a participle after the linking vowel («дорогостоящий»),
-diminutives (-к-, -ок, -ик: «трубка» is the telephone's),
+(«дорогой» is not «дорога»), diminutives (-к-, -ок, -ик: «трубка» is the telephone's),
 verb-derived words (-итель, -ить: «водитель» is not «вода») and a compound whose second
-part is not a noun («светофор»: «фор» is no word, so it stays out of «свет»'s family;
-«совет» never shares the stem). A word that *is* a keyword is matched as itself, never
+part is no noun or plain adjective («светофор»: «фор» is no word, so it stays out of
+«свет»'s family; «дорогостоящий» ends in a participle; «совет» never shares the stem). A word that *is* a keyword is matched as itself, never
 as another keyword's relative, and the longest stem wins («светофорный» → «светофор»).
 
 Misspellings: a word the dictionary does not know («подезд», «отапление», «асвальт»)
