@@ -16,8 +16,9 @@ What is deliberately *not* a family member: the same stem with only an ending
 («дорогой» is not «дорога»), diminutives (-к-, -ок, -ик: «трубка» is the telephone's),
 verb-derived words (-итель, -ить: «водитель» is not «вода») and a compound whose second
 part is no noun or plain adjective («светофор»: «фор» is no word, so it stays out of
-«свет»'s family; «дорогостоящий» ends in a participle; «совет» never shares the stem). A word that *is* a keyword is matched as itself, never
-as another keyword's relative, and the longest stem wins («светофорный» → «светофор»).
+«свет»'s family; «дорогостоящий» ends in a participle; «совет» never shares the stem).
+A word that *is* a keyword is matched as itself, never as another keyword's relative,
+and the longest stem wins («светофорный» → «светофор»).
 
 Misspellings: a word the dictionary does not know («подезд», «отапление», «асвальт»)
 matches a keyword lemma at edit distance one (a letter missing, extra, wrong, or two
