@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["ingest", "delivery", "latency", "scale", "deadline_scan", "digest", "vk_publics"]
+ORDER = ["ingest", "delivery", "latency", "scale", "deadline_scan", "digest", "vk_publics",
+         "routing"]
 
 
 def run(name: str) -> dict[str, object]:

@@ -17,6 +17,7 @@ from pydantic import Field
 
 from bot.config import Config
 from bot.domain.incident import State
+from bot.domain.routing import Reason
 from bot.render import Renderer
 from storage import incidents as repo
 from storage import outbox
@@ -143,7 +144,7 @@ def history_lines(render: Renderer, events: list[Event]) -> list[dict[str, Any]]
         elif event.action in ("return", "reject"):
             kwargs["reason"] = event.detail
         elif event.action == "created":
-            kwargs["rule"] = event.detail
+            kwargs["reason"] = Reason.from_detail(event.detail)  # None for rows before it
         elif event.action == "publish_failed":
             kwargs["error"] = event.detail
         elif event.action == "rating":

@@ -173,6 +173,9 @@ class StaffMember(_Model):
 class Block(_Model):
     name: str = Field(min_length=1)
     keywords: list[str] = Field(default_factory=list)
+    # words that hint at the block but often stand in other complaints («машина»,
+    # «квартира»): half the weight of a keyword
+    weak_keywords: list[str] = Field(default_factory=list)
     lead: int | None = None
     executors: list[int] = Field(default_factory=list)
     default: bool = False

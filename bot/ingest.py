@@ -150,21 +150,23 @@ class Ingest:
             return
         now = self.hub.clock.now()
         news = []
+        reasons = []  # why each went to its block: the card shows it, in Russian
         for message in messages:
             route = self.hub.router.route(
                 Message(text=message.text, source=message.source, author=message.author_id))
             news.append(self._new(message, now, route))
+            reasons.append(route.reason.to_detail() if route.reason else route.rule)
         ids = await repo.insert_many(conn, news)
         made: list[int] = []
         events = []
-        for n, new in zip(places, news, strict=True):
+        for n, new, reason in zip(places, news, reasons, strict=True):
             incident_id = ids.get(new.source_key)
             if incident_id is None:
                 found[n] = Outcome("duplicate")
                 continue
             found[n] = Outcome("created", incident_id)
             made.append(incident_id)
-            events.append((incident_id, now, "created", State.NEW.value, new.route_rule))
+            events.append((incident_id, now, "created", State.NEW.value, reason))
         await repo.add_events(conn, events)
         await queue_sync_many(conn, self.hub.config, made, now)
 
@@ -243,7 +245,7 @@ class Ingest:
         if incident_id is None:
             return Outcome("duplicate")
         await repo.add_event(conn, incident_id, now, "created", to_state=State.NEW.value,
-                             detail=route.rule)
+                             detail=route.reason.to_detail() if route.reason else route.rule)
         await queue_sync(conn, self.hub.config, incident_id, now, route.block)
         return Outcome("created", incident_id)
 

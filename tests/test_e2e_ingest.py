@@ -32,6 +32,8 @@ async def test_public_post_with_a_watch_keyword_becomes_an_incident(tmp_path):
         card = await eventually(lambda: c.card(1))
         assert "мусор" in card["text"]
         assert "Подслушано" in card["text"]
+        # why it is ЖКХ's, in the coordinator's words
+        assert "поступило (слово «мусор» → ЖКХ)" in card["text"]
         await eventually(lambda: _seen_public_scans(c, 2))
         assert await _count(env) == 1
 

@@ -1,4 +1,7 @@
-"""Routing against the sandbox world's config: blocks, fast track, rules, morphology, noise."""
+"""Routing against the sandbox world's config: blocks, fast track, rules, morphology, noise.
+
+The example config's vocabulary and scoring on citizens' words: test_routing_example.py.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import pytest
 import tomli_w
 
 from bot.config import Config, parse_config
-from bot.domain.routing import KeywordIndex, Message, Route, Router, analyse, matches_any
+from bot.domain.routing import KeywordIndex, Message, Reason, Route, Router, analyse, matches_any
 from bot.domain.text import is_noise, words
 from bot.route_cli import format_route, main
 from bot.sandbox.world import PUBLIC_KEYWORDS, config_dict
@@ -35,18 +38,26 @@ def route(router: Router, text: str, source: str = "vk:100001", author: str = "v
     return router.route(Message(text=text, source=source, author=author))
 
 
+def why(r: Route) -> tuple[str, str, tuple[str, ...]]:
+    """The structured reason: kind, block, keywords (strongest first)."""
+    assert r.reason is not None
+    return r.reason.kind, r.reason.block, r.reason.terms
+
+
 # -- acceptance -----------------------------------------------------------------------
 
 
 def test_heating_goes_to_housing(router: Router) -> None:
     r = route(router, "У нас третий день нет отопления в доме 5 по ул. Ленина")
-    assert r == Route("ЖКХ", "normal", "answer", "keyword «отопление» (block ЖКХ)", None)
+    assert (r.block, r.priority, r.policy, r.fast_rule) == ("ЖКХ", "normal", "answer", None)
+    assert why(r) == ("terms", "ЖКХ", ("отопление",))
+    assert r.rule == "keyword «отопление» (block ЖКХ, score 1.50)"  # «нет …»: the subject
 
 
 def test_pothole_goes_to_roads(router: Router) -> None:
     r = route(router, "яма на дороге", source="tg:-1001000000002", author="tg:2001")
     assert r.block == "Дороги и транспорт"
-    assert r.rule == "keyword «яма» (block Дороги и транспорт)"
+    assert why(r) == ("terms", "Дороги и транспорт", ("яма", "дорога"))
     assert r.priority == "normal"
 
 
@@ -55,7 +66,7 @@ def test_burst_pipe_is_fast_tracked(router: Router) -> None:
     assert r.block == "ЖКХ"
     assert r.priority == "fast"
     assert r.policy == "fast_track"
-    assert r.rule == "keyword «труба» (block ЖКХ)"
+    assert why(r) == ("terms", "ЖКХ", ("труба", "подвал"))
     assert r.fast_rule == "keyword «прорыв»"
     assert r.policy_rule is None
 
@@ -70,7 +81,9 @@ def test_heads_page_is_fast_by_source_rule(router: Router) -> None:
 
 def test_unmatched_goes_to_default_block(router: Router) -> None:
     r = route(router, "Здравствуйте, подскажите часы приёма главы")
-    assert r == Route("Прочее", "normal", "answer", "default block", None)
+    assert (r.block, r.priority, r.policy) == ("Прочее", "normal", "answer")
+    assert r.reason == Reason("none", "Прочее")
+    assert r.rule == "default block (no keyword)"
 
 
 # -- morphology -----------------------------------------------------------------------
@@ -95,7 +108,7 @@ def test_unmatched_goes_to_default_block(router: Router) -> None:
 )
 def test_inflected_forms(router: Router, text: str, block: str, keyword: str) -> None:
     r = route(router, text)
-    assert (r.block, r.rule) == (block, f"keyword «{keyword}» (block {block})")
+    assert why(r) == ("terms", block, (keyword,))
 
 
 @pytest.mark.parametrize(
@@ -109,7 +122,7 @@ def test_inflected_forms(router: Router, text: str, block: str, keyword: str) ->
 )
 def test_multi_word_keywords(router: Router, text: str, block: str, keyword: str) -> None:
     r = route(router, text)
-    assert (r.block, r.rule) == (block, f"keyword «{keyword}» (block {block})")
+    assert why(r) == ("terms", block, (keyword,))
 
 
 def test_multi_word_keyword_needs_consecutive_words(router: Router) -> None:
@@ -134,14 +147,28 @@ def test_dictionary_form_keyword_does_not_match_other_lemmas(router: Router) -> 
     assert route(router, "Дорогие жители, поздравляем").block == "Прочее"
 
 
-def test_block_order_decides_between_blocks(router: Router) -> None:
-    # roads word first in the text, but ЖКХ comes first in the config
+def test_more_evidence_wins_not_config_order(router: Router) -> None:
+    # ЖКХ comes first in the config, but roads have two keywords to its one
     r = route(router, "снег на дороге и на крыше")
-    assert r.rule == "keyword «крыша» (block ЖКХ)"
+    assert why(r) == ("terms", "Дороги и транспорт", ("снег", "дорога"))
+    assert [(s.block, round(s.score, 2)) for s in r.scores[:2]] == [
+        ("Дороги и транспорт", 1.8), ("ЖКХ", 0.8)]
 
 
-def test_earliest_keyword_of_the_block_is_reported(router: Router) -> None:
-    assert route(router, "подвал залило, труба лопнула").rule == "keyword «подвал» (block ЖКХ)"
+def test_equal_evidence_is_a_tie_for_the_default_block(router: Router) -> None:
+    r = route(router, "труба и яма")
+    assert r.block == "Прочее"
+    assert r.reason == Reason("tie", "Прочее", rivals=("ЖКХ", "Дороги и транспорт"))
+    assert r.rule == "default block (tie: ЖКХ 1.00 = Дороги и транспорт 1.00)"
+
+
+def test_strongest_keywords_are_reported_first(router: Router) -> None:
+    assert why(route(router, "подвал залило, труба лопнула")) == (
+        "terms", "ЖКХ", ("подвал", "труба"))
+    # a keyword found again adds a fifth of its weight, a new one its whole weight
+    r = route(router, "труба, труба, подвал")
+    assert [(e.term, round(e.weight, 2), e.count) for e in r.scores[0].evidence] == [
+        ("труба", 1.2, 2), ("подвал", 1.0, 1)]
 
 
 def test_words_and_folding() -> None:
@@ -157,6 +184,7 @@ def test_rule_with_block_wins_over_keywords() -> None:
     r = route(router, "яма на дороге", source="portal")
     assert r.block == "Образование"
     assert r.rule == "rule routing.rules[0]: source portal"
+    assert r.reason == Reason("rule", "Образование", rule=0)
     assert r.priority == "normal"
 
 
@@ -231,7 +259,7 @@ def test_matches_any_without_keywords() -> None:
 
 def test_keyword_index_skips_keywords_without_words() -> None:
     index = KeywordIndex([("!!!", ("watch", 0)), ("яма", ("watch", 1))])
-    assert [hit.keyword for hit in index.hits(analyse("!!! яма"))] == ["яма"]
+    assert [hit.keyword for hit in index.hits(index.analyse("!!! яма"))] == ["яма"]
 
 
 # -- noise ----------------------------------------------------------------------------
@@ -269,14 +297,17 @@ def test_is_noise(text: str, has_media: bool, noise: bool) -> None:
 # -- CLI ------------------------------------------------------------------------------
 
 
-def test_cli_sandbox_default(capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_default_is_the_example_config(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["прорыв трубы, затопило подвал"]) == 0
-    assert capsys.readouterr().out == (
+    captured = capsys.readouterr()
+    assert captured.out == (
         "block: ЖКХ\n"
         "priority: fast (keyword «прорыв»)\n"
         "policy: fast_track\n"
-        "matched: keyword «труба» (block ЖКХ)\n"
+        "matched: keywords «труба», «подвал» (block ЖКХ, score 2.00)\n"
     )
+    example = Path(__file__).resolve().parent.parent / "config.example.toml"
+    assert captured.err == f"config: {example} (blocks, routing, sla)\n"
 
 
 def test_cli_source_and_words_joined(capsys: pytest.CaptureFixture[str]) -> None:
@@ -285,7 +316,7 @@ def test_cli_source_and_words_joined(capsys: pytest.CaptureFixture[str]) -> None
         "block: Дороги и транспорт\n"
         "priority: fast (rule routing.rules[0]: source vk:100002)\n"
         "policy: fast_track\n"
-        "matched: keyword «яма» (block Дороги и транспорт)\n"
+        "matched: keywords «яма», «дорога» (block Дороги и транспорт, score 1.80)\n"
     )
 
 
@@ -295,7 +326,9 @@ def test_cli_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     path = tmp_path / "mcu.toml"
     path.write_text(tomli_w.dumps(raw), encoding="utf-8")
     assert main(["привет", "-c", str(path), "--author", "tg:2001"]) == 0
-    assert capsys.readouterr().out == (
+    captured = capsys.readouterr()
+    assert captured.err == f"config: {path} (blocks, routing, sla)\n"
+    assert captured.out == (
         "block: Образование\n"
         "priority: normal\n"
         "policy: portal (rule routing.rules[0]: author tg:2001)\n"
@@ -314,9 +347,30 @@ def test_cli_bad_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert "routing.rules[0].block: unknown block 'Нет такого'" in captured.err
 
 
+def test_cli_routes_with_the_files_routing_sections_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A config still full of placeholders can be tried: only what routes is read."""
+    raw = world_raw()
+    raw["telegram"]["token"] = "REPLACE-WITH-THE-TOKEN"
+    raw["digest"]["recipients"] = [999]  # not in [[staff]]: check-config's business
+    raw["blocks"][0]["executors"] = [999]
+    path = tmp_path / "draft.toml"
+    path.write_text(tomli_w.dumps(raw), encoding="utf-8")
+    assert main(["нет отопления", "-c", str(path)]) == 0
+    assert capsys.readouterr().out.startswith("block: ЖКХ\n")
+
+
+def test_cli_needs_a_text_or_eval(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "give either a message text or --eval FILE.jsonl" in capsys.readouterr().err
+
+
 def test_format_route_normal() -> None:
-    text = format_route(Route("Прочее", "normal", "answer", "default block", None))
-    assert text == "block: Прочее\npriority: normal\npolicy: answer\nmatched: default block\n"
+    text = format_route(Route("Прочее", "normal", "answer", "default block (no keyword)", None))
+    assert text == (
+        "block: Прочее\npriority: normal\npolicy: answer\nmatched: default block (no keyword)\n"
+    )
 
 
 # -- speed ----------------------------------------------------------------------------
