@@ -16,6 +16,10 @@ How the scan stays cheap and exact:
   reassignment or a new deadline simply yields new notice keys: the old ones are never
   sent. Each notice is recorded in ``notices`` in the same transaction as its outbox
   rows, so it goes out once, also across restarts and crashes.
+- The executor's reminders count from the later of the assignment and the last time the
+  deadline started again (a reopening: the citizen wrote again, or the coordinator's
+  button), so after a reopening the 50 % point is half of the new clock, not a moment
+  already long past that would fire at once.
 - Office hours: unless the policy works every day, nothing is sent outside working time;
   a notice that falls due at night waits for the next working moment. Only the latest
   of the executor's reminders due at once is sent (after a night or a stop the executor
@@ -72,6 +76,13 @@ _COLUMNS = ("id", "state", "policy", "block", "text", "assignee_id", "assigned_a
             "received_at", "due_at", "first_reply_due_at", "first_reply_at", "overdue_at",
             "card_chat_id", "card_message_id")
 
+# The events that start the deadline's clock again (``Hub.deadlines`` from that moment).
+RESTART_ACTIONS = ("citizen_reply", "reopen")
+_RESTARTED = (
+    "(SELECT MAX(e.at) FROM incident_events e WHERE e.incident_id = i.id AND e.action IN ("
+    + ", ".join(f"'{action}'" for action in RESTART_ACTIONS) + ")) AS restarted_at"
+)
+
 
 @dataclass(frozen=True)
 class Watch:
@@ -91,14 +102,23 @@ class Watch:
     overdue_at: datetime | None
     card_chat_id: int | None = None
     card_message_id: int | None = None
+    restarted_at: datetime | None = None  # the last reopening: the deadline ran again
 
     @classmethod
     def from_row(cls, row: object) -> Watch:
         values = {name: row[name] for name in _COLUMNS}  # type: ignore[index]
+        values["restarted_at"] = row["restarted_at"]  # type: ignore[index]
         for name in ("assigned_at", "received_at", "due_at", "first_reply_due_at",
-                     "first_reply_at", "overdue_at"):
+                     "first_reply_at", "overdue_at", "restarted_at"):
             values[name] = parse_time(values[name])
         return cls(**values)
+
+    @property
+    def work_started(self) -> datetime:
+        """Where the executor's reminders count from: the assignment or the last
+        reopening, whichever is later (the deadline's clock started again then)."""
+        moments = [m for m in (self.assigned_at, self.restarted_at) if m is not None]
+        return max(moments) if moments else self.received_at
 
 
 @dataclass(frozen=True)
@@ -126,7 +146,7 @@ def owed(w: Watch, policy: SlaPolicy, cal: WorkCalendar, points: list[str]) -> l
     notices: list[Notice] = []
     state = State(w.state)
     if w.due_at is not None and state in EXECUTOR_STATES and w.assignee_id is not None:
-        start = w.assigned_at or w.received_at
+        start = w.work_started
         key = f"{iso(w.due_at)}|{w.assignee_id}|{iso(start)}"
         for point, moment in sla.reminder_times(policy, start, w.due_at, cal, points):
             notices.append(Notice(REMIND + point, key, moment))
@@ -245,7 +265,8 @@ class Deadlines:
         columns = ", ".join(f"i.{name}" for name in _COLUMNS)
         rows = await fetch_all(
             conn,
-            f"SELECT {columns} FROM deadline_queue q JOIN incidents i ON i.id = q.incident_id"
+            f"SELECT {columns}, {_RESTARTED} FROM deadline_queue q"
+            " JOIN incidents i ON i.id = q.incident_id"
             " WHERE q.next_at <= ? ORDER BY q.next_at LIMIT ?",
             (iso(now), self.batch),
         )

@@ -337,6 +337,53 @@ async def test_reassignment_restarts_the_reminders_for_the_new_executor(w: World
     assert await w.count(EXECUTOR, "Напоминание") == 1  # the former executor: no more
 
 
+async def _reopen(w: World, incident_id: int, moment: datetime, action: str) -> None:
+    """What a reopening does (the citizen writes again, or the coordinator's button):
+    the state goes back to work and the deadlines start again from that moment."""
+    incident = await repo.get(w.db.reader, incident_id)
+    assert incident is not None
+    w.clock.set(moment)
+    async with w.db.tx() as conn:
+        await repo.update(conn, incident_id, state="reopened", reopens=incident.reopens + 1,
+                          **w.hub.deadlines(incident.policy, moment))
+        await repo.add_event(conn, incident_id, moment, action, from_state=incident.state,
+                             to_state="reopened")
+
+
+@pytest.mark.parametrize("action", ["citizen_reply", "reopen"])
+async def test_a_reopening_restarts_the_reminders_from_the_reopening(w: World, action: str):
+    # assigned Monday 09:00, answered and published in time; no reminder was needed
+    incident_id = await w.incident(MONDAY, assignee=EXECUTOR)
+    await w.tick_at(at(MONDAY, "10:00"))
+    await w.set(incident_id, state="published", published_at=at(MONDAY, "10:00"))
+    await w.tick_at(at(MONDAY, "12:00"))
+    # Tuesday 09:00 the incident reopens: a new 8-hour clock, due Tuesday 17:00
+    tuesday = MONDAY + timedelta(days=1)
+    await _reopen(w, incident_id, tuesday, action)
+    await w.tick_at(tuesday)
+    await w.tick_at(at(tuesday, "12:59"))
+    # the 50 % point of the new clock is 13:00, not at once (half of Monday 09:00 → Tue 17:00)
+    assert await w.count(EXECUTOR, "Напоминание") == 0
+    await w.tick_at(at(tuesday, "13:00"))
+    texts = await w.messages(EXECUTOR)
+    assert len(texts) == 1 and "осталось 4 ч рабочего времени" in texts[0]
+    await w.tick_at(at(tuesday, "16:00"))
+    await w.tick_at(at(tuesday, "17:00"))
+    assert await w.count(EXECUTOR, "Напоминание") == 3
+
+
+async def test_a_reopening_answered_at_once_sends_no_reminder(w: World):
+    incident_id = await w.incident(MONDAY, assignee=EXECUTOR)
+    await w.set(incident_id, state="published", published_at=at(MONDAY, "10:00"))
+    tuesday = MONDAY + timedelta(days=1)
+    await _reopen(w, incident_id, tuesday, "citizen_reply")
+    for minute in range(0, 30, 5):  # the executor answers within half an hour
+        await w.tick_at(tuesday + timedelta(minutes=minute))
+    await w.set(incident_id, state="published", published_at=tuesday + timedelta(minutes=30))
+    await w.tick_at(at(tuesday, "17:30"))
+    assert await w.messages(EXECUTOR) == []
+
+
 async def test_answer_ready_does_not_remind_but_still_escalates(w: World):
     incident_id = await w.incident(MONDAY, assignee=EXECUTOR)
     await w.set(incident_id, state="answer_ready")
