@@ -30,6 +30,7 @@ from bot.domain.incident import (
     decide,
     may,
 )
+from bot.domain.wording import greeting_name, greets
 from bot.hub import Hub
 from storage import cursors, outbox
 from storage import incidents as repo
@@ -196,8 +197,8 @@ class Workflow:
 
     async def _on_im(self, conn: Conn, actor: Actor, incident: Incident, arg: int) -> Reply:
         text = self.hub.render.render(
-            "interim.txt.j2", name=_first_name(incident.author_name),
-            due=self.hub.render.format_day(incident.due_at),
+            "interim.txt.j2", name=greeting_name(incident.author_name),
+            due=self.hub.render.format_moment(incident.due_at),
         )
         events = await repo.events(conn, incident.id)
         round_ = sum(1 for e in events if e.action == Action.INTERIM.value)
@@ -237,8 +238,9 @@ class Workflow:
             return Reply(self.hub.render.text("refused_no_answer"), alert=True)
         _check(incident, Action.APPROVE, actor)
         round_ = incident.publications + 1
-        text = self.hub.render.render("answer.txt.j2", name=_first_name(incident.author_name),
-                                      text=incident.answer_text or "")
+        answer = incident.answer_text or ""
+        text = self.hub.render.render("answer.txt.j2", name=greeting_name(incident.author_name),
+                                      text=answer, greeted=greets(answer))
         await self._step(conn, actor, incident, Action.APPROVE, button=cards.APPROVE,
                          publications=round_)
         queued = await self._publish(conn, incident, text, f"answer:{incident.id}:{round_}",
@@ -529,10 +531,6 @@ def _storable(number: int) -> bool:
 def _check(incident: Incident, action: Action, actor: Actor) -> State:
     """The state machine's word on this step for this incident (raises ``Refused``)."""
     return decide(State(incident.state), action, actor, incident.block, incident.assignee_id)
-
-
-def _first_name(name: str) -> str:
-    return name.split()[0] if name else ""
 
 
 def _reply_to(incident: Incident) -> dict[str, Any]:
