@@ -229,6 +229,24 @@ def test_topics_prefer_block_keywords_and_skip_noise():
     assert [r.name for r in rises(counted, {"яма": 7}, 1 / 7)] == ["яма"]
 
 
+@pytest.mark.parametrize("text", [
+    "Второй день нет света", "во втором подъезде", "второе обращение", "вторую неделю",
+    "сто раз писали", "пять лет", "наш двор", "что делать", "который раз", "оба лифта",
+])
+def test_topics_are_never_numerals_or_pronouns(text: str):
+    found = Topics(set()).of(text)
+    assert not found & {"втора", "второе", "второй", "сто", "пять", "наш", "что", "который",
+                         "оба"}, found
+    assert "втора" not in Topics({"втора"}).of(text)
+
+
+def test_topic_words_are_nouns_in_their_dictionary_form():
+    text = ("Второй день нет отопления во втором подъезде, трубы холодные, ямы на дорогах, "
+            "мусора полно, снега по колено")
+    assert Topics({"яма", "отопление"}).of(text) == {
+        "отопление", "подъезд", "труба", "яма", "дорога", "мусор", "снег", "колено"}
+
+
 def test_periods():
     now = datetime(2026, 11, 24, 15, 0, tzinfo=TZ)
     week = report_period("week", now, TZ)
