@@ -176,6 +176,8 @@ class SlaPolicy(_Model):
     """A deadline rule: working hours, calendar days, or every day by a fixed hour."""
 
     kind: Literal["working_hours", "calendar_days", "same_day"]
+    # the name staff read and type (/deadline срочный); the built-in policies have one
+    title: str = ""
     hours: float | None = Field(default=None, gt=0)
     days: int | None = Field(default=None, gt=0)
     by: str | None = None  # same_day: HH:MM

@@ -515,16 +515,23 @@ async def test_one_broken_incident_neither_loses_its_notices_nor_blocks_others(
 
 def test_deadline_command_for_a_policy_and_a_moment(w: World):
     reply = deadline_reply(w.hub, COORDINATOR, "fast_track 06.03.2026 17:00")
-    assert reply == ("Срок по регламенту «fast_track» для обращения, поступившего"
-                     " 06.03.2026 17:00: <b>10.03.2026 12:00</b> (Europe/Saratov)")
+    assert reply == ("Срок по регламенту «срочный» (4 рабочих часа) для сообщения, поступившего"
+                     " 06.03.2026 17:00: <b>10.03.2026 12:00</b> по местному времени.")
+    # the Russian name is what staff see, and they may type it too
+    assert deadline_reply(w.hub, COORDINATOR, "Срочный 06.03.2026 17:00") == reply
+    first = deadline_reply(w.hub, COORDINATOR, "первый ответ 06.03.2026 17:00")
+    assert first.startswith("Срок по регламенту «первый ответ» (1 рабочий час)")
 
 
 def test_deadline_command_defaults_to_now_and_the_default_policy(w: World):
     reply = deadline_reply(w.hub, EXECUTOR, "")
-    assert "«answer»" in reply and "23.11.2026 09:00: <b>23.11.2026 17:00</b>" in reply
+    assert "«обычный» (8 рабочих часов)" in reply
+    assert "23.11.2026 09:00: <b>23.11.2026 17:00</b>" in reply
     reply = deadline_reply(w.hub, EXECUTOR, "23.11.2026 17:00")
-    assert "«answer»" in reply and "<b>24.11.2026 16:00</b>" in reply
-    assert "«governor»" in deadline_reply(w.hub, EXECUTOR, "GOVERNOR")
+    assert "«обычный»" in reply and "<b>24.11.2026 16:00</b>" in reply
+    assert "«губернатор» (в тот же день до 18:00)" in deadline_reply(w.hub, EXECUTOR,
+                                                                      "GOVERNOR")
+    assert "(14 календарных дней)" in deadline_reply(w.hub, EXECUTOR, "портал")
 
 
 def test_deadline_command_agrees_with_the_sla_module(w: World):
@@ -547,7 +554,22 @@ def test_deadline_command_with_junk_shows_the_usage(w: World, args: str):
 
 def test_deadline_command_names_an_unknown_policy(w: World):
     reply = deadline_reply(w.hub, COORDINATOR, "urgent 06.03.2026 10:00")
-    assert "Нет регламента «urgent»" in reply and "fast_track" in reply
+    assert "Нет регламента «urgent»" in reply and "«срочный» — 4 рабочих часа" in reply
+    assert "fast_track" not in reply and "Europe" not in reply  # no raw keys or zone ids
+
+
+def test_a_policy_title_from_the_config_is_shown_and_understood(tmp_path: Path):
+    policies = {"answer": {"kind": "working_hours", "hours": 8},
+                "first_reply": {"kind": "working_hours", "hours": 1},
+                "fast_track": {"kind": "working_hours", "hours": 4},
+                "school": {"kind": "calendar_days", "days": 3, "title": "школьный"}}
+    config = _config(tmp_path / "db.sqlite3", policies=policies)
+    hub = Hub(config=config, clock=FakeClock(MONDAY), db=None,  # type: ignore[arg-type]
+              render=Renderer(config.municipality.tz),
+              calendar=WorkCalendar.from_config(config.municipality, config.calendar),
+              router=_router(config))
+    reply = deadline_reply(hub, COORDINATOR, "школьный 23.11.2026 10:00")
+    assert reply.startswith("Срок по регламенту «школьный» (3 календарных дня)")
 
 
 def test_deadline_command_is_for_staff_only(w: World):
