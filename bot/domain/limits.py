@@ -87,11 +87,12 @@ def check_post(text: str, photos: int, platform: Platform) -> str | None:
             )
         return None
     if photos > VK_ATTACHMENTS_MAX:
-        return f"Фото больше {VK_ATTACHMENTS_MAX} ({photos}) — VK не прикрепит их к одной записи"
+        return (f"Фото больше {VK_ATTACHMENTS_MAX} ({photos}) — ВКонтакте не прикрепит их"
+                " к одной записи")
     if photos == 0 and empty:
-        return "Пустая запись — VK её не примет"
+        return "Пустая запись — ВКонтакте её не примет"
     if length > VK_WALL_POST_MAX:
-        return f"Текст длиннее {VK_WALL_POST_MAX} символов ({length}) — VK его не примет"
+        return f"Текст длиннее {VK_WALL_POST_MAX} символов ({length}) — ВКонтакте его не примет"
     return None
 
 
