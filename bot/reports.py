@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import html
 import io
+import math
 import re
 import sqlite3
 import statistics
@@ -42,6 +43,16 @@ if TYPE_CHECKING:
 
 KINDS = {"week": 7, "month": 30, "quarter": 91}  # on-demand windows, in days with today
 RATING_KINDS = ("week", "month")
+# what staff may type instead: /report неделя, /rating месяц, /export квартал
+KIND_WORDS = {"неделя": "week", "неделю": "week", "месяц": "month", "квартал": "quarter"}
+
+
+def report_kind(args: str | None, default: str) -> str:
+    """The period a command asks for, in English or in Russian («неделя»); "" if none."""
+    said = (args or "").strip().lower().replace("ё", "е")
+    if not said:
+        return default
+    return KIND_WORDS.get(said, said)
 ALLOWED_ROLES = frozenset({"head", "curator", "manager", "coordinator"})
 
 OPEN = tuple(sorted(state.value for state in OPEN_STATES))
@@ -762,9 +773,13 @@ class Reports:
     # -- texts -------------------------------------------------------------------------
 
     def _context(self, summary: Summary) -> dict[str, Any]:
+        previous = summary.period.previous()
         return {"municipality": self.hub.config.municipality.name, "s": summary,
                 "period": self.period_label(summary.period),
-                "previous": self.period_label(summary.period.previous())}
+                "previous": self.period_label(previous),
+                "previous_days": math.ceil(previous.length_days - 1e-9),
+                "previous_first": f"{previous.first_day:%d.%m}",
+                "previous_last": f"{previous.last_day:%d.%m}"}
 
     def digest_text(self, summary: Summary) -> str:
         if summary.quiet:
