@@ -20,19 +20,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-COMMANDS = [
-    ("help", "что умеет бот"),
-    ("my", "мои обращения и сроки"),
-    ("find", "поиск обращений"),
-    ("incident", "карточка обращения по номеру"),
-    ("deadline", "срок по регламенту"),
-    ("post", "пост в очередь (пресс-секретарь)"),
-    ("queue", "очередь постов"),
-    ("plan", "план публикаций"),
-    ("report", "аналитическая справка"),
-    ("rating", "рейтинг исполнителей"),
-    ("export", "выгрузка XLSX"),
-]
+# the bot's menu; each description is startup.j2's ``command_<name>``
+COMMANDS = ["help", "my", "find", "incident", "deadline", "post", "queue", "plan", "report",
+            "rating", "export"]
 
 
 class Startup:
@@ -57,7 +47,9 @@ class Startup:
             await self.check_channel(bot, self.app.config.telegram.channel)
         await self.check_vk()
         try:
-            await bot.set_my_commands([_command(name, text) for name, text in COMMANDS])
+            await bot.set_my_commands([
+                _command(name, self.app.render.text(f"startup.j2:command_{name}"))
+                for name in COMMANDS])
         except TelegramAPIError as exc:
             log.warning("setMyCommands failed: %s", exc)
         await self.report()

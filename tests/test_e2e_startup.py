@@ -11,7 +11,7 @@ pytestmark = pytest.mark.e2e
 
 async def _startup_message(c):
     for m in await c.sent(1003):  # 1003 is the admin in the sandbox world
-        if "mcu-hub запущен" in (m.get("text") or ""):
+        if "Бот МЦУ запущен" in (m.get("text") or ""):
             return m
     return None
 
