@@ -250,7 +250,8 @@ class Workflow:
             await self.hub.send(
                 conn, incident.card_chat_id or self.hub.config.telegram.staff_group,
                 self.hub.render.html("manual_publish", id=incident.id,
-                                     source=cards.source_label(self.hub.config, incident))
+                                     source=cards.source_label(self.hub.config, self.hub.render,
+                                                               incident))
                 + "\n\n<code>" + html.escape(text) + "</code>",
                 key=f"manual:{incident.id}:{round_}",
                 **_reply_to(incident),

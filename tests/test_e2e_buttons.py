@@ -39,8 +39,8 @@ async def test_stale_button_answers_and_refreshes(tmp_path):
         old = await eventually(lambda: c.card(1))
         await c.press(old, 1004, button(old, "Взять в работу"))
         await _card_after(c, 1, lambda m: "в работе" in m["text"])
-        # the old card's «Не наша тема» was pressed before the refresh arrived
-        pressed = await c.press(old, 1004, button(old, "Не наша тема"), stale=True)
+        # the old card's «Не по компетенции» was pressed before the refresh arrived
+        pressed = await c.press(old, 1004, button(old, "Не по компетенции"), stale=True)
         answer = await _answer(c, pressed["callback_query_id"])
         assert "устарела" in answer["text"] and answer["show_alert"]
         incident = await repo.get(env.app.db.reader, 1)
