@@ -114,14 +114,14 @@ async def test_private_commands_and_a_citizens_rating(tmp_path):
         await c.press(card, 1004, button(card, "Исполнитель дорог"))
         notice = await eventually(lambda: _with(c, 1006, "Вам назначено"))
         await c.tg_message(1006, 1006, "/my")
-        mine = await eventually(lambda: _with(c, 1006, "Ваши открытые"))
+        mine = await eventually(lambda: _with(c, 1006, "Ваши сообщения в работе"))
         assert "№1" in mine["text"]
         await c.tg_message(2050, 2050, "/my")
         await eventually(lambda: _with(c, 2050, "для сотрудников"))
         await c.tg_message(1004, 1004, "/incident abc")
         await eventually(lambda: _with(c, 1004, "/incident НОМЕР"))
         await c.tg_message(1004, 1004, "/find снег")
-        await eventually(lambda: _with(c, 1004, "Найдено"))
+        await eventually(lambda: _with(c, 1004, "Найдено по запросу «снег»"))
         # the executor answers by replying to the private notice
         await c.tg_message(1006, 1006, "Снег уберут завтра до 12:00.",
                            reply_to_message_id=notice["message_id"])
