@@ -6,7 +6,7 @@ FROM python:3.11-slim
 
 RUN useradd --create-home --uid 10001 mcu && mkdir /data && chown mcu:mcu /data
 WORKDIR /app
-COPY pyproject.toml README.md config.example.toml ./
+COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY handlers ./handlers
 COPY storage ./storage
