@@ -178,6 +178,8 @@ def card_text(config: Config, render: Renderer, incident: Incident, events: list
         state_icon=STATE_ICONS[state],
         state_label=render.text(f"state_{state.value}"),
         source_label=source_label(config, render, incident),
+        author=incident.author_name or render.text(
+            "author_vk" if incident.author_id.startswith("vk:") else "author_other"),
         history=history_lines(render, events),
     )
 
