@@ -402,7 +402,7 @@ class Publishing:
     def _page(self, name: str) -> Page:
         page = self.config.page(name)
         if page is None:
-            raise Refused(f"Страницы «{name}» больше нет в конфигурации")
+            raise Refused(f"Страницы «{name}» больше нет в настройках бота")
         return page
 
     def _target_name(self, target: str) -> str:
@@ -800,8 +800,8 @@ class Publishing:
 
         client = self.vk_clients.get(item.lane)
         if client is None:
-            raise Permanent(f"нет токена администратора сообщества для {item.lane} "
-                            "(vk.communities[].user_token)")
+            # staff read this: no lane names or config keys (README: user_token)
+            raise Permanent("в настройках бота нет токена администратора сообщества")
         params = item.params
         group_id = int(params["group_id"])
         try:
@@ -958,7 +958,7 @@ _FAILURES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"VK error 5\b"), "why_vk_token"),
     (re.compile(r"VK error (7|15|27|203)\b"), "why_vk_rights"),
     (re.compile(r"VK error 9\b"), "why_vk_flood"),
-    (re.compile(r"нет токена администратора"), "why_no_token"),
+    (re.compile(r"нет токена администратора"), "why_no_token"),  # our own, above
     (re.compile(r"too long|TOO_LONG", re.I), "why_too_long"),
     (re.compile(r"file|photo", re.I), "why_file"),
     (re.compile(r"chat not found|kicked|bot is not a member", re.I), "why_tg_chat"),

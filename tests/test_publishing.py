@@ -524,7 +524,7 @@ async def test_no_user_token_is_a_permanent_failure_that_says_so(service):
     post_id = (await service.queue("Глава", "Пост")).post_id
     await service.publish_now(post_id)
     (item,) = await outbox_rows(service)
-    with pytest.raises(Permanent, match="user_token"):
+    with pytest.raises(Permanent, match="нет токена администратора сообщества"):
         await service.deliver_vk(item)
 
 
