@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.domain.wording import plural
+
 __all__ = [
     "TG_CALLBACK_DATA_MAX_BYTES",
     "TG_CAPTION_MAX",
@@ -207,7 +209,7 @@ def split_caption(text: str, photos: int) -> PhotoPost:
         parts = tuple(split_text(text, TG_TEXT_MAX))
         note = (
             f"Текст длиннее {TG_TEXT_MAX} символов ({length}) — "
-            f"уйдёт в Telegram {len(parts)} сообщениями подряд"
+            f"уйдёт в Telegram {_messages(len(parts))} подряд"
         )
         return PhotoPost("", parts, note)
     if length <= TG_CAPTION_MAX:
@@ -217,5 +219,10 @@ def split_caption(text: str, photos: int) -> PhotoPost:
     if len(parts) == 1:
         note += "текст отдельным сообщением следом"
     else:
-        note += f"текст следом {len(parts)} сообщениями"
+        note += f"текст следом {_messages(len(parts))}"
     return PhotoPost("", parts, note)
+
+
+def _messages(n: int) -> str:
+    """«2 сообщениями», «21 сообщением»: the one plural rule, in the instrumental."""
+    return plural(n, "сообщением", "сообщениями", "сообщениями")
