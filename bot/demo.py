@@ -142,7 +142,7 @@ class Transcript:
     async def show_new(self) -> None:
         """Print what people saw since the last look, oldest first."""
         entries: list[Entry] = []
-        private: dict[tuple[str, str, str], list[tuple[int, dict[str, Any]]]] = {}
+        private: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = {}
         for m in await self.c.sent():
             key = (m["chat_id"], m["message_id"])
             text = m.get("text") or m.get("caption") or ""
@@ -151,15 +151,13 @@ class Transcript:
             if before is not None and before == text:
                 continue
             if m["chat_id"] > 0 and before is None:
-                # the same words to several people at once: one entry naming them all
-                at = _when(m["date"])
-                group = (text, m.get("kind", ""), f"{at:%Y%m%d%H%M}")
-                private.setdefault(group, []).append((m["chat_id"], m))
+                # the same words to several people in one step: one entry naming them all
+                private.setdefault((text, m.get("kind", "")), []).append((m["chat_id"], m))
                 continue
             entry = self._entry(m, text, new=before is None)
             if entry is not None:
                 entries.append(entry)
-        for (text, _, _), people in private.items():
+        for (text, _), people in private.items():
             entries.append(self._private(text, people))
         entries += await self._vk()
         entries.sort(key=lambda e: (e.at, e.order))
@@ -479,6 +477,9 @@ async def run(out: TextIO, keep: bool, port: int, workdir: Path,
         try:
             await _ready(control)
             week = Week(control, transcript, settle=settle, follow=follow)
+            # every job looks once before the clock moves: the schedule starts at 08:50
+            # (the reports remember when they first ran; a digest due after that is owed)
+            await follow(START)
             await week.settle()
             await transcript.show_new()
             await week.play()
