@@ -39,7 +39,7 @@ async def main(cards: int = CARDS, scale: float = SCALE) -> None:
 
     async def counted(params: dict, files: dict) -> dict:
         result = await send(params, files)
-        if "Обращение №" in str(params.get("text", "")):
+        if "Сообщение №" in str(params.get("text", "")):
             sent_at.append(time.perf_counter())
         return result
 
@@ -76,7 +76,7 @@ async def main(cards: int = CARDS, scale: float = SCALE) -> None:
         await stop(app, task)
     refusals = _refusals(sandbox) - before_429
     in_group = [m for m in sandbox.telegram.messages.get(world.STAFF_GROUP, {}).values()
-                if m["by_bot"] and "Обращение №" in (m["msg"].get("text") or "")]
+                if m["by_bot"] and "Сообщение №" in (m["msg"].get("text") or "")]
     await sandbox.stop()
     ratio = drain / floor
     emit({"benchmark": "delivery", "cards": cards, "scale": scale,

@@ -49,8 +49,8 @@ async def main() -> None:
     async def timed(params: dict[str, Any], files: dict[str, Any]) -> Any:
         result = await send(params, files)
         text = str(params.get("text", ""))
-        if "Обращение №" in text:
-            number = int(text.split("Обращение №", 1)[1].split()[0].strip("<>/b"))
+        if "Сообщение №" in text:
+            number = int(text.split("Сообщение №", 1)[1].split()[0].strip("<>/b"))
             arrived.setdefault(number, time.perf_counter())
         return result
 

@@ -88,7 +88,7 @@ INSERT INTO incident_events(incident_id, at, actor_id, actor_name, action, from_
 SELECT id, received_at, NULL, '', 'created', NULL, 'new', NULL, 'keyword' FROM incidents;
 INSERT INTO incident_events(incident_id, at, actor_id, actor_name, action, from_state,
     to_state, button, detail)
-SELECT id, assigned_at, 1004, 'Ответственный за ИМ', 'assign', 'new', 'assigned', 'to',
+SELECT id, assigned_at, 1004, 'Координатор', 'assign', 'new', 'assigned', 'to',
     'Исполнитель ЖКХ' FROM incidents WHERE assigned_at IS NOT NULL;
 INSERT INTO incident_events(incident_id, at, actor_id, actor_name, action, from_state,
     to_state, button, detail)
@@ -155,7 +155,7 @@ async def measure(path: Path) -> dict[str, object]:
             call = await cards.sync_call(db.reader, config, hub.render, target, NOW,
                                          hub.topics)
             builds.append(time.perf_counter() - started)
-        assert call is not None and "Обращение №" in call.params["text"]
+        assert call is not None and "Сообщение №" in call.params["text"]
         figures["card_build_ms"] = round(statistics.median(builds) * 1000, 2)
 
         started = time.perf_counter()

@@ -183,6 +183,7 @@ def report_json(report: YearReport) -> dict[str, Any]:
         "working_weekends": [day.isoformat() for day in report.working_weekends],
         "shortened": [day.isoformat() for day in report.shortened],
         "source": report.source,
+        "provisional": report.provisional,
     }
 
 
@@ -192,9 +193,12 @@ def _day(day: date) -> str:
 
 def format_report(report: YearReport) -> str:
     """The table ``calendar`` prints."""
-    lines = [f"Production calendar {report.year}, 5-day 40-hour week", f"Source: {report.source}"]
-    if not report.from_data:
-        lines.append("Provisional: check the shortened days and transfers against the decree.")
+    lines = [f"Production calendar {report.year}, 5-day 40-hour week", "Source:"]
+    lines += [f"  {part}" for part in report.source.split("; ")]
+    if report.provisional:
+        lines.append(f"Provisional: the decree on the transfers of days off in {report.year} "
+                     "is not known here yet; check the transfers and shortened days against "
+                     "it once it is published.")
     lines += ["", f"{'month':<10} {'working days':>12} {'hours':>6}"]
     for m in report.months:
         lines.append(f"{MONTHS[m.month - 1]:<10} {m.working_days:>12} {m.hours:>6}")

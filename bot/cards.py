@@ -101,28 +101,26 @@ def picker(render: Renderer, incident: Incident, action: str,
     return {"inline_keyboard": rows}
 
 
-def source_label(config: Config, incident: Incident) -> str:
+def source_label(config: Config, render: Renderer, incident: Incident) -> str:
+    """Where the message came from, as staff say it: «ВКонтакте «Администрация», комментарий».
+
+    The words are texts.j2's ``source_*`` and ``kind_<source_kind>``; a kind without a
+    phrase yet reads «сообщение», never the raw key.
+    """
     platform, _, ident = incident.source.partition(":")
-    kinds = {
-        "vk_comment": "комментарий ВК", "vk_message": "сообщение сообществу ВК",
-        "vk_post": "запись ВК", "vk_board": "обсуждение ВК", "vk_photo_comment":
-        "комментарий к фото ВК", "vk_video_comment": "комментарий к видео ВК",
-        "vk_public_post": "запись в паблике ВК", "vk_public_comment": "комментарий в паблике ВК",
-        "tg_chat": "городской чат", "tg_private": "личное сообщение боту",
-        "tg_discussion": "комментарий в канале", "forwarded": "переслано сотрудником",
-    }
-    kind = kinds.get(incident.source_kind, incident.source_kind)
+    phrase = f"kind_{incident.source_kind}"
+    kind = render.text(phrase if hasattr(render._texts, phrase) else "kind_other")
     if platform == "vk" and ident.isdigit():
         community = config.community(int(ident))
         public = next((p for p in config.vk.publics if p.id == int(ident)), None)
         name = community.name if community else public.name if public else ident
-        return f"ВКонтакте «{name}», {kind}"
+        return render.text("source_vk", name=name, kind=kind)
     if platform == "tg":
-        return f"Telegram, {kind}"
+        return render.text("source_tg", kind=kind)
     if platform == "forward":
-        names = {"pos": "Платформа обратной связи (ПОС)", "portal": "региональный портал",
-                 "other": "другой источник"}
-        return f"{names.get(ident, ident)}, {kind}"
+        place = f"source_forward_{ident}"
+        where = render.text(place if hasattr(render._texts, place) else "source_forward_other")
+        return render.text("source_forward", where=where, kind=kind)
     return kind
 
 
@@ -180,7 +178,9 @@ def card_text(config: Config, render: Renderer, incident: Incident, events: list
         overdue=overdue,
         state_icon=STATE_ICONS[state],
         state_label=render.text(f"state_{state.value}"),
-        source_label=source_label(config, incident),
+        source_label=source_label(config, render, incident),
+        author=incident.author_name or render.text(
+            "author_vk" if incident.author_id.startswith("vk:") else "author_other"),
         history=history_lines(render, events),
     )
 

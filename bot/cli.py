@@ -7,7 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from bot.config import ConfigError, load_config
+from bot.config import ConfigError, example_config, load_config
 
 
 def _load(path: str):
@@ -21,13 +21,39 @@ def _load(path: str):
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    path = args.config or args.path
+    if args.config and args.path and args.config != args.path:
+        print(f"check-config: two files given ({args.path}, {args.config}); give one",
+              file=sys.stderr)
+        return 2
+    if not path:
+        print("check-config: which file? mcu-hub check-config -c config.toml", file=sys.stderr)
+        return 2
     try:
-        load_config(args.path)
+        load_config(path)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem)
         return 2
     print("OK")
+    return 0
+
+
+def cmd_init_config(args: argparse.Namespace) -> int:
+    target = Path(args.path)
+    if target.exists() and not args.force:
+        print(f"{target}: exists already; choose a new file (or --force to overwrite it)",
+              file=sys.stderr)
+        return 2
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(example_config(), encoding="utf-8")
+    except OSError as exc:
+        print(f"{target}: cannot write ({exc.strerror})", file=sys.stderr)
+        return 2
+    print(f"wrote {target}: the example configuration, with comments.")
+    print("Next: put in your tokens (the REPLACE-WITH-… values), staff, blocks and pages, "
+          f"then: mcu-hub check-config -c {target}")
     return 0
 
 
@@ -126,36 +152,51 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the bot")
     run.add_argument("-c", "--config", required=True, help="path to the TOML config")
-    run.add_argument("--log-level", default="INFO")
-    run.add_argument("--log-format", choices=["json", "text"], default="json")
+    run.add_argument("--log-level", default="INFO",
+                     help="least important log lines written: DEBUG, INFO (default), "
+                     "WARNING, ERROR")
+    run.add_argument("--log-format", choices=["json", "text"], default="json",
+                     help="one JSON object a line (default, for journald and log "
+                     "collectors) or plain text")
     run.set_defaults(func=cmd_run)
 
+    init = sub.add_parser("init-config", help="write the commented example config to a file")
+    init.add_argument("path", help="the new config file, e.g. /etc/mcu-hub/config.toml")
+    init.add_argument("--force", action="store_true", help="overwrite the file if it exists")
+    init.set_defaults(func=cmd_init_config)
+
     check = sub.add_parser("check-config", help="validate a config file: OK or its problems")
-    check.add_argument("path")
+    check.add_argument("path", nargs="?", help="the config file (or give it with -c)")
+    check.add_argument("-c", "--config", help="the config file, as for the other commands")
     check.set_defaults(func=cmd_check_config)
 
     migrate = sub.add_parser("migrate", help="apply database migrations")
-    migrate.add_argument("-c", "--config", required=True)
+    migrate.add_argument("-c", "--config", required=True,
+                         help="path to the TOML config (its storage.path is migrated)")
     migrate.set_defaults(func=cmd_migrate)
 
     status = sub.add_parser(
         "status", help="health of a running bot: last polls, outbox backlog, failures; "
                        "exit 1 if anything is stale")
-    status.add_argument("-c", "--config", required=True)
+    status.add_argument("-c", "--config", required=True,
+                        help="the config file of the running bot")
     status.set_defaults(func=cmd_status)
 
     backup = sub.add_parser("backup", help="an online consistent copy of the database")
     backup.add_argument("path", help="the new file to write")
-    backup.add_argument("-c", "--config", required=True)
+    backup.add_argument("-c", "--config", required=True,
+                        help="path to the TOML config (its storage.path is copied)")
     backup.set_defaults(func=cmd_backup)
 
     sandbox = sub.add_parser("sandbox", help="run the Telegram and VK stand-ins")
-    sandbox.add_argument("--port", type=int, default=8081)
+    sandbox.add_argument("--port", type=int, default=8081,
+                         help="port on 127.0.0.1 to listen on (default: 8081)")
     sandbox.add_argument("--write-config", metavar="PATH",
                          help="write a bot config for the sandbox world")
     sandbox.add_argument("--state", metavar="PATH", help="keep the sandbox's state here")
     sandbox.add_argument("--start", metavar="ISO", help="start the clock at this moment")
-    sandbox.add_argument("--no-rate-limits", action="store_true")
+    sandbox.add_argument("--no-rate-limits", action="store_true",
+                         help="answer every call at once (the real services would not)")
     sandbox.set_defaults(func=cmd_sandbox)
 
     route_cli.add_parser(sub)

@@ -1,13 +1,19 @@
 """Configuration: one TOML file, validated in full before anything starts.
 
-Every problem is reported with its key path (``staff[2].roles: unknown role 'exector'``)
-so that the person editing the file knows where to look. Secrets may come from the
-environment instead of the file: ``MCU_TELEGRAM_TOKEN``, ``MCU_VK_TOKEN_<id>`` and
-``MCU_VK_USER_TOKEN_<id>``.
+Every problem is reported with its key path, a list entry also by its name
+(``staff[2] (Исполнитель ЖКХ).roles: unknown role 'exector' (known: …)``), and says how
+to fix it: the known values, an example, the other entry of a duplicate, the expected
+type in plain words. Values are checked strictly: a number written in quotes
+(``staff_group = "-100…"``) is refused, not guessed at, and no value is ever echoed (it
+may be a token). The example's placeholders (``REPLACE-WITH-…``) are errors that say
+where the real value comes from. Secrets may come from the environment instead of the
+file: ``MCU_TELEGRAM_TOKEN``, ``MCU_VK_TOKEN_<id>``, ``MCU_VK_USER_TOKEN_<id>`` and
+``MCU_VK_SERVICE_TOKEN``.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -53,7 +59,8 @@ class ConfigError(Exception):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: "-1001…" in quotes is text, not a group id; "yes" is not true
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 def _check_hhmm(value: str) -> str:
@@ -80,7 +87,9 @@ class Municipality(_Model):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
+            raise ValueError(
+                f"unknown time zone {value!r}: use an IANA name such as Europe/Saratov, "
+                "Europe/Moscow or Asia/Novokuznetsk") from exc
         return value
 
     @property
@@ -203,6 +212,8 @@ class SlaPolicy(_Model):
     """A deadline rule: working hours, calendar days, or every day by a fixed hour."""
 
     kind: Literal["working_hours", "calendar_days", "same_day"]
+    # the name staff read and type (/deadline срочный); the built-in policies have one
+    title: str = ""
     hours: float | None = Field(default=None, gt=0)
     days: int | None = Field(default=None, gt=0)
     by: str | None = None  # same_day: HH:MM
@@ -422,80 +433,242 @@ class Config(_Model):
         return None
 
 
+def _entry(section: str, index: int, name: str = "") -> str:
+    """A list entry as problems name it: ``staff[7] (Исполнитель ЖКХ)``."""
+    return f"{section}[{index}] ({name})" if name else f"{section}[{index}]"
+
+
+def _known(names: list[str]) -> str:
+    return ", ".join(names) if names else "none"
+
+
+def _twice(problems: list[str], section: str, key: str, items: list[tuple[Any, str]],
+           what: str) -> None:
+    """A value that must be unique: name both entries that hold it."""
+    first: dict[Any, int] = {}
+    for i, (value, name) in enumerate(items):
+        if value in first:
+            j = first[value]
+            problems.append(
+                f"{_entry(section, i, name)}.{key}: {what} {value!r} is listed twice, also in "
+                f"{_entry(section, j, items[j][1])}: keep one of them")
+        else:
+            first[value] = i
+
+
 def _cross_check(config: Config) -> list[str]:
     """References between sections: what pydantic cannot see field by field."""
     problems: list[str] = []
     block_names = [block.name for block in config.blocks]
     staff_ids = {member.telegram_id for member in config.staff}
-    seen_ids: set[int] = set()
+    known_blocks = _known(list(dict.fromkeys(block_names)))
+
+    def not_staff(where: str, user_id: int) -> str:
+        return (f"{where}: {user_id} is not in [[staff]] (add a [[staff]] entry with "
+                f"telegram_id = {user_id}, or remove it here)")
+
+    _twice(problems, "staff", "telegram_id",
+           [(m.telegram_id, m.name) for m in config.staff], "Telegram id")
     for i, member in enumerate(config.staff):
-        if member.telegram_id in seen_ids:
-            problems.append(f"staff[{i}].telegram_id: {member.telegram_id} is listed twice")
-        seen_ids.add(member.telegram_id)
         for name in member.blocks:
             if name not in block_names:
-                problems.append(f"staff[{i}].blocks: unknown block {name!r}")
-    if len(set(block_names)) != len(block_names):
-        problems.append("blocks: block names must be unique")
-    if sum(block.default for block in config.blocks) > 1:
-        problems.append("blocks: only one block may be the default")
+                problems.append(f"{_entry('staff', i, member.name)}.blocks: unknown block "
+                                f"{name!r} (known: {known_blocks})")
+    _twice(problems, "blocks", "name", [(b.name, b.name) for b in config.blocks], "block")
+    defaults = [i for i, block in enumerate(config.blocks) if block.default]
+    if len(defaults) > 1:
+        listed = " and ".join(_entry("blocks", i, config.blocks[i].name) for i in defaults)
+        problems.append(f"blocks: only one block may be the default, but {listed} are: "
+                        "keep default = true on one")
     for i, block in enumerate(config.blocks):
+        where = _entry("blocks", i, block.name)
         if block.lead is not None and block.lead not in staff_ids:
-            problems.append(f"blocks[{i}].lead: {block.lead} is not in [[staff]]")
+            problems.append(not_staff(f"{where}.lead", block.lead))
         for executor in block.executors:
             if executor not in staff_ids:
-                problems.append(f"blocks[{i}].executors: {executor} is not in [[staff]]")
+                problems.append(not_staff(f"{where}.executors", executor))
     for name in config.telegram.topics:
         if name not in block_names:
-            problems.append(f"telegram.topics: unknown block {name!r}")
+            problems.append(f"telegram.topics: unknown block {name!r} (known: {known_blocks})")
+    policies = _known(list(config.sla.policies))
     for i, rule in enumerate(config.routing.rules):
+        where = _entry("routing.rules", i)
         if rule.block is not None and rule.block not in block_names:
-            problems.append(f"routing.rules[{i}].block: unknown block {rule.block!r}")
+            problems.append(f"{where}.block: unknown block {rule.block!r} "
+                            f"(known: {known_blocks})")
         if rule.policy is not None and rule.policy not in config.sla.policies:
-            problems.append(f"routing.rules[{i}].policy: unknown policy {rule.policy!r}")
+            problems.append(f"{where}.policy: unknown policy {rule.policy!r} "
+                            f"(known: {policies})")
         if rule.source is None and rule.author is None and rule.keyword is None:
-            problems.append(f"routing.rules[{i}]: needs 'source', 'author' or 'keyword'")
-    page_names: set[str] = set()
+            problems.append(f"{where}: needs 'source', 'author' or 'keyword' "
+                            '(e.g. source = "vk:100002")')
+    _twice(problems, "pages", "name", [(p.name.casefold(), p.name) for p in config.pages],
+           "page")
+    communities = _known([str(c.id) for c in config.vk.communities])
     for i, page in enumerate(config.pages):
-        if page.name.casefold() in page_names:
-            problems.append(f"pages[{i}].name: page {page.name!r} is listed twice")
-        page_names.add(page.name.casefold())
         for j, target in enumerate(page.targets):
             if target.platform == "vk" and config.community(target.id) is None:
                 problems.append(
-                    f"pages[{i}].targets[{j}].id: VK community {target.id} is not in "
-                    "[[vk.communities]]"
+                    f"{_entry('pages', i, page.name)}.targets[{j}].id: VK community "
+                    f"{target.id} is not in [[vk.communities]] (known: {communities})"
                 )
     for i, recipient in enumerate(config.digest.recipients):
         if recipient not in staff_ids:
-            problems.append(f"digest.recipients[{i}]: {recipient} is not in [[staff]]")
+            problems.append(not_staff(f"digest.recipients[{i}]", recipient))
+    _twice(problems, "vk.communities", "id",
+           [(c.id, c.name) for c in config.vk.communities], "community id")
+    _twice(problems, "vk.publics", "id", [(p.id, p.name) for p in config.vk.publics],
+           "public id")
     for i, community in enumerate(config.vk.communities):
         if community.longpoll and not community.token.get_secret_value():
             problems.append(
-                f"vk.communities[{i}].token: empty (set it here or in "
-                f"MCU_VK_TOKEN_{community.id})"
+                f"{_entry('vk.communities', i, community.name)}.token: empty (set it here or "
+                f"in MCU_VK_TOKEN_{community.id})"
             )
     if not config.telegram.token.get_secret_value():
         problems.append("telegram.token: empty (set it here or in MCU_TELEGRAM_TOKEN)")
     return problems
 
 
-def _key_path(loc: tuple[Any, ...]) -> str:
+# -- reading pydantic's errors ------------------------------------------------------------
+
+PLACEHOLDER = "REPLACE-WITH"
+
+# where the real value of a placeholder comes from, by key (README, «Running it …»)
+_WHERE: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^telegram\.token$"),
+     "the bot's token from @BotFather (/newbot), here or in MCU_TELEGRAM_TOKEN"),
+    (re.compile(r"^vk\.service_token$"),
+     "the service token of your VK app (vk.com/apps?act=manage → the app → Settings), "
+     "here or in MCU_VK_SERVICE_TOKEN"),
+    (re.compile(r"^vk\.communities\[\d+\]\.token$"),
+     "the community's token (community → Manage → API usage → Access tokens), here or in "
+     "MCU_VK_TOKEN_{id}"),
+    (re.compile(r"^vk\.communities\[\d+\]\.user_token$"),
+     "a user token of a community administrator (wall.post needs it; README, VK step 3), "
+     "here or in MCU_VK_USER_TOKEN_{id}"),
+]
+
+
+def _placeholders(raw: Any, loc: tuple[Any, ...] = (), root: Any = None) -> list[str]:
+    """Every value still holding the example's ``REPLACE-WITH-…``: key and where to get it."""
+    root = raw if root is None else root
+    found: list[str] = []
+    if isinstance(raw, dict):
+        for key, value in raw.items():
+            found += _placeholders(value, (*loc, key), root)
+    elif isinstance(raw, list):
+        for i, value in enumerate(raw):
+            found += _placeholders(value, (*loc, i), root)
+    elif isinstance(raw, str) and PLACEHOLDER in raw:
+        where = next((hint for pattern, hint in _WHERE if pattern.match(_key_path(loc))),
+                     "the real value for your municipality")
+        if "{id}" in where:  # a community's own environment variable
+            entry = root.get("vk", {}).get("communities", [])[loc[2]]
+            where = where.replace("{id}", str(entry.get("id", "<community id>")))
+        found.append(f"{_key_path(loc, root)}: still the example's placeholder — put {where}")
+    return found
+
+
+def _key_path(loc: tuple[Any, ...], raw: Any = None) -> str:
+    """``vk.communities[0] (Администрация).token``: a list entry named as well, when it
+    has a ``name`` in the file (``raw``)."""
     path = ""
+    node = raw
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
+            node = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
+            name = node.get("name") if isinstance(node, dict) else None
+            if isinstance(name, str) and name.strip():
+                path += f" ({name.strip()})"
         else:
             path += f".{part}" if path else str(part)
+            node = node.get(part) if isinstance(node, dict) else None
     return path or "(top level)"
 
 
+def _what(value: Any) -> str:
+    """What a value is, in plain words (never the value itself: it may be a secret)."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text in quotes"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, date):
+        return "a date"
+    return "something else"
+
+
+_EXPECTED = {
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "string": "text in quotes",
+    "list": 'a list in square brackets, e.g. ["…"]',
+    "dict": "a table (a [section] or { key = value })",
+    "model": "a table (a [section] or { key = value })",
+    "date": "a date like 2026-09-15",
+}
+
+
+def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+    """The keys the model allows at ``loc`` (for «did you mean …?»)."""
+    model: Any = Config
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        annotation = field.annotation
+        while not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            args = [a for a in getattr(annotation, "__args__", ()) if a is not type(None)]
+            if not args:
+                return []
+            annotation = args[-1]  # list[X] → X, dict[str, X] → X, X | None → X
+        model = annotation
+    return list(getattr(model, "model_fields", {}))
+
+
 def _message(error: dict[str, Any]) -> str:
-    kind = error.get("type", "")
+    """pydantic's error as the fix: expected type, known values, bounds, a suggestion."""
+    kind = str(error.get("type", ""))
+    ctx = error.get("ctx") or {}
+    value = error.get("input")
     if kind == "missing":
         return "required key is missing"
     if kind == "extra_forbidden":
-        return "unknown key (misspelled?)"
+        key = str(error["loc"][-1])
+        close = difflib.get_close_matches(key, _fields_at(tuple(error["loc"][:-1])), n=1)
+        hint = f"did you mean {close[0]!r}?" if close else "misspelled, or in the wrong section?"
+        return f"unknown key ({hint})"
+    base = kind.split("_")[0]
+    if base in _EXPECTED and kind.endswith(("_type", "_parsing", "_from_float",
+                                            "_from_datetime_inexact")):
+        quoted = isinstance(value, str) and base in ("int", "float", "bool", "date")
+        got = "text in quotes: write it without the quotes" if quoted else _what(value)
+        return f"expected {_EXPECTED[base]}, got {got}"
+    if kind == "literal_error":
+        return f"expected one of {ctx.get('expected', '')}"
+    if kind == "greater_than":
+        return f"must be greater than {ctx.get('gt')}"
+    if kind == "greater_than_equal":
+        return f"must be {ctx.get('ge')} or more"
+    if kind == "less_than_equal":
+        return f"must be {ctx.get('le')} or less"
+    if kind == "less_than":
+        return f"must be less than {ctx.get('lt')}"
+    if kind == "too_short":
+        count = ctx.get("min_length", 1)
+        return f"needs at least {count} {'entry' if count == 1 else 'entries'}"
+    if kind == "string_too_short":
+        return "must not be empty"
     message = str(error.get("msg", "invalid"))
     return message.removeprefix("Value error, ")
 
@@ -523,12 +696,13 @@ def _apply_env(raw: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
 def parse_config(raw: dict[str, Any], environ: dict[str, str] | None = None) -> Config:
     """Validate a parsed TOML document; raise ConfigError with every problem found."""
     raw = _apply_env(raw, dict(os.environ if environ is None else environ))
+    placeholders = _placeholders(raw)
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
-        problems = [f"{_key_path(e['loc'])}: {_message(e)}" for e in exc.errors()]
-        raise ConfigError(problems) from None
-    problems = _cross_check(config)
+        problems = [f"{_key_path(e['loc'], raw)}: {_message(e)}" for e in exc.errors()]
+        raise ConfigError(placeholders + problems) from None
+    problems = placeholders + _cross_check(config)
     if problems:
         raise ConfigError(problems)
     return config
@@ -553,3 +727,14 @@ def load_config(path: str | Path, environ: dict[str, str] | None = None) -> Conf
             update={"storage": config.storage.model_copy(update={"path": resolved})}
         )
     return config
+
+
+def example_config() -> str:
+    """The commented example config, as shipped inside the package.
+
+    The file lives at the top of the checkout (``config.example.toml``); ``bot/`` holds a
+    link to it so that an installed package carries it too (``init-config``, ``route``).
+    """
+    from importlib.resources import files
+
+    return files("bot").joinpath("config.example.toml").read_text(encoding="utf-8")

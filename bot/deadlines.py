@@ -16,6 +16,10 @@ How the scan stays cheap and exact:
   reassignment or a new deadline simply yields new notice keys: the old ones are never
   sent. Each notice is recorded in ``notices`` in the same transaction as its outbox
   rows, so it goes out once, also across restarts and crashes.
+- The executor's reminders count from the later of the assignment and the last time the
+  deadline started again (a reopening: the citizen wrote again, or the coordinator's
+  button), so after a reopening the 50 % point is half of the new clock, not a moment
+  already long past that would fire at once.
 - Office hours: unless the policy works every day, nothing is sent outside working time;
   a notice that falls due at night waits for the next working moment. Only the latest
   of the executor's reminders due at once is sent (after a night or a stop the executor
@@ -72,6 +76,13 @@ _COLUMNS = ("id", "state", "policy", "block", "text", "assignee_id", "assigned_a
             "received_at", "due_at", "first_reply_due_at", "first_reply_at", "overdue_at",
             "card_chat_id", "card_message_id")
 
+# The events that start the deadline's clock again (``Hub.deadlines`` from that moment).
+RESTART_ACTIONS = ("citizen_reply", "reopen")
+_RESTARTED = (
+    "(SELECT MAX(e.at) FROM incident_events e WHERE e.incident_id = i.id AND e.action IN ("
+    + ", ".join(f"'{action}'" for action in RESTART_ACTIONS) + ")) AS restarted_at"
+)
+
 
 @dataclass(frozen=True)
 class Watch:
@@ -91,14 +102,23 @@ class Watch:
     overdue_at: datetime | None
     card_chat_id: int | None = None
     card_message_id: int | None = None
+    restarted_at: datetime | None = None  # the last reopening: the deadline ran again
 
     @classmethod
     def from_row(cls, row: object) -> Watch:
         values = {name: row[name] for name in _COLUMNS}  # type: ignore[index]
+        values["restarted_at"] = row["restarted_at"]  # type: ignore[index]
         for name in ("assigned_at", "received_at", "due_at", "first_reply_due_at",
-                     "first_reply_at", "overdue_at"):
+                     "first_reply_at", "overdue_at", "restarted_at"):
             values[name] = parse_time(values[name])
         return cls(**values)
+
+    @property
+    def work_started(self) -> datetime:
+        """Where the executor's reminders count from: the assignment or the last
+        reopening, whichever is later (the deadline's clock started again then)."""
+        moments = [m for m in (self.assigned_at, self.restarted_at) if m is not None]
+        return max(moments) if moments else self.received_at
 
 
 @dataclass(frozen=True)
@@ -126,7 +146,7 @@ def owed(w: Watch, policy: SlaPolicy, cal: WorkCalendar, points: list[str]) -> l
     notices: list[Notice] = []
     state = State(w.state)
     if w.due_at is not None and state in EXECUTOR_STATES and w.assignee_id is not None:
-        start = w.assigned_at or w.received_at
+        start = w.work_started
         key = f"{iso(w.due_at)}|{w.assignee_id}|{iso(start)}"
         for point, moment in sla.reminder_times(policy, start, w.due_at, cal, points):
             notices.append(Notice(REMIND + point, key, moment))
@@ -245,7 +265,8 @@ class Deadlines:
         columns = ", ".join(f"i.{name}" for name in _COLUMNS)
         rows = await fetch_all(
             conn,
-            f"SELECT {columns} FROM deadline_queue q JOIN incidents i ON i.id = q.incident_id"
+            f"SELECT {columns}, {_RESTARTED} FROM deadline_queue q"
+            " JOIN incidents i ON i.id = q.incident_id"
             " WHERE q.next_at <= ? ORDER BY q.next_at LIMIT ?",
             (iso(now), self.batch),
         )
@@ -386,30 +407,59 @@ _MOMENT = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 
+def policy_title(hub: Hub, name: str) -> str:
+    """A policy's Russian name: its ``title`` in the config, else the built-in one."""
+    policy = hub.config.sla.policies.get(name)
+    return (policy.title if policy else "") or hub.render.text(
+        "deadlines.j2:policy_title", key=name)
+
+
+def policy_rule(hub: Hub, policy: SlaPolicy) -> str:
+    """What a policy means, in words: «8 рабочих часов», «в тот же день до 18:00»."""
+    return hub.render.text("deadlines.j2:policy_rule", kind=policy.kind, hours=policy.hours,
+                           days=policy.days, by=policy.by)
+
+
+def _find_policy(hub: Hub, words: list[str]) -> tuple[str | None, int]:
+    """The policy named by the first words (its title or its key) and how many words."""
+    names = list(hub.config.sla.policies)
+    for count in range(len(words), 0, -1):
+        said = " ".join(words[:count]).casefold().replace("ё", "е")
+        for name in names:
+            if said in (name.casefold(), policy_title(hub, name).casefold().replace("ё", "е")):
+                return name, count
+    return None, 0
+
+
 def deadline_reply(hub: Hub, user_id: int, args: str | None) -> str:
     """The answer to ``/deadline [policy] [DD.MM.YYYY HH:MM]`` (Telegram HTML).
 
-    Staff only: the policies and the calendar are internal. The moment is local time in
-    the municipality's zone; without it, now.
+    Staff only: the policies and the calendar are internal. The policy is named as staff
+    read it («срочный», or its config key); the moment is local time in the
+    municipality's zone; without it, now.
     """
     render = hub.render
     if hub.config.staff_by_id(user_id) is None:
         return render.html("staff_only")
     sla_config = hub.config.sla
-    names = list(sla_config.policies)
-    usage = render.html("deadlines.j2:deadline_usage", policies=names,
-                        default=sla_config.default_policy)
+    listed = [{"title": policy_title(hub, name), "rule": policy_rule(hub, policy)}
+              for name, policy in sla_config.policies.items()]
+    example = policy_title(hub, sla_config.fast_track_policy)
+    usage = render.html("deadlines.j2:deadline_usage", policies=listed,
+                        default=policy_title(hub, sla_config.default_policy), example=example)
     words = (args or "").split()
     policy_name = sla_config.default_policy
-    if words and not _MOMENT.match(words[0]):
-        found = next((n for n in names if n.casefold() == words[0].casefold()), None)
-        if found is None:
-            if len(words[0]) > 40 or not re.fullmatch(r"[\w-]+", words[0]):
+    named = words[:next((i for i, w in enumerate(words) if _MOMENT.match(w)), len(words))]
+    if named:
+        found, count = _find_policy(hub, named)
+        if found is None or count != len(named):
+            said = " ".join(named)
+            if len(said) > 40 or not re.fullmatch(r"[\w -]+", said):
                 return usage
-            return render.html("deadlines.j2:deadline_unknown_policy", name=words[0],
-                               policies=names) + "\n\n" + usage
+            return render.html("deadlines.j2:deadline_unknown_policy", name=said,
+                               policies=listed) + "\n\n" + usage
         policy_name = found
-        words = words[1:]
+        words = words[count:]
     tz = hub.config.municipality.tz
     if not words:
         start = hub.clock.now().astimezone(tz)
@@ -418,14 +468,14 @@ def deadline_reply(hub: Hub, user_id: int, args: str | None) -> str:
         if start_or_none is None:
             return usage
         start = start_or_none
+    policy = sla_config.policies[policy_name]
     try:
-        due = sla.deadline(sla_config.policies[policy_name], start, hub.calendar)
+        due = sla.deadline(policy, start, hub.calendar)
     except ValueError:
         return usage
-    return render.html("deadlines.j2:deadline_answer", policy=policy_name,
-                       start=start.strftime("%d.%m.%Y %H:%M"),
-                       due=due.astimezone(tz).strftime("%d.%m.%Y %H:%M"),
-                       tz=hub.config.municipality.timezone)
+    return render.html("deadlines.j2:deadline_answer", policy=policy_title(hub, policy_name),
+                       rule=policy_rule(hub, policy), start=start.strftime("%d.%m.%Y %H:%M"),
+                       due=due.astimezone(tz).strftime("%d.%m.%Y %H:%M"))
 
 
 def _parse_moment(words: list[str], tz: ZoneInfo) -> datetime | None:

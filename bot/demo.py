@@ -4,8 +4,10 @@ The sandbox and the real bot (the same ``App`` that ``mcu-hub run`` starts, with
 real aiogram and vk_api clients over HTTP) run in this process; a script plays the
 citizens, the coordinator, the executors, the press secretary and the head through the
 control API, moves the sandbox clock through the week, and prints what each person
-saw. Every step waits for what people should see; if it does not come, the demo says
-which step failed and exits 1.
+saw, in the order it happened. Every step waits for what people should see; if it does
+not come, or the week's counts differ from what it must show (``EXPECTED``), the demo
+says what went wrong and exits 1. Every run starts from an empty database, so two runs
+show the same week.
 """
 
 from __future__ import annotations
@@ -16,15 +18,17 @@ import contextlib
 import signal
 import sys
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 import aiohttp
 
+from bot.domain.wording import plural
 from bot.sandbox import world
 from bot.sandbox.client import CITY_CHAT, STAFF_GROUP, Control, button, eventually, is_card
 
@@ -48,25 +52,67 @@ POSTS = [
 ]
 
 
+# What the week must show, counted from what people saw. A run that differs (a reminder
+# too many, a digest missing) is not the week as it should play: the demo exits 1.
+EXPECTED = {
+    "cards": 2,          # №1 heating (VK), №2 pothole (city chat)
+    "vk_replies": 3,     # №1: the interim reply, the answer, the answer after reopening
+    "reminders": 3,      # №2: half the time gone, one hour left, the deadline
+    "escalations": 1,    # №2 overdue, told to the coordinator, the manager and the curator
+    "digests": 5,        # the head's morning digest, Monday to Friday
+    "posts_vk": 6,       # the press secretary's six posts on «Администрация»
+    "posts_tg": 6,       # ... and in the channel
+}
+COUNT_LABELS = [
+    ("cards", "карточек сообщений"), ("vk_replies", "ответов во ВКонтакте"),
+    ("reminders", "напоминаний исполнителям"), ("escalations", "эскалаций о просрочке"),
+    ("digests", "утренних сводок главе"), ("posts_vk", "постов во ВКонтакте"),
+    ("posts_tg", "постов в канале"),
+]
+
+
 class DemoFailed(Exception):
     """An expected thing did not happen: the week did not play as it should."""
+
+
+def count_problems(counts: dict[str, int], expected: dict[str, int] = EXPECTED) -> list[str]:
+    """The counts that differ from the week as it should play, in words."""
+    return [f"{label}: {counts.get(key, 0)}, а должно быть {expected[key]}"
+            for key, label in COUNT_LABELS if counts.get(key, 0) != expected[key]]
 
 
 @dataclass
 class Seen:
     """What is already printed, so the transcript shows only what is new."""
 
-    messages: dict[tuple[int, int], tuple[str, int]] = field(default_factory=dict)
+    messages: dict[tuple[int, int], str] = field(default_factory=dict)
     vk: set[tuple[int, int, int]] = field(default_factory=set)
-    vk_messages: set[int] = field(default_factory=set)
+
+
+@dataclass
+class Entry:
+    """One thing people saw, at the moment it happened (sandbox time)."""
+
+    at: datetime
+    order: tuple[Any, ...]
+    head: str
+    body: list[str] = field(default_factory=list)
+
+
+def _when(epoch: float | int | str | None) -> datetime:
+    if isinstance(epoch, str):
+        return datetime.fromisoformat(epoch).astimezone(TZ)
+    return datetime.fromtimestamp(float(epoch or 0), TZ)
 
 
 class Transcript:
+    """What everyone saw, in the order it happened: a header per day, a time per line."""
+
     def __init__(self, control: Control, out: TextIO):
         self.c = control
         self.out = out
         self.seen = Seen()
-        self.day: str | None = None
+        self.day: date | None = None
         self.counts: dict[str, int] = {}
 
     def say(self, text: str = "") -> None:
@@ -79,82 +125,123 @@ class Transcript:
         data = await self.c.get("clock")
         return datetime.fromisoformat(data["now"]).astimezone(TZ)
 
-    async def heading(self) -> str:
-        now = await self.now()
-        day = f"{WEEKDAYS[now.weekday()]}, {now.day} {MONTHS[now.month - 1]} {now.year}"
-        if day != self.day:
-            self.day = day
+    def line(self, at: datetime, text: str, body: list[str] | None = None) -> None:
+        """A line of the transcript; the day's header first when a new day begins."""
+        if at.date() != self.day and (self.day is None or at.date() > self.day):
+            self.day = at.date()
             self.say()
-            self.say(f"═══ {day} ═══")
-        return now.strftime("%H:%M")
+            self.say(f"═══ {WEEKDAYS[at.weekday()]}, {at.day} {MONTHS[at.month - 1]} "
+                     f"{at.year} ═══")
+        self.say(f"{at:%H:%M}  {text}")
+        for extra in body or []:
+            self.say(f"         {extra}")
 
     async def action(self, who: str, what: str) -> None:
-        at = await self.heading()
-        self.say(f"{at}  {who}: {what}")
+        self.line(await self.now(), f"▶ {who}: {what}")
 
     async def show_new(self) -> None:
-        """Print what people saw since the last look: new messages, edited cards, VK."""
+        """Print what people saw since the last look, oldest first."""
+        entries: list[Entry] = []
+        private: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = {}
         for m in await self.c.sent():
             key = (m["chat_id"], m["message_id"])
-            text = m.get("text") or m.get("caption") or _kind(m)
+            text = m.get("text") or m.get("caption") or ""
             before = self.seen.messages.get(key)
-            self.seen.messages[key] = (text, m.get("edits", 0))
-            if before is None:
-                self._print_message(m, text, new=True)
-            elif before[0] != text:
-                self._print_message(m, text, new=False)
+            self.seen.messages[key] = text
+            if before is not None and before == text:
+                continue
+            if m["chat_id"] > 0 and before is None:
+                # the same words to several people in one step: one entry naming them all
+                private.setdefault((text, m.get("kind", "")), []).append((m["chat_id"], m))
+                continue
+            entry = self._entry(m, text, new=before is None)
+            if entry is not None:
+                entries.append(entry)
+        for (text, _), people in private.items():
+            entries.append(self._private(text, people))
+        entries += await self._vk()
+        entries.sort(key=lambda e: (e.at, e.order))
+        for entry in entries:
+            self.line(entry.at, entry.head, entry.body)
+
+    def _entry(self, m: dict[str, Any], text: str, new: bool) -> Entry | None:
+        chat = m["chat_id"]
+        where = CHATS.get(chat, str(chat))
+        at = _when(m["date"] if new else m.get("edit_date") or m["date"])
+        order = (1, chat, m["message_id"])
+        if chat == STAFF_GROUP and is_card(text):
+            lines = [ln for ln in text.splitlines() if ln.strip()]
+            if new:
+                self.count("cards")
+                return Entry(at, order, f"👥 {where} — новая карточка:",
+                             [f"│ {ln}" for ln in lines[:8]])
+            return Entry(at, order, f"👥 {where} — карточка изменена: {lines[0]}")
+        if not new:
+            return None  # an edited notice (a spent keyboard): nothing new to read
+        if chat == world.CHANNEL:
+            self.count("posts_tg")
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        if not lines:
+            lines = [_kind(m, "")]
+        return Entry(at, order, f"👥 {where}: {lines[0]}", _more(lines[1:], 3))
+
+    def _private(self, text: str, people: list[tuple[int, dict[str, Any]]]) -> Entry:
+        chats = [chat for chat, _ in people]
+        m = people[0][1]
+        names = ", ".join(str(PEOPLE.get(chat, chat)) for chat in chats)
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        first = lines[0] if lines else ""
+        if m.get("kind") in ("photo", "document"):
+            lines = [_kind(m, first)]  # a chart or a workbook: its caption says what
+            first = lines[0]
+        for word, what in (("Напоминание", "reminders"), ("Просрочено", "escalations")):
+            if word in first:
+                self.count(what)
+        if "Сводка" in first and HEAD in chats:
+            self.count("digests")
+        limit = 12 if "Сводка" in first or "справка" in first else 3
+        return Entry(_when(m["date"]), (0, min(chats), m["message_id"]),
+                     f"💬 {names}: {first}", _more(lines[1:], limit))
+
+    async def _vk(self) -> list[Entry]:
+        entries = []
         for group in (world.VK_ADMIN, world.VK_HEAD):
+            name = world.VK_COMMUNITIES[group]
             for post in await self.c.wall(group):
                 if post.get("via") == "api" and (group, post["id"], 0) not in self.seen.vk:
                     self.seen.vk.add((group, post["id"], 0))
                     self.count("posts_vk")
-                    self.say(f"        🌐 ВК «{world.VK_COMMUNITIES[group]}» — новая запись:"
-                             f" {_short(post.get('text', ''), 90)}")
+                    entries.append(Entry(_when(post["date"]), (2, group, post["id"], 0),
+                                         f"🌐 ВКонтакте «{name}» — новая запись: "
+                                         f"{_short(post.get('text', ''), 90)}"))
                 for comment in post.get("comments", []):
-                    key3 = (group, post["id"], comment["id"])
-                    if comment.get("from_id", 0) < 0 and key3 not in self.seen.vk:
-                        self.seen.vk.add(key3)
+                    key = (group, post["id"], comment["id"])
+                    if comment.get("from_id", 0) < 0 and key not in self.seen.vk:
+                        self.seen.vk.add(key)
                         self.count("vk_replies")
-                        self.say(f"        🌐 ВК «{world.VK_COMMUNITIES[group]}», ответ на "
-                                 f"комментарий {comment.get('reply_to_comment')}: "
-                                 f"{_short(comment.get('text', ''), 120)}")
-
-    def _print_message(self, m: dict[str, Any], text: str, new: bool) -> None:
-        chat = m["chat_id"]
-        where = CHATS.get(chat) or f"личный чат: {PEOPLE.get(chat, chat)}"
-        if chat == world.CHANNEL and new:
-            self.count("posts_tg")
-        if chat == STAFF_GROUP and is_card(text):
-            first = text.splitlines()[0]
-            if new:
-                self.count("cards")
-                self.say(f"        👥 {where} — новая карточка:")
-                for line in text.splitlines()[:8]:
-                    if line.strip():
-                        self.say(f"           │ {line}")
-            else:
-                self.say(f"        👥 {where} — карточка изменена: {first}")
-            return
-        if new:
-            first = text.splitlines()[0] if text else ""
-            for word, what in (("Напоминание", "reminders"), ("Просрочено", "escalations")):
-                if word in first:
-                    self.count(what)
-            if "Сводка" in text and chat == HEAD:
-                self.count("digests")
-            prefix = "💬" if chat > 0 else "👥"
-            lines = [ln for ln in text.splitlines() if ln.strip()]
-            limit = 12 if "Сводка" in text else 3
-            self.say(f"        {prefix} {where}: {lines[0] if lines else _kind(m)}")
-            for line in lines[1:limit]:
-                self.say(f"           {line}")
-            if len(lines) > limit:
-                self.say(f"           … ещё {len(lines) - limit} строк")
+                        entries.append(Entry(
+                            _when(comment["date"]), (2, group, post["id"], comment["id"]),
+                            f"🌐 ВКонтакте «{name}», ответ на комментарий "
+                            f"{comment.get('reply_to_comment')}: "
+                            f"{_short(comment.get('text', ''), 120)}"))
+        return entries
 
 
-def _kind(m: dict[str, Any]) -> str:
-    return {"photo": "[фото]", "document": "[файл]", "poll": "[опрос]",
-            "media_group": "[альбом]"}.get(m.get("kind", ""), "")
+def _more(lines: list[str], limit: int) -> list[str]:
+    """The first ``limit`` lines, then how many more there are (one plural rule)."""
+    shown = lines[:limit]
+    if len(lines) > limit:
+        shown.append(f"… ещё {plural(len(lines) - limit, 'строка', 'строки', 'строк')}")
+    return shown
+
+
+def _kind(m: dict[str, Any], caption: str) -> str:
+    """A message that is not text, as the reader would see it: «[график: …]»."""
+    what = {"photo": "график" if m.get("chat_id", 0) > 0 else "фото", "document": "файл",
+            "poll": "опрос", "media_group": "альбом"}.get(m.get("kind", ""), "вложение")
+    if m.get("kind") == "document" and m.get("file_name"):
+        caption = f"{m['file_name']}{' — ' + caption if caption else ''}"
+    return f"[{what}: {caption}]" if caption else f"[{what}]"
 
 
 def _short(text: str, n: int) -> str:
@@ -163,19 +250,31 @@ def _short(text: str, n: int) -> str:
 
 
 class Week:
-    """The script: each step acts as a person and waits for what should follow."""
+    """The script: each step acts as a person and waits for what should follow.
 
-    def __init__(self, control: Control, transcript: Transcript):
+    After each step the demo waits for the bot to be done with it (its outbox empty)
+    before it looks, so what people saw is printed in the order it happened.
+    """
+
+    def __init__(self, control: Control, transcript: Transcript,
+                 settle: Callable[[], Awaitable[None]] | None = None,
+                 follow: Callable[[datetime], Awaitable[None]] | None = None):
         self.c = control
         self.t = transcript
+        self._settle = settle
+        self._follow = follow
+
+    async def settle(self) -> None:
+        if self._settle is not None:
+            await self._settle()
 
     async def expect(self, what: str, check: Callable[[], Awaitable[Any]],
                      wait: float = 20) -> Any:
         try:
             result = await eventually(check, timeout=wait, interval=0.2)
         except AssertionError:
-            raise DemoFailed(f"expected {what}, but it did not happen within {wait:.0f}s"
-                             ) from None
+            raise DemoFailed(f"не дождались: {what} (ждали {wait:.0f} с)") from None
+        await self.settle()
         await self.t.show_new()
         return result
 
@@ -184,7 +283,7 @@ class Week:
             card = await self.c.card(number)
             return card if card and contains in card["text"] + str(card["reply_markup"]) \
                 else None
-        return await self.expect(f"card №{number} showing «{contains}»", check)
+        return await self.expect(f"карточка №{number} с «{contains}»", check)
 
     async def private(self, chat: int, words: str, after: int = 0) -> dict[str, Any]:
         async def check() -> dict[str, Any] | None:
@@ -193,7 +292,7 @@ class Week:
                                                          or ""):
                     return m
             return None
-        return await self.expect(f"a message with «{words}» to {PEOPLE.get(chat, chat)}",
+        return await self.expect(f"сообщение с «{words}» для «{PEOPLE.get(chat, chat)}»",
                                  check)
 
     async def last_id(self, chat: int) -> int:
@@ -212,19 +311,23 @@ class Week:
             if now >= moment:
                 return
             await self.set_clock(min(moment, now + step))
-            await self.t.show_new()
 
     async def set_clock(self, moment: datetime) -> None:
+        """Move the sandbox clock; the bot follows it, its jobs act, its outbox drains."""
         await self.c.set_clock(moment)
-        await asyncio.sleep(1.6)  # the bot follows the clock within about a second
+        if self._follow is not None:
+            await self._follow(moment)
+        else:
+            await asyncio.sleep(1.6)  # the bot follows the clock within about a second
+        await self.settle()
+        await self.t.show_new()
 
     async def play(self) -> None:
         c, t = self.c, self.t
-        await t.heading()
 
         # Monday morning: citizens write
         await self.set_clock(START.replace(hour=9, minute=5))
-        await t.action("Житель ВК id500101", "комментарий на стене «Администрация»: "
+        await t.action("Жительница ВКонтакте (id500101)", "комментарий на стене «Администрация»: "
                        "«У нас третий день нет отопления в доме 5 по ул. Ленина»")
         heating = await c.vk_comment(world.VK_ADMIN, 17, 500101,
                                      "У нас третий день нет отопления в доме 5 по ул. Ленина")
@@ -283,12 +386,12 @@ class Week:
         await self.private(1001, "Сводка")
 
         # the citizen is not satisfied: the incident reopens
-        await t.action("Житель ВК id500101", "снова пишет под той же записью: "
+        await t.action("Жительница ВКонтакте (id500101)", "снова пишет под той же записью: "
                        "«Батареи всё ещё холодные!»")
         await c.vk_comment(world.VK_ADMIN, 17, 500101, "Батареи всё ещё холодные!",
                            reply_to_comment=heating["comment_id"])
-        card = await self.card(1, "переоткрыто")
-        await self.private(1005, "переоткрыто")
+        card = await self.card(1, "возвращено в работу")
+        await self.private(1005, "возвращено в работу")
         await t.action(PEOPLE[1005], "отвечает на карточку №1")
         await c.tg_message(STAFF_GROUP, 1005,
                            "Заменили задвижку в подвале, батареи прогреются в течение часа.",
@@ -320,13 +423,21 @@ async def _ready(control: Control) -> None:
     await eventually(check, timeout=30)
 
 
-async def run(out: TextIO, keep: bool, port: int, workdir: Path) -> int:
+DEMO_FILES = ("demo.toml", "demo.sqlite3", "demo.sqlite3-wal", "demo.sqlite3-shm")
+
+
+async def run(out: TextIO, keep: bool, port: int, workdir: Path,
+              expected: dict[str, int] = EXPECTED) -> int:
+    """Play the week; 0 when everything people should see came and the counts agree."""
     from bot import logs
     from bot.app import App
     from bot.config import parse_config
     from bot.sandbox.server import Sandbox
+    from storage.db import fetch_value
 
     logs.setup("ERROR", fmt="text")
+    for name in DEMO_FILES:  # every run is the same week, from an empty database
+        (workdir / name).unlink(missing_ok=True)
     sandbox = Sandbox(rate_limits=True)
     sandbox.state.clock.set(START)
     base = await sandbox.start(port)
@@ -334,6 +445,29 @@ async def run(out: TextIO, keep: bool, port: int, workdir: Path) -> int:
     world.write_config(config_path, base, str(workdir / "demo.sqlite3"))
     app = App(parse_config(world.config_dict(base, str(workdir / "demo.sqlite3"))))
     task = asyncio.create_task(app.run())
+
+    async def settle() -> None:
+        """Wait until the bot has sent everything it meant to (its outbox is empty)."""
+        deadline = time.monotonic() + 90
+        quiet = 0
+        while quiet < 2:
+            if time.monotonic() > deadline:
+                raise DemoFailed("бот не разослал свои сообщения за 90 с")
+            pending = await fetch_value(
+                app.db.reader,
+                "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')")
+            quiet = quiet + 1 if not pending else 0
+            await asyncio.sleep(0.15)
+
+    async def follow(moment: datetime) -> None:
+        """The bot's clock has caught up with the sandbox's; then every job acts once."""
+        deadline = time.monotonic() + 10
+        while app.clock.now() < moment - timedelta(seconds=1):
+            if time.monotonic() > deadline:
+                raise DemoFailed("часы бота не догнали часы песочницы за 10 с")
+            await asyncio.sleep(0.1)
+        await app.jobs.run_all_once()
+
     code = 0
     async with aiohttp.ClientSession() as session:
         control = Control(base, session)
@@ -342,25 +476,36 @@ async def run(out: TextIO, keep: bool, port: int, workdir: Path) -> int:
                        f"(песочница {base})")
         try:
             await _ready(control)
-            await Week(control, transcript).play()
-            await asyncio.sleep(2)
+            week = Week(control, transcript, settle=settle, follow=follow)
+            # every job looks once before the clock moves: the schedule starts at 08:50
+            # (the reports remember when they first ran; a digest due after that is owed)
+            await follow(START)
+            await week.settle()
+            await transcript.show_new()
+            await week.play()
+            await week.settle()
             await transcript.show_new()
         except DemoFailed as exc:
-            transcript.say(f"\n✗ The week did not play as expected: {exc}")
+            transcript.say(f"\n✗ Неделя прошла не так, как должна: {exc}")
             code = 1
         counts = transcript.counts
         transcript.say("")
         transcript.say("── Итоги недели ──")
-        for label, key in [("карточек обращений", "cards"), ("ответов в ВК", "vk_replies"),
-                           ("напоминаний исполнителям", "reminders"),
-                           ("эскалаций", "escalations"), ("утренних сводок главе", "digests"),
-                           ("постов ВК", "posts_vk"), ("постов в канале", "posts_tg")]:
+        for key, label in COUNT_LABELS:
             transcript.say(f"  {label}: {counts.get(key, 0)}")
+        wrong = count_problems(counts, expected)
+        if code == 0 and wrong:
+            transcript.say("✗ Неделя прошла не так, как должна — не сходятся итоги:")
+            for line in wrong:
+                transcript.say(f"  {line}")
+            code = 1
         if code == 0:
-            transcript.say("✓ The week played as expected.")
+            transcript.say("✓ Неделя прошла как должна: всё, что люди должны были увидеть, "
+                           "пришло, итоги сходятся.")
         if keep:
-            transcript.say(f"\nThe sandbox and the bot keep running: control API {base}/control,"
-                           f" bot config {config_path}. Ctrl+C to stop.")
+            transcript.say(f"\nПесочница и бот продолжают работать: API управления "
+                           f"{base}/control, настройки бота {config_path}. "
+                           "Остановить — Ctrl+C.")
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -387,5 +532,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     demo.add_argument("--keep", action="store_true",
                       help="leave the sandbox and the bot running afterwards")
     demo.add_argument("--port", type=int, default=0, help="the sandbox's port (default: any)")
-    demo.add_argument("--dir", help="keep the database and config here")
+    demo.add_argument("--dir", help="keep the last run's database and config here (each "
+                      "run starts the week afresh)")
     demo.set_defaults(func=cmd_demo)

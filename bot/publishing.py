@@ -396,8 +396,24 @@ class Publishing:
     def _page(self, name: str) -> Page:
         page = self.config.page(name)
         if page is None:
-            raise Refused(f"Страницы «{name}» больше нет в конфигурации")
+            raise Refused(f"Страницы «{name}» больше нет в настройках бота")
         return page
+
+    def _target_name(self, target: str) -> str:
+        """A page's target as the press secretary knows it: by name, not by id."""
+        platform, _, ident = target.partition(":")
+        render = self.hub.render
+        if platform == "vk":
+            community = self.config.community(int(ident)) if ident.lstrip("-").isdigit() \
+                else None
+            return render.text("posts.j2:target_vk", name=community.name if community and
+                               community.name else self.config.municipality.name)
+        if ident == str(self.config.telegram.channel):
+            return render.text("posts.j2:target_tg_channel")
+        return render.text("posts.j2:target_tg_chat")
+
+    def _target_names(self, page: Page) -> list[str]:
+        return [self._target_name(target_key(target)) for target in page.targets]
 
     # -- queue and plan ----------------------------------------------------------------
 
@@ -470,7 +486,7 @@ class Publishing:
         if limits.telegram_len(composed.plain) > PREVIEW_MAX:
             shown, cut = None, composed.plain[:PREVIEW_MAX]
         text = self.hub.render.render(
-            "posts/preview.html.j2", post=post, page=page, targets=_target_names(page),
+            "posts/preview.html.j2", post=post, page=page, targets=self._target_names(page),
             expected=expected, fixed=post.fixed_at is not None, problem=problem,
             note=composed.note, shown=shown, cut=cut, length=limits.telegram_len(composed.plain))
         return Reply(text, "confirm" if problem else "draft", post_id=post.id)
@@ -778,8 +794,8 @@ class Publishing:
 
         client = self.vk_clients.get(item.lane)
         if client is None:
-            raise Permanent(f"нет токена администратора сообщества для {item.lane} "
-                            "(vk.communities[].user_token)")
+            # staff read this: no lane names or config keys (README: user_token)
+            raise Permanent("в настройках бота нет токена администратора сообщества")
         params = item.params
         group_id = int(params["group_id"])
         try:
@@ -875,7 +891,8 @@ class Publishing:
                 await self.hub.notify(
                     conn, user_id, "posts.j2:failed", key=f"pubfail:{post_id}:{target}",
                     id=post_id, title=post.title, page=post.page,
-                    target=_target_name(target), error=error[:500])
+                    target=self._target_name(target), error=error[:500],
+                    why=self.hub.render.text(f"posts.j2:{explain_failure(error)}"))
         await self._settle(conn, post_id)
 
     def _owners(self, post: Post) -> list[int]:
@@ -896,7 +913,7 @@ class Publishing:
         post = await get_post(conn, post_id)
         if cur.rowcount != 1 or post is None:
             return
-        links = [{"target": _target_name(row["target"]), "link": row["link"]}
+        links = [{"target": self._target_name(row["target"]), "link": row["link"]}
                  for row in targets if row["status"] == "done"]
         if not links:
             return  # nothing went out: the failure notice said it all
@@ -910,13 +927,28 @@ def _warn_key(page: Page, now: datetime, tz: ZoneInfo) -> str:
     return f"pubwarn:{page.name}:{now.astimezone(tz).date().isoformat()}"
 
 
-def _target_name(target: str) -> str:
-    platform, _, ident = target.partition(":")
-    return f"ВКонтакте club{ident}" if platform == "vk" else f"Telegram-канал {ident}"
+# The platform's words in a failure → the posts.j2 phrase that explains them in Russian.
+# VK codes: dev.vk.com/ru/reference/errors; Telegram texts: the Bot API's descriptions.
+_FAILURES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"VK error (214|219)\b"), "why_vk_limit"),
+    (re.compile(r"VK error 5\b"), "why_vk_token"),
+    (re.compile(r"VK error (7|15|27|203)\b"), "why_vk_rights"),
+    (re.compile(r"VK error 9\b"), "why_vk_flood"),
+    (re.compile(r"нет токена администратора"), "why_no_token"),  # our own, above
+    (re.compile(r"too long|TOO_LONG", re.I), "why_too_long"),
+    (re.compile(r"file|photo", re.I), "why_file"),
+    (re.compile(r"chat not found|kicked|bot is not a member", re.I), "why_tg_chat"),
+    (re.compile(r"not enough rights|need administrator|Forbidden", re.I), "why_tg_rights"),
+    (re.compile(r"gave up after"), "why_gave_up"),
+]
 
 
-def _target_names(page: Page) -> list[str]:
-    return [_target_name(target_key(target)) for target in page.targets]
+def explain_failure(error: str) -> str:
+    """The posts.j2 phrase that says in Russian what a platform's refusal means."""
+    for pattern, phrase in _FAILURES:
+        if pattern.search(error):
+            return phrase
+    return "why_unknown"
 
 
 def install(app: Any) -> None:

@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 import templates
+from bot.domain.wording import plural
 
 TEMPLATES_DIR = Path(templates.__file__).parent
 
@@ -37,6 +38,9 @@ class Renderer:
         )
         self.env.filters["dt"] = self.format_dt
         self.env.filters["day"] = self.format_day
+        self.env.filters["moment"] = self.format_moment
+        # {{ n | plural("строка", "строки", "строк") }} → «2 строки»: the one plural rule
+        self.env.filters["plural"] = plural
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.tz)
@@ -50,6 +54,12 @@ class Renderer:
         if moment is None:
             return "—"
         return self.local(moment).strftime("%d.%m.%Y")
+
+    def format_moment(self, moment: datetime | None) -> str:
+        """A deadline as a citizen reads it: «17:00 23.11.2026» (local time)."""
+        if moment is None:
+            return "—"
+        return self.local(moment).strftime("%H:%M %d.%m.%Y")
 
     def render(self, template: str, /, **context: Any) -> str:
         return self.env.get_template(template).render(**context).strip()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import html
 import io
+import math
 import re
 import sqlite3
 import statistics
@@ -42,6 +43,16 @@ if TYPE_CHECKING:
 
 KINDS = {"week": 7, "month": 30, "quarter": 91}  # on-demand windows, in days with today
 RATING_KINDS = ("week", "month")
+# what staff may type instead: /report неделя, /rating месяц, /export квартал
+KIND_WORDS = {"неделя": "week", "неделю": "week", "месяц": "month", "квартал": "quarter"}
+
+
+def report_kind(args: str | None, default: str) -> str:
+    """The period a command asks for, in English or in Russian («неделя»); "" if none."""
+    said = (args or "").strip().lower().replace("ё", "е")
+    if not said:
+        return default
+    return KIND_WORDS.get(said, said)
 ALLOWED_ROLES = frozenset({"head", "curator", "manager", "coordinator"})
 
 OPEN = tuple(sorted(state.value for state in OPEN_STATES))
@@ -342,17 +353,26 @@ async def export_rows(conn: Conn, period: Period) -> list[sqlite3.Row]:
 
 # -- pure computations ---------------------------------------------------------------------
 
-# nouns that say nothing about the topic of a complaint
+# nouns that say nothing about the topic of a complaint (and nouns of quantity)
 STOP_NOUNS = frozenset(
     "день год раз время час минута неделя месяц человек люди вопрос проблема ситуация "
     "администрация город житель улица ул дом номер спасибо здравствуйте добрый вечер утро "
-    "сегодня вчера завтра глава мэр район сторона место случай дело помощь ответ".split()
+    "сегодня вчера завтра глава мэр район сторона место случай дело помощь ответ "
+    "тысяча миллион миллиард сотня десяток половина четверть пара штука".split()
 )
+# a word that can be one of these is never a topic: numerals («второй», «пять») and
+# pronouns («наш», «что»), whatever rare noun shares its spelling («втора», «сто»)
+NOT_TOPIC = frozenset({"NUMR", "Anum", "NPRO", "Apro", "NUMB", "ROMN"})
+PERSON = frozenset({"Name", "Surn", "Patr"})
 
 
 class Topics:
     """The topic words of messages: nouns in their dictionary form, cheap enough for a
-    digest. An ambiguous form («ямы»: «ям» or «яма») takes a block keyword's reading."""
+    digest. An ambiguous form («ямы»: «ям» or «яма») takes a block keyword's reading.
+
+    A word counts only when a noun is its likeliest reading (the noun parses weigh more
+    than all others together) and it cannot be a numeral or a pronoun: «второй» is the
+    ordinal, not the rare noun «втора» in another case."""
 
     def __init__(self, vocabulary: Iterable[str], stop: Iterable[str] = ()):
         self.vocabulary = frozenset(vocabulary)
@@ -371,11 +391,16 @@ class Topics:
         if len(word) < 3 or not word.isalpha():
             return None
         scores: Counter[str] = Counter()
+        other = 0.0
         for parse in morph().parse(word):
-            tag = parse.tag
-            if "NOUN" in tag and not {"Name", "Surn", "Patr"} & tag.grammemes:
+            grammemes = parse.tag.grammemes
+            if grammemes & NOT_TOPIC:
+                return None
+            if "NOUN" in grammemes and not grammemes & PERSON:
                 scores[parse.normal_form.replace("ё", "е")] += parse.score
-        if not scores:
+            elif "NOUN" not in grammemes:
+                other += parse.score
+        if not scores or sum(scores.values()) <= other:
             return None
         known = [lemma for lemma in scores if lemma in self.vocabulary]
         lemma = max(known or scores, key=lambda w: (scores[w], len(w)))
@@ -748,9 +773,13 @@ class Reports:
     # -- texts -------------------------------------------------------------------------
 
     def _context(self, summary: Summary) -> dict[str, Any]:
+        previous = summary.period.previous()
         return {"municipality": self.hub.config.municipality.name, "s": summary,
                 "period": self.period_label(summary.period),
-                "previous": self.period_label(summary.period.previous())}
+                "previous": self.period_label(previous),
+                "previous_days": math.ceil(previous.length_days - 1e-9),
+                "previous_first": f"{previous.first_day:%d.%m}",
+                "previous_last": f"{previous.last_day:%d.%m}"}
 
     def digest_text(self, summary: Summary) -> str:
         if summary.quiet:

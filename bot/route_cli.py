@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.config import Config, ConfigError, parse_config
+from bot.config import Config, ConfigError, example_config, parse_config
 from bot.domain import routing
 from bot.domain.routing import FAST, Message, Route, Router
 
@@ -79,9 +79,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 # -- which config -------------------------------------------------------------------------
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_toml(path: Path | None) -> dict[str, Any]:
+    """A config file's TOML; None reads the example config shipped in the package."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = example_config() if path is None else path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read ({exc.strerror})"]) from None
     try:
@@ -100,9 +101,7 @@ def routing_config(path: str | None) -> tuple[Config, str]:
     from bot.sandbox.world import config_dict
 
     raw = config_dict(SANDBOX_URL)
-    if path is None and not EXAMPLE_CONFIG.is_file():
-        return parse_config(raw, environ={}), "config: the sandbox world's (pass -c FILE)"
-    file = Path(path) if path is not None else EXAMPLE_CONFIG
+    file = Path(path) if path is not None else None
     document = _read_toml(file)
     for section in ROUTING_SECTIONS:
         raw.pop(section, None)
@@ -119,7 +118,8 @@ def routing_config(path: str | None) -> tuple[Config, str]:
     for member in raw["staff"]:
         member["blocks"] = []
     config = parse_config(raw, environ={})
-    return config, f"config: {file.resolve()} ({', '.join(ROUTING_SECTIONS)})"
+    name = "the example config (config.example.toml)" if file is None else file.resolve()
+    return config, f"config: {name} ({', '.join(ROUTING_SECTIONS)})"
 
 
 # -- one message --------------------------------------------------------------------------

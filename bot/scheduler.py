@@ -30,6 +30,8 @@ class Jobs:
             ("close-quiet", workflow.close_quiet, 5.0),
         ]
         self.on_start: list[Callable[[Any], Awaitable[None]]] = []
+        # one run of a job at a time, whoever starts it (the scheduler or run_all_once)
+        self._running: dict[str, asyncio.Lock] = {}
 
     def add(self, name: str, tick: Tick, seconds: float) -> None:
         self.ticks.append((name, tick, seconds))
@@ -51,10 +53,11 @@ class Jobs:
             await self._safe(name, tick)
 
     async def _safe(self, name: str, tick: Tick) -> None:
-        try:
-            await tick()
-        except Exception:  # a failing job must not stop the others or the process
-            log.exception("job %s failed", name)
+        async with self._running.setdefault(name, asyncio.Lock()):
+            try:
+                await tick()
+            except Exception:  # a failing job must not stop the others or the process
+                log.exception("job %s failed", name)
 
     async def run(self, stop: asyncio.Event) -> None:
         scheduler = AsyncIOScheduler()

@@ -22,20 +22,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-COMMANDS = [
-    ("help", "что умеет бот"),
-    ("my", "мои обращения и сроки"),
-    ("find", "поиск обращений"),
-    ("incident", "карточка обращения по номеру"),
-    ("deadline", "срок по регламенту"),
-    ("post", "пост в очередь (пресс-секретарь)"),
-    ("queue", "очередь постов"),
-    ("plan", "план публикаций"),
-    ("report", "аналитическая справка"),
-    ("rating", "рейтинг исполнителей"),
-    ("export", "выгрузка XLSX"),
-    ("status", "состояние бота (администраторы)"),
-]
+# the bot's menu; each description is startup.j2's ``command_<name>``
+COMMANDS = ["help", "my", "find", "incident", "deadline", "post", "queue", "plan", "report",
+            "rating", "export", "status"]
 
 
 class Startup:
@@ -69,7 +58,9 @@ class Startup:
                                 chat=telegram.discussion_group)
         await self._checked(self.check_vk(), "what_vk")
         try:
-            await bot.set_my_commands([_command(name, text) for name, text in COMMANDS])
+            await bot.set_my_commands([
+                _command(name, self.app.render.text(f"startup.j2:command_{name}"))
+                for name in COMMANDS])
         except Exception as exc:
             log.warning("setMyCommands failed: %s", describe(exc))
         await self.report()

@@ -30,6 +30,7 @@ from bot.domain.incident import (
     decide,
     may,
 )
+from bot.domain.wording import greeting_name, greets
 from bot.hub import Hub
 from bot.platforms.telegram import unreachable
 from bot.platforms.vk import refusal_code
@@ -198,8 +199,8 @@ class Workflow:
 
     async def _on_im(self, conn: Conn, actor: Actor, incident: Incident, arg: int) -> Reply:
         text = self.hub.render.render(
-            "interim.txt.j2", name=_first_name(incident.author_name),
-            due=self.hub.render.format_day(incident.due_at),
+            "interim.txt.j2", name=greeting_name(incident.author_name),
+            due=self.hub.render.format_moment(incident.due_at),
         )
         events = await repo.events(conn, incident.id)
         round_ = sum(1 for e in events if e.action == Action.INTERIM.value)
@@ -239,8 +240,9 @@ class Workflow:
             return Reply(self.hub.render.text("refused_no_answer"), alert=True)
         _check(incident, Action.APPROVE, actor)
         round_ = incident.publications + 1
-        text = self.hub.render.render("answer.txt.j2", name=_first_name(incident.author_name),
-                                      text=incident.answer_text or "")
+        answer = incident.answer_text or ""
+        text = self.hub.render.render("answer.txt.j2", name=greeting_name(incident.author_name),
+                                      text=answer, greeted=greets(answer))
         await self._step(conn, actor, incident, Action.APPROVE, button=cards.APPROVE,
                          publications=round_)
         queued = await self._publish(conn, incident, text, f"answer:{incident.id}:{round_}",
@@ -250,7 +252,8 @@ class Workflow:
             await self.hub.send(
                 conn, incident.card_chat_id or self.hub.config.telegram.staff_group,
                 self.hub.render.html("manual_publish", id=incident.id,
-                                     source=cards.source_label(self.hub.config, incident))
+                                     source=cards.source_label(self.hub.config, self.hub.render,
+                                                               incident))
                 + "\n\n<code>" + html.escape(text) + "</code>",
                 key=f"manual:{incident.id}:{round_}",
                 **_reply_to(incident),
@@ -588,10 +591,6 @@ def _storable(number: int) -> bool:
 def _check(incident: Incident, action: Action, actor: Actor) -> State:
     """The state machine's word on this step for this incident (raises ``Refused``)."""
     return decide(State(incident.state), action, actor, incident.block, incident.assignee_id)
-
-
-def _first_name(name: str) -> str:
-    return name.split()[0] if name else ""
 
 
 def _reply_to(incident: Incident) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.hub import Hub
-from bot.reports import KINDS, RATING_KINDS, Reply, Reports
+from bot.reports import KINDS, RATING_KINDS, Reply, Reports, report_kind
 
 Make = Callable[[Reports, str, datetime], Awaitable[Reply]]
 
@@ -29,7 +29,7 @@ async def _serve(message: Message, command: CommandObject, hub: Hub, reports: Re
     if not reports.may_ask(user.id):
         reply = Reply(hub.render.html("reports.j2:refused"))
     else:
-        kind = (command.args or kinds[0]).strip().lower()
+        kind = report_kind(command.args, kinds[0])
         if kind not in kinds:
             reply = Reply(hub.render.html(f"reports.j2:{usage}"))
         else:

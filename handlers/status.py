@@ -7,40 +7,65 @@ from aiogram.filters import Command
 from aiogram.types import Message
 
 from bot import health
-from bot.config import Config
 from bot.hub import Hub
 
 
-def label(config: Config, name: str) -> str:
-    """A source's or lane's name as staff know it."""
+def label(hub: Hub, name: str) -> str:
+    """A source's or lane's name as staff know it (the words: ``health.j2``)."""
+    config, text = hub.config, hub.render.text
     kind, _, rest = name.partition(":")
     if name == health.PROCESS:
-        return "процесс mcu-hub"
+        return text("health.j2:process")
     if name == health.TELEGRAM:
-        return "Telegram (сообщения и кнопки)"
+        return text("health.j2:telegram")
     if kind == "lane":
-        return label(config, rest)
+        return label(hub, rest)
     if kind == "vk":
         sub, _, ident = rest.partition(":")
         if sub == "public" and ident.isdigit():
             public = next((p for p in config.vk.publics if p.id == int(ident)), None)
-            return f"паблик ВКонтакте «{public.name if public else ident}»"
+            return text("health.j2:vk_public", name=public.name if public else ident)
         if sub in ("community", "user") and ident.isdigit():
             community = config.community(int(ident))
-            who = "сообщество" if sub == "community" else "администратор"
-            return f"ВКонтакте «{community.name if community else ident}» ({who})"
+            return text(f"health.j2:vk_{sub}", name=community.name if community else ident)
         if rest.isdigit():
             community = config.community(int(rest))
-            return f"ВКонтакте «{community.name if community else rest}» (Long Poll)"
+            return text("health.j2:vk_longpoll", name=community.name if community else rest)
     if kind == "tg" and rest.lstrip("-").isdigit():
         chat = int(rest)
         if chat == config.telegram.staff_group:
-            return "группа МЦУ"
+            return text("health.j2:staff_group")
         member = config.staff_by_id(chat)
         if member is not None:
-            return f"личные сообщения: {member.name}"
-        return f"чат {chat}" if chat < 0 else "личные сообщения жителям"
+            return text("health.j2:staff_private", name=member.name)
+        if chat > 0:
+            return text("health.j2:citizens")
+        tg = config.telegram
+        kind = ("channel" if chat == tg.channel else "discussion"
+                if chat == tg.discussion_group else "city_chat" if chat in tg.city_chats
+                else "chat")
+        return text(f"health.j2:{kind}")
     return name
+
+
+async def status_text(hub: Hub) -> str:
+    """``/status``: the health report, as the admins read it."""
+    report = await health.read(hub.config, hub.db)
+    now = report.now
+    return hub.render.render(
+        "status.html.j2", municipality=hub.config.municipality.name,
+        sources=[{"label": label(hub, s.name), "age": s.age(now), "stale": s.stale(now),
+                  "error": s.error if s.error_at and (s.ok_at is None or
+                                                      s.error_at > s.ok_at) else None,
+                  "error_age": now - s.error_at if s.error_at else None}
+                 for s in report.sources],
+        lanes=[{"label": label(hub, lane.lane), "pending": lane.pending,
+                "age": lane.age(now), "stale": lane.stale(now)} for lane in report.lanes],
+        failures=[{"label": label(hub, name), "count": count, "last": last}
+                  for name, (count, last) in report.failures.items()],
+        failures_total=report.failures_total,
+        stale=[label(hub, name) for name in report.stale],
+    )
 
 
 async def on_status(message: Message, hub: Hub) -> None:
@@ -49,23 +74,7 @@ async def on_status(message: Message, hub: Hub) -> None:
     if member is None or "admin" not in member.roles:
         text = hub.render.html("health.j2:admins_only")
     else:
-        report = await health.read(hub.config, hub.db)
-        now = report.now
-        config = hub.config
-        text = hub.render.render(
-            "status.html.j2", municipality=config.municipality.name,
-            sources=[{"label": label(config, s.name), "age": s.age(now), "stale": s.stale(now),
-                      "error": s.error if s.error_at and (s.ok_at is None or
-                                                          s.error_at > s.ok_at) else None,
-                      "error_age": now - s.error_at if s.error_at else None}
-                     for s in report.sources],
-            lanes=[{"label": label(config, lane.lane), "pending": lane.pending,
-                    "age": lane.age(now), "stale": lane.stale(now)} for lane in report.lanes],
-            failures=[{"label": label(config, name), "count": count, "last": last}
-                      for name, (count, last) in report.failures.items()],
-            failures_total=report.failures_total,
-            stale=[label(config, name) for name in report.stale],
-        )
+        text = await status_text(hub)
     async with hub.db.tx() as conn:
         await hub.send(conn, message.chat.id, text,
                        key=f"reply:{message.chat.id}:{message.message_id}")

@@ -149,7 +149,7 @@ def test_calendar_json_lists(capsys: pytest.CaptureFixture[str]):
     assert {"from": "2025-01-05", "to": "2025-12-31"} in doc["transfers"]
     assert doc["working_weekends"] == ["2025-11-01"]
     assert {"date": "2025-11-04", "name": "День народного единства"} in doc["holidays"]
-    assert "1335" in doc["source"]
+    assert "cons_doc_LAW_481586" in doc["source"] and doc["provisional"] is False
 
 
 def test_calendar_text(capsys: pytest.CaptureFixture[str]):
@@ -161,7 +161,7 @@ def test_calendar_text(capsys: pytest.CaptureFixture[str]):
     assert "  2026-01-04 Sun -> 2026-12-31 Thu" in lines
     assert "  2026-03-08 Sun -> 2026-03-09 Mon" in lines
     assert "  2026-05-08 Fri" in lines
-    assert "1466" in out
+    assert "cons_doc_LAW_515170" in out and "Provisional" not in out
 
 
 def test_calendar_with_config_overrides(capsys: pytest.CaptureFixture[str], config: Path):
@@ -179,3 +179,36 @@ def test_add_parsers_wires_into_any_cli(capsys: pytest.CaptureFixture[str]):
     args = parser.parse_args(["deadline", "--from", "2026-03-05T10:00", "--policy", "fast_track"])
     assert args.func(args) == 0
     assert capsys.readouterr().out == "2026-03-05T14:00:00+03:00\n"
+
+
+@pytest.mark.parametrize("year", [2024, 2025, 2026, 2027, 2028, 2030])
+def test_every_years_source_names_only_what_can_be_checked(
+        capsys: pytest.CaptureFixture[str], year: int):
+    """No decree number or date that nothing here can verify; the holidays package's
+    citation or the rules used; provisional while no decree is known."""
+    import re
+
+    from bot.domain.production_calendar import YEARS
+
+    _, out, _ = run(capsys, "calendar", "--year", str(year))
+    source = out[out.index("Source:"):out.index("month ")]
+    assert "Постановление" not in source and not re.search(r"№\s*\d", source), source
+    if year in YEARS:
+        assert "holidays" in source and YEARS[year].transfers_cited in source
+        assert "Provisional" not in out
+    else:
+        assert f"no decree for {year}" in source
+        assert f"Provisional: the decree on the transfers of days off in {year}" in out
+    _, out, _ = run(capsys, "calendar", "--year", str(year), "--json")
+    assert json.loads(out)["provisional"] is (year not in YEARS)
+
+
+@pytest.mark.parametrize("year", [2024, 2025, 2026, 2027])
+def test_the_holidays_package_still_cites_what_our_data_says_it_cites(year: int):
+    import inspect
+
+    from holidays.countries import russia
+
+    from bot.domain.production_calendar import YEARS
+
+    assert YEARS[year].transfers_cited in inspect.getsource(russia)

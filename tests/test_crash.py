@@ -46,7 +46,7 @@ pytestmark = pytest.mark.e2e
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Europe/Saratov"))
 GROUP = 100001
 SCALE = 0.02
-CARD_NUMBER = re.compile(r"Обращение №(\d+) ")
+CARD_NUMBER = re.compile(r"Сообщение №(\d+) ")
 SEED = int(os.environ.get("MCU_CRASH_SEED", "0")) or random.randrange(1, 10**6)
 
 SITECUSTOMIZE = '''

@@ -337,6 +337,53 @@ async def test_reassignment_restarts_the_reminders_for_the_new_executor(w: World
     assert await w.count(EXECUTOR, "Напоминание") == 1  # the former executor: no more
 
 
+async def _reopen(w: World, incident_id: int, moment: datetime, action: str) -> None:
+    """What a reopening does (the citizen writes again, or the coordinator's button):
+    the state goes back to work and the deadlines start again from that moment."""
+    incident = await repo.get(w.db.reader, incident_id)
+    assert incident is not None
+    w.clock.set(moment)
+    async with w.db.tx() as conn:
+        await repo.update(conn, incident_id, state="reopened", reopens=incident.reopens + 1,
+                          **w.hub.deadlines(incident.policy, moment))
+        await repo.add_event(conn, incident_id, moment, action, from_state=incident.state,
+                             to_state="reopened")
+
+
+@pytest.mark.parametrize("action", ["citizen_reply", "reopen"])
+async def test_a_reopening_restarts_the_reminders_from_the_reopening(w: World, action: str):
+    # assigned Monday 09:00, answered and published in time; no reminder was needed
+    incident_id = await w.incident(MONDAY, assignee=EXECUTOR)
+    await w.tick_at(at(MONDAY, "10:00"))
+    await w.set(incident_id, state="published", published_at=at(MONDAY, "10:00"))
+    await w.tick_at(at(MONDAY, "12:00"))
+    # Tuesday 09:00 the incident reopens: a new 8-hour clock, due Tuesday 17:00
+    tuesday = MONDAY + timedelta(days=1)
+    await _reopen(w, incident_id, tuesday, action)
+    await w.tick_at(tuesday)
+    await w.tick_at(at(tuesday, "12:59"))
+    # the 50 % point of the new clock is 13:00, not at once (half of Monday 09:00 → Tue 17:00)
+    assert await w.count(EXECUTOR, "Напоминание") == 0
+    await w.tick_at(at(tuesday, "13:00"))
+    texts = await w.messages(EXECUTOR)
+    assert len(texts) == 1 and "осталось 4 ч рабочего времени" in texts[0]
+    await w.tick_at(at(tuesday, "16:00"))
+    await w.tick_at(at(tuesday, "17:00"))
+    assert await w.count(EXECUTOR, "Напоминание") == 3
+
+
+async def test_a_reopening_answered_at_once_sends_no_reminder(w: World):
+    incident_id = await w.incident(MONDAY, assignee=EXECUTOR)
+    await w.set(incident_id, state="published", published_at=at(MONDAY, "10:00"))
+    tuesday = MONDAY + timedelta(days=1)
+    await _reopen(w, incident_id, tuesday, "citizen_reply")
+    for minute in range(0, 30, 5):  # the executor answers within half an hour
+        await w.tick_at(tuesday + timedelta(minutes=minute))
+    await w.set(incident_id, state="published", published_at=tuesday + timedelta(minutes=30))
+    await w.tick_at(at(tuesday, "17:30"))
+    assert await w.messages(EXECUTOR) == []
+
+
 async def test_answer_ready_does_not_remind_but_still_escalates(w: World):
     incident_id = await w.incident(MONDAY, assignee=EXECUTOR)
     await w.set(incident_id, state="answer_ready")
@@ -468,16 +515,23 @@ async def test_one_broken_incident_neither_loses_its_notices_nor_blocks_others(
 
 def test_deadline_command_for_a_policy_and_a_moment(w: World):
     reply = deadline_reply(w.hub, COORDINATOR, "fast_track 06.03.2026 17:00")
-    assert reply == ("Срок по регламенту «fast_track» для обращения, поступившего"
-                     " 06.03.2026 17:00: <b>10.03.2026 12:00</b> (Europe/Saratov)")
+    assert reply == ("Срок по регламенту «срочный» (4 рабочих часа) для сообщения, поступившего"
+                     " 06.03.2026 17:00: <b>10.03.2026 12:00</b> по местному времени.")
+    # the Russian name is what staff see, and they may type it too
+    assert deadline_reply(w.hub, COORDINATOR, "Срочный 06.03.2026 17:00") == reply
+    first = deadline_reply(w.hub, COORDINATOR, "первый ответ 06.03.2026 17:00")
+    assert first.startswith("Срок по регламенту «первый ответ» (1 рабочий час)")
 
 
 def test_deadline_command_defaults_to_now_and_the_default_policy(w: World):
     reply = deadline_reply(w.hub, EXECUTOR, "")
-    assert "«answer»" in reply and "23.11.2026 09:00: <b>23.11.2026 17:00</b>" in reply
+    assert "«обычный» (8 рабочих часов)" in reply
+    assert "23.11.2026 09:00: <b>23.11.2026 17:00</b>" in reply
     reply = deadline_reply(w.hub, EXECUTOR, "23.11.2026 17:00")
-    assert "«answer»" in reply and "<b>24.11.2026 16:00</b>" in reply
-    assert "«governor»" in deadline_reply(w.hub, EXECUTOR, "GOVERNOR")
+    assert "«обычный»" in reply and "<b>24.11.2026 16:00</b>" in reply
+    assert "«губернатор» (в тот же день до 18:00)" in deadline_reply(w.hub, EXECUTOR,
+                                                                      "GOVERNOR")
+    assert "(14 календарных дней)" in deadline_reply(w.hub, EXECUTOR, "портал")
 
 
 def test_deadline_command_agrees_with_the_sla_module(w: World):
@@ -500,7 +554,22 @@ def test_deadline_command_with_junk_shows_the_usage(w: World, args: str):
 
 def test_deadline_command_names_an_unknown_policy(w: World):
     reply = deadline_reply(w.hub, COORDINATOR, "urgent 06.03.2026 10:00")
-    assert "Нет регламента «urgent»" in reply and "fast_track" in reply
+    assert "Нет регламента «urgent»" in reply and "«срочный» — 4 рабочих часа" in reply
+    assert "fast_track" not in reply and "Europe" not in reply  # no raw keys or zone ids
+
+
+def test_a_policy_title_from_the_config_is_shown_and_understood(tmp_path: Path):
+    policies = {"answer": {"kind": "working_hours", "hours": 8},
+                "first_reply": {"kind": "working_hours", "hours": 1},
+                "fast_track": {"kind": "working_hours", "hours": 4},
+                "school": {"kind": "calendar_days", "days": 3, "title": "школьный"}}
+    config = _config(tmp_path / "db.sqlite3", policies=policies)
+    hub = Hub(config=config, clock=FakeClock(MONDAY), db=None,  # type: ignore[arg-type]
+              render=Renderer(config.municipality.tz),
+              calendar=WorkCalendar.from_config(config.municipality, config.calendar),
+              router=_router(config))
+    reply = deadline_reply(hub, COORDINATOR, "школьный 23.11.2026 10:00")
+    assert reply.startswith("Срок по регламенту «школьный» (3 календарных дня)")
 
 
 def test_deadline_command_is_for_staff_only(w: World):

@@ -39,8 +39,8 @@ async def test_stale_button_answers_and_refreshes(tmp_path):
         old = await eventually(lambda: c.card(1))
         await c.press(old, 1004, button(old, "Взять в работу"))
         await _card_after(c, 1, lambda m: "в работе" in m["text"])
-        # the old card's «Не наша тема» was pressed before the refresh arrived
-        pressed = await c.press(old, 1004, button(old, "Не наша тема"), stale=True)
+        # the old card's «Не по компетенции» was pressed before the refresh arrived
+        pressed = await c.press(old, 1004, button(old, "Не по компетенции"), stale=True)
         answer = await _answer(c, pressed["callback_query_id"])
         assert "устарела" in answer["text"] and answer["show_alert"]
         incident = await repo.get(env.app.db.reader, 1)
@@ -114,14 +114,14 @@ async def test_private_commands_and_a_citizens_rating(tmp_path):
         await c.press(card, 1004, button(card, "Исполнитель дорог"))
         notice = await eventually(lambda: _with(c, 1006, "Вам назначено"))
         await c.tg_message(1006, 1006, "/my")
-        mine = await eventually(lambda: _with(c, 1006, "Ваши открытые"))
+        mine = await eventually(lambda: _with(c, 1006, "Ваши сообщения в работе"))
         assert "№1" in mine["text"]
         await c.tg_message(2050, 2050, "/my")
         await eventually(lambda: _with(c, 2050, "для сотрудников"))
         await c.tg_message(1004, 1004, "/incident abc")
         await eventually(lambda: _with(c, 1004, "/incident НОМЕР"))
         await c.tg_message(1004, 1004, "/find снег")
-        await eventually(lambda: _with(c, 1004, "Найдено"))
+        await eventually(lambda: _with(c, 1004, "Найдено по запросу «снег»"))
         # the executor answers by replying to the private notice
         await c.tg_message(1006, 1006, "Снег уберут завтра до 12:00.",
                            reply_to_message_id=notice["message_id"])

@@ -51,7 +51,8 @@ async def test_assigned_incident_through_the_day_reminds_then_escalates_once(tmp
         await _card_after(c, 1, "назначено")
 
         answer = await eventually(lambda: _texts(c, COORDINATOR, "Срок по регламенту"))
-        assert "06.03.2026 17:00: 10.03.2026 12:00 (Europe/Saratov)" in answer[0]
+        assert "06.03.2026 17:00: 10.03.2026 12:00 по местному времени" in answer[0]
+        assert "«срочный» (4 рабочих часа)" in answer[0]
         await eventually(lambda: _texts(c, EXECUTOR, "/deadline [регламент]"))
 
         async def reminders(n: int) -> bool:

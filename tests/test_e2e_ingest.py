@@ -64,7 +64,7 @@ async def test_staff_forward_registers_a_manual_incident(tmp_path):
         c = env.control
         await c.tg_message(1004, 1004, "С ПОС: во дворе школы №2 сломаны качели",
                            forward_from={"name": "Житель с ПОС"})
-        ask = await eventually(lambda: _with(c, 1004, "Откуда это обращение"))
+        ask = await eventually(lambda: _with(c, 1004, "Откуда это сообщение"))
         await c.press(ask, 1004, button(ask, "ПОС"))
         card = await eventually(lambda: c.card(1))
         assert "ПОС" in card["text"] and "качели" in card["text"]
@@ -93,7 +93,7 @@ async def test_citizen_dm_is_acknowledged_and_noise_is_skipped(tmp_path):
         await c.tg_message(CITY_CHAT, 2010, "+")
         await c.tg_message(CITY_CHAT, 2010, "👍👍")
         await c.tg_message(2011, 2011, "Когда откроют каток в парке?")
-        ack = await eventually(lambda: _with(c, 2011, "обращение принято"))
+        ack = await eventually(lambda: _with(c, 2011, "сообщение принято"))
         assert ack
         await eventually(lambda: c.card(1))
         assert await _count(env) == 1

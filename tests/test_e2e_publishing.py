@@ -209,7 +209,7 @@ async def test_guided_post_with_a_time_edited_then_queued(tmp_path):
         await c.tg_message(PRESS, PRESS, "25.11 15:00\nВстреча с жителями\nГлава проведёт приём.")
         first = await _reply(c, PRESS, "Предпросмотр")
         assert "25.11 15:00 (фиксированное)" in first["text"]
-        assert "ВКонтакте club100002" in first["text"]
+        assert "ВКонтакте «Глава»" in first["text"] and "club" not in first["text"]
 
         await c.press(first, PRESS, button(first, "Изменить"))
         await _reply(c, PRESS, "Пришлите исправленный")
@@ -235,6 +235,7 @@ async def test_permanent_failure_is_reported_in_the_platforms_words(tmp_path):
             notice = await _reply(c, person, "не опубликован")
             assert "Access to adding post denied" in notice["text"]
             assert "214" in notice["text"]
+            assert "Что это значит" in notice["text"]
         assert await c.wall(HEAD_VK) == []
 
 

@@ -80,12 +80,12 @@ async def test_next_working_day_brings_the_digest_then_reports_on_demand(tmp_pat
         digests = await eventually(lambda: _messages(c, HEAD, "Сводка"), timeout=30)
         text = digests[0]["text"]
         assert "Сводка" in text.splitlines()[0] and "23.11" in text.splitlines()[0]
-        assert "Поступило 4, отвечено 2 (с нарушением срока 1), переоткрыто 0." in text
+        assert "Поступило 4, отвечено 2 (с нарушением срока 1), возвращено в работу 0." in text
         assert "Сейчас в работе 2 (не разобрано 2), просрочено 2." in text
         assert "• ЖКХ: 2 · 0 · 2 · 0 · 0" in text
         assert "• Дороги и транспорт: 1 · 1 · 0 · 1 · 0" in text
         assert "• Образование: 1 · 1 · 0 · 1 · 0" in text
-        assert "• ВК «Администрация»: 2 · 0 · 2 · 0 · 0" in text
+        assert "• ВКонтакте «Администрация»: 2 · 0 · 2 · 0 · 0" in text
         assert "№2 · Дороги и транспорт · не назначен · срок 23.11 17:00" in text
         charts = await eventually(lambda: _messages(c, HEAD, "по блокам и дням", "photo"))
         await asyncio.sleep(4)  # a few more ticks of the schedule: still one of each
@@ -95,7 +95,7 @@ async def test_next_working_day_brings_the_digest_then_reports_on_demand(tmp_pat
             await eventually(lambda r=recipient: _messages(c, r, "Сводка"))
 
         # on demand: the head gets the note, a citizen is refused (not taken for an incident)
-        await c.tg_message(HEAD, HEAD, "/report week")
+        await c.tg_message(HEAD, HEAD, "/report неделя")
         note = await eventually(lambda: _messages(c, HEAD, "Аналитическая справка"))
         assert "Поступило 4" in note[0]["text"] and "Рейтинг исполнителей" in note[0]["text"]
         await c.tg_message(CITIZEN, CITIZEN, "/report week")
@@ -107,7 +107,7 @@ async def test_next_working_day_brings_the_digest_then_reports_on_demand(tmp_pat
         documents = await eventually(lambda: _messages(c, HEAD, "", "document"))
         assert documents[0]["file_name"].endswith(".xlsx")
         book = openpyxl.load_workbook(io.BytesIO(await _download(c, documents[0]["file_id"])))
-        rows = list(book["Обращения"].iter_rows(values_only=True))
+        rows = list(book["Сообщения"].iter_rows(values_only=True))
         assert sorted(row[0] for row in rows[1:]) == [1, 2, 3, 4]
 
 

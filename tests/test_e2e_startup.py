@@ -11,7 +11,7 @@ pytestmark = pytest.mark.e2e
 
 async def _startup_message(c):
     for m in await c.sent(1003):  # 1003 is the admin in the sandbox world
-        if "mcu-hub запущен" in (m.get("text") or ""):
+        if "Бот МЦУ запущен" in (m.get("text") or ""):
             return m
     return None
 
@@ -48,7 +48,7 @@ async def test_a_bad_vk_token_is_named(tmp_path):
 
 
 async def _reports(c) -> list[dict]:
-    return [m for m in await c.sent(1003) if "mcu-hub запущен" in (m.get("text") or "")]
+    return [m for m in await c.sent(1003) if "Бот МЦУ запущен" in (m.get("text") or "")]
 
 
 async def _nth_report(c, n: int):

@@ -108,7 +108,7 @@ async def test_full_cycle_assign_answer_return_approve_publish_once(tmp_path):
 
         # the citizen writes again in the thread within 2 days: reopened
         await c.vk_comment(100001, 17, 500101, "Так и не включили!")
-        await _card_after(c, 1, lambda m: "переоткрыто" in m["text"])
+        await _card_after(c, 1, lambda m: "возвращено в работу" in m["text"])
         assert len(await c.cards()) == 1
 
 

@@ -37,7 +37,7 @@ pytestmark = pytest.mark.e2e
 
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Europe/Saratov"))
 GROUP = 100001
-CARD_NUMBER = re.compile(r"Обращение №(\d+) ")
+CARD_NUMBER = re.compile(r"Сообщение №(\d+) ")
 
 
 # -- helpers shared with the crash and security tests ---------------------------------------

@@ -293,7 +293,7 @@ def _message(message_id: int, chat_id: int, from_id: int, text: str | None,
 def _bot_message(chat_id: int, message_id: int) -> dict[str, Any]:
     return {"message_id": message_id, "date": int(MONDAY.timestamp()), "chat": _chat(chat_id),
             "from": {"id": world.BOT_ID, "is_bot": True, "first_name": "МЦУ",
-                     "username": world.BOT_USERNAME}, "text": "Обращение №1"}
+                     "username": world.BOT_USERNAME}, "text": "Сообщение №1"}
 
 
 async def _seed(app: App) -> None:

@@ -60,9 +60,9 @@ def test_check_post_vk():
     assert check_post("я" * 5000, 4, "vk") is None  # VK has no separate caption limit
     assert (
         check_post("я" * (VK_WALL_POST_MAX + 1), 0, "vk")
-        == "Текст длиннее 16384 символов (16385) — VK его не примет"
+        == "Текст длиннее 16384 символов (16385) — ВКонтакте его не примет"
     )
-    assert check_post("", 0, "vk") == "Пустая запись — VK её не примет"
+    assert check_post("", 0, "vk") == "Пустая запись — ВКонтакте её не примет"
     assert check_post("", 1, "vk") is None
     assert check_post("ok", 11, "vk") is not None
 

@@ -391,6 +391,9 @@ async def test_a_permanent_failure_is_reported_in_the_platforms_words(service):
     for user in (PRESS, ADMIN):
         (notice,) = await outbox_rows(service, f"notify:{user}:pubfail")
         assert "Access to adding post denied" in notice.params["text"]
+        # then what it means, in Russian, and the page by its name
+        assert "Что это значит: ВКонтакте не принял запись" in notice.params["text"]
+        assert "ВКонтакте «Глава»" in notice.params["text"]
     # a post that reached no target does not count toward the quota
     from bot.publishing import published_times
 
@@ -500,7 +503,7 @@ async def test_no_user_token_is_a_permanent_failure_that_says_so(service):
     post_id = (await service.queue("Глава", "Пост")).post_id
     await service.publish_now(post_id)
     (item,) = await outbox_rows(service)
-    with pytest.raises(Permanent, match="user_token"):
+    with pytest.raises(Permanent, match="нет токена администратора сообщества"):
         await service.deliver_vk(item)
 
 
@@ -547,3 +550,21 @@ async def test_forged_or_foreign_presses_change_nothing(service, user, data, wor
     assert alert and words in text
     (post,) = await _queued(service, "Администрация")
     assert post.fixed_at is None  # not published now, not moved
+
+
+@pytest.mark.parametrize(("error", "phrase"), [
+    ("VK error 214: Access to adding post denied", "why_vk_limit"),
+    ("VK error 5: User authorization failed: invalid access_token", "why_vk_token"),
+    ("VK error 27: Group authorization failed", "why_vk_rights"),
+    ("Bad Request: chat not found", "why_tg_chat"),
+    ("Forbidden: bot is not a member of the channel chat", "why_tg_chat"),
+    ("Bad Request: not enough rights to send text messages to the chat", "why_tg_rights"),
+    ("Bad Request: message is too long", "why_too_long"),
+    ("Bad Request: wrong file identifier/HTTP URL specified", "why_file"),
+    ("gave up after 8 attempts: transient: 502", "why_gave_up"),
+    ("something new", "why_unknown"),
+])
+def test_a_platforms_refusal_is_explained_in_russian(error: str, phrase: str):
+    from bot.publishing import explain_failure
+
+    assert explain_failure(error) == phrase

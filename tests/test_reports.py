@@ -128,7 +128,7 @@ async def test_digest_numbers_match_the_seeded_day(hub):
     assert (roads.new, roads.open, roads.answered, roads.overdue) == (1, 1, 0, 1)
     assert blocks["Прочее"].open == 0
     sources = {row.name: row.counts.new for row in summary.sources}
-    assert sources == {"ВК «Администрация»": 2, "Telegram, городской чат": 1,
+    assert sources == {"ВКонтакте «Администрация»": 2, "Telegram, городской чат": 1,
                        "Telegram, личные сообщения боту": 1, "ПОС (Госуслуги)": 1}
     assert [(o.id, o.executor) for o in summary.overdue] == [(6, "Исполнитель ЖКХ"),
                                                            (3, "Исполнитель дорог")]
@@ -142,7 +142,8 @@ async def test_digest_numbers_match_the_seeded_day(hub):
     text = reports.digest_text(summary)
     first, *_ = text.splitlines()
     assert "Сводка" in first and "23.11" in first
-    assert "Поступило <b>5</b>, отвечено <b>2</b> (с нарушением срока 1), переоткрыто 1." in text
+    assert ("Поступило <b>5</b>, отвечено <b>2</b> (с нарушением срока 1),"
+            " возвращено в работу 1.") in text
     assert "• ЖКХ: 2 · 1 · 2 · 1 · 1" in text
     assert "№3 · Дороги и транспорт · Исполнитель дорог · срок 23.11 13:00" in text
     assert visible_len(text) <= 4096
@@ -184,6 +185,8 @@ async def test_weekly_note_and_chart(hub):
     assert reply.text.splitlines()[0].startswith("📑 <b>Аналитическая справка")
     assert "Рейтинг блоков" in reply.text and "Исполнитель ЖКХ" in reply.text
     assert "в срок 67%" in reply.text  # Friday's answer is in the week too
+    assert "<i>Сравнение с предыдущей неделей (11.11–17.11).</i>" in reply.text
+    assert "<b>Рост сообщений.</b>" in reply.text
     assert reply.chart is not None and reply.chart.startswith(b"\x89PNG")
 
 
@@ -194,15 +197,15 @@ async def test_export_opens_and_holds_the_incidents(hub):
     reply = await Reports(hub).export("month", TUESDAY_9)
     assert reply.document is not None and reply.filename.endswith(".xlsx")
     book = openpyxl.load_workbook(io.BytesIO(reply.document))
-    assert book.sheetnames == ["Обращения", "Блоки", "Исполнители"]
-    rows = list(book["Обращения"].iter_rows(values_only=True))
+    assert book.sheetnames == ["Сообщения", "Блоки", "Исполнители"]
+    rows = list(book["Сообщения"].iter_rows(values_only=True))
     assert rows[0][:4] == ("№", "Поступило", "Источник", "Блок")
     assert sorted(r[0] for r in rows[1:]) == list(range(1, 10))
     by_id = {r[0]: r for r in rows[1:]}
     assert by_id[1][1] == datetime(2026, 11, 23, 9, 10)  # local time, as people read it
     assert by_id[2][10] == "нет" and by_id[1][10] == "да"
     assert by_id[9][14] == "=HYPERLINK(\"x\")"  # text, not a formula
-    assert book["Обращения"].cell(row=10, column=15).data_type == "s"
+    assert book["Сообщения"].cell(row=10, column=15).data_type == "s"
     blocks = list(book["Блоки"].iter_rows(values_only=True))
     # a month: Friday's answer (on time, reopened since) counts too
     assert blocks[1][:4] == ("ЖКХ", 3, 2, 67)
@@ -227,6 +230,24 @@ def test_topics_prefer_block_keywords_and_skip_noise():
     counted = Topics({"яма"}).count(["яма", "ямы", "яма"])
     assert rises(counted, {"яма": 3}, 1.0) == []  # as usual
     assert [r.name for r in rises(counted, {"яма": 7}, 1 / 7)] == ["яма"]
+
+
+@pytest.mark.parametrize("text", [
+    "Второй день нет света", "во втором подъезде", "второе обращение", "вторую неделю",
+    "сто раз писали", "пять лет", "наш двор", "что делать", "который раз", "оба лифта",
+])
+def test_topics_are_never_numerals_or_pronouns(text: str):
+    found = Topics(set()).of(text)
+    assert not found & {"втора", "второе", "второй", "сто", "пять", "наш", "что", "который",
+                         "оба"}, found
+    assert "втора" not in Topics({"втора"}).of(text)
+
+
+def test_topic_words_are_nouns_in_their_dictionary_form():
+    text = ("Второй день нет отопления во втором подъезде, трубы холодные, ямы на дорогах, "
+            "мусора полно, снега по колено")
+    assert Topics({"яма", "отопление"}).of(text) == {
+        "отопление", "подъезд", "труба", "яма", "дорога", "мусор", "снег", "колено"}
 
 
 def test_periods():
@@ -334,3 +355,13 @@ async def test_posting_quota_per_page(hub):
     text = Reports(hub).digest_text(summary)
     assert "• Администрация: 2 из 5 ⚠️ (дней ниже квоты: 1)" in text
     assert "• Глава: 1 из 5 за неделю ⚠️" in text
+
+
+@pytest.mark.parametrize(("said", "kind"), [
+    (None, "week"), ("", "week"), ("week", "week"), ("неделя", "week"), ("Неделю", "week"),
+    ("месяц", "month"), ("КВАРТАЛ", "quarter"), ("год", "год"),
+])
+def test_report_periods_may_be_asked_in_russian(said, kind):
+    from bot.reports import report_kind
+
+    assert report_kind(said, "week") == kind

@@ -75,7 +75,7 @@ class World:
                     assert incident is not None
                     result = {"method": "sendMessage", "result": {
                         "message_id": 100 + item.id, "chat": {"id": world.STAFF_GROUP},
-                        "text": f"Обращение №{incident.id} {incident.author_name}:"
+                        "text": f"Сообщение №{incident.id} {incident.author_name}:"
                                 f" {incident.text}"}}
                 await rows.mark_done(conn, item.id, result, self.clock.now())
                 if item.purpose == "answer":

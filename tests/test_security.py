@@ -177,8 +177,8 @@ def test_a_broken_config_names_the_key_and_never_echoes_a_token(tmp_path: Path):
         code = cli.main(["check-config", str(path)])
     text = out.getvalue()
     assert code == 2
-    for key in ("telegram.tokne", "vk.communities[0].token", "vk.communities[1].user_tokn",
-                "vk.service_token"):
+    for key in ("telegram.tokne", "vk.communities[0] (Администрация).token",
+                "vk.communities[1] (Глава).user_tokn", "vk.service_token"):
         assert key in text, text
     assert _leaks(text) == []
 

@@ -71,8 +71,9 @@ class NationalYear:
     working_weekends: Mapping[date, date | None]  # Sat/Sun worked -> the day worked as
     shortened: frozenset[date]
     transfers: tuple[tuple[date | None, date], ...]  # (from, to); from None = unknown
-    source: str  # the decree, or where the data came from
+    source: str  # where the data came from, only what can be checked
     from_data: bool  # False: from the holidays package and rules, check the decree
+    provisional: bool = True  # no decree is known for the year's transfers yet
 
 
 def _transfer_name(source: date | None) -> str:
@@ -104,8 +105,15 @@ def _from_data(year: int) -> NationalYear:
         working_weekends=MappingProxyType(working),
         shortened=frozenset(data.shortened),
         transfers=tuple(sorted(pairs, key=lambda pair: pair[1])),
-        source=data.decree,
+        source=(
+            f"transfers: bot/domain/production_calendar.py, the same as the holidays "
+            f"package's holidays.RU, which cites {data.transfers_cited} for them; "
+            "shortened days: bot/domain/production_calendar.py, "
+            + (f"checked against {data.shortened_checked}" if data.shortened_checked else
+               "not yet checked against a published production calendar")
+        ),
         from_data=True,
+        provisional=not data.transfers_cited,
     )
 
 
@@ -143,8 +151,9 @@ def _from_package(year: int) -> NationalYear:
         if works(day) and ((day + _DAY).month, (day + _DAY).day) in FIXED_HOLIDAYS
     )
     source = (
-        f"holidays {holidays.__version__} (holidays.RU) and the Labour Code rules: "
-        f"no decree data for {year} in bot/domain/production_calendar.py"
+        f"holidays {holidays.__version__} (holidays.RU) and the Labour Code rules "
+        f"(art. 112 carry-overs, art. 95 shortened days); no decree for {year} in "
+        "bot/domain/production_calendar.py"
     )
     return NationalYear(
         year=year,
@@ -155,6 +164,7 @@ def _from_package(year: int) -> NationalYear:
         transfers=tuple(sorted(transfers, key=lambda pair: pair[1])),
         source=source,
         from_data=False,
+        provisional=True,
     )
 
 
@@ -193,6 +203,7 @@ class YearReport:
     shortened: tuple[date, ...]
     source: str
     from_data: bool
+    provisional: bool
 
 
 class WorkCalendar:
@@ -439,4 +450,5 @@ class WorkCalendar:
             shortened=tuple(day for day in days if self.is_shortened(day)),
             source=national.source,
             from_data=national.from_data,
+            provisional=national.provisional,
         )

@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.domain.wording import plural
+
 __all__ = [
     "TG_CALLBACK_DATA_MAX_BYTES",
     "TG_CAPTION_MAX",
@@ -101,11 +103,12 @@ def check_post(text: str, photos: int, platform: Platform) -> str | None:
             )
         return None
     if photos > VK_ATTACHMENTS_MAX:
-        return f"Фото больше {VK_ATTACHMENTS_MAX} ({photos}) — VK не прикрепит их к одной записи"
+        return (f"Фото больше {VK_ATTACHMENTS_MAX} ({photos}) — ВКонтакте не прикрепит их"
+                " к одной записи")
     if photos == 0 and empty:
-        return "Пустая запись — VK её не примет"
+        return "Пустая запись — ВКонтакте её не примет"
     if length > VK_WALL_POST_MAX:
-        return f"Текст длиннее {VK_WALL_POST_MAX} символов ({length}) — VK его не примет"
+        return f"Текст длиннее {VK_WALL_POST_MAX} символов ({length}) — ВКонтакте его не примет"
     return None
 
 
@@ -220,7 +223,7 @@ def split_caption(text: str, photos: int) -> PhotoPost:
         parts = tuple(split_text(text, TG_TEXT_MAX))
         note = (
             f"Текст длиннее {TG_TEXT_MAX} символов ({length}) — "
-            f"уйдёт в Telegram {len(parts)} сообщениями подряд"
+            f"уйдёт в Telegram {_messages(len(parts))} подряд"
         )
         return PhotoPost("", parts, note)
     if length <= TG_CAPTION_MAX:
@@ -230,5 +233,10 @@ def split_caption(text: str, photos: int) -> PhotoPost:
     if len(parts) == 1:
         note += "текст отдельным сообщением следом"
     else:
-        note += f"текст следом {len(parts)} сообщениями"
+        note += f"текст следом {_messages(len(parts))}"
     return PhotoPost("", parts, note)
+
+
+def _messages(n: int) -> str:
+    """«2 сообщениями», «21 сообщением»: the one plural rule, in the instrumental."""
+    return plural(n, "сообщением", "сообщениями", "сообщениями")

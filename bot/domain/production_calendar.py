@@ -7,13 +7,17 @@ here this data is authoritative; ``bot.domain.calendar`` falls back to ``holiday
 every year listed.
 
 To add a year, once the government's decree «О переносе выходных дней в <год> году» is
-published (usually in August–October of the year before): copy a block below, name the
-decree, list its transfers, the Labour Code carry-overs of that year (a holiday other than
-the New Year holidays that falls on a Saturday or Sunday moves to the next working day,
-art. 112 part 2, unless the decree moves it elsewhere), and the shortened days as the
-official production calendar shows them (consultant.ru «Производственный календарь»).
-Shortened days are data, not a rule: the Ministry of Labour shortened the working Saturday
-1 November 2025 but not the working Saturday 28 December 2024.
+published (usually in August–October of the year before) and the ``holidays`` package
+knows it: copy a block below, list the decree's transfers, the Labour Code carry-overs of
+that year (a holiday other than the New Year holidays that falls on a Saturday or Sunday
+moves to the next working day, art. 112 part 2, unless the decree moves it elsewhere), and
+the shortened days as the official production calendar shows them. Name only sources that
+can be checked: the document the ``holidays`` package cites for the year's transfers (the
+tests check the installed package still cites it), and where the shortened days were
+checked, or leave ``shortened_checked`` empty. Never write down a decree's number or date
+that nothing here can verify. Shortened days are data, not a rule: the Ministry of Labour
+shortened the working Saturday 1 November 2025 but not the working Saturday 28 December
+2024.
 
 Pure: no I/O.
 """
@@ -56,16 +60,19 @@ class ProductionYear:
     ``to``'s weekday).
     """
 
-    decree: str
+    # the decree's text as the holidays package cites it for this year's transfers
+    transfers_cited: str
     transfers: tuple[tuple[date, date], ...]  # by the decree
     carried: tuple[tuple[date, date], ...]  # by the Labour Code, art. 112 part 2
     shortened: tuple[date, ...]  # pre-holiday days, one hour shorter (art. 95)
+    # where the shortened days (our own data) were checked; "" = not yet checked
+    shortened_checked: str = ""
 
 
 YEARS: dict[int, ProductionYear] = {
     2024: ProductionYear(
-        decree="Постановление Правительства РФ от 10.08.2023 № 1314 "
-        "«О переносе выходных дней в 2024 году»",
+        transfers_cited="https://web.archive.org/web/20250417024116/"
+        "https://www.consultant.ru/document/cons_doc_LAW_455140/",
         transfers=(
             (date(2024, 1, 6), date(2024, 5, 10)),
             (date(2024, 1, 7), date(2024, 12, 31)),
@@ -84,8 +91,8 @@ YEARS: dict[int, ProductionYear] = {
         ),
     ),
     2025: ProductionYear(
-        decree="Постановление Правительства РФ от 04.10.2024 № 1335 "
-        "«О переносе выходных дней в 2025 году»",
+        transfers_cited="https://web.archive.org/web/20250414071812/"
+        "https://www.consultant.ru/document/cons_doc_LAW_481586/",
         transfers=(
             (date(2025, 1, 4), date(2025, 5, 2)),
             (date(2025, 1, 5), date(2025, 12, 31)),
@@ -100,10 +107,11 @@ YEARS: dict[int, ProductionYear] = {
             date(2025, 6, 11),
             date(2025, 11, 1),
         ),
+        shortened_checked="consultant.ru «Производственный календарь на 2025 год»",
     ),
     2026: ProductionYear(
-        decree="Постановление Правительства РФ от 24.09.2025 № 1466 "
-        "«О переносе выходных дней в 2026 году»",
+        transfers_cited="https://web.archive.org/web/20250927144157/"
+        "https://www.consultant.ru/document/cons_doc_LAW_515170/",
         transfers=(
             (date(2026, 1, 3), date(2026, 1, 9)),
             (date(2026, 1, 4), date(2026, 12, 31)),
@@ -119,10 +127,12 @@ YEARS: dict[int, ProductionYear] = {
             date(2026, 6, 11),
             date(2026, 11, 3),
         ),
+        shortened_checked="glavaudit.org «Производственный календарь 2026» and the quarterly "
+        "totals on 4dk.ru",
     ),
     2027: ProductionYear(
-        decree="Постановление Правительства РФ от 17.09.2026 № 1187 "
-        "«О переносе выходных дней в 2027 году»",
+        transfers_cited="https://web.archive.org/web/20260919183121/"
+        "https://www.consultant.ru/document/cons_doc_LAW_544706/",
         transfers=(
             (date(2027, 1, 2), date(2027, 11, 5)),
             (date(2027, 1, 3), date(2027, 12, 31)),

@@ -17,12 +17,20 @@ import aiohttp
 from bot.sandbox import world
 
 STAFF_GROUP = world.STAFF_GROUP
-_CARD = re.compile(r"^\S+ Обращение №\d+ · ")
+# the first line of an incident card: icon, «Сообщение №N», state
+_CARD = re.compile(r"^\S+ Сообщение №\d+ · ")
+CARD_NUMBER = re.compile(r"Сообщение №(\d+) ")
 
 
 def is_card(text: str) -> bool:
     """An incident card (its first line: icon, number, state), not a notice about one."""
     return bool(_CARD.match(text))
+
+
+def card_number(text: str) -> int | None:
+    """The incident number a card shows, None for any other message."""
+    found = CARD_NUMBER.search(text) if is_card(text) else None
+    return int(found.group(1)) if found else None
 
 CITY_CHAT = world.CITY_CHAT
 
@@ -97,7 +105,7 @@ class Control:
     async def card(self, number: int) -> dict | None:
         """The card of incident ``number``, or None while it is not there (yet)."""
         for message in await self.cards():
-            if f"Обращение №{number} " in message["text"]:
+            if card_number(message["text"]) == number:
                 return message
         return None
 
