@@ -67,7 +67,7 @@ async def test_status_command_for_admins_in_russian(tmp_path):
         await eventually(lambda: _fresh(env), timeout=30)
         await asyncio.sleep(health.FLUSH_SECONDS + 1)
         await c.tg_message(1003, 1003, "/status")
-        reply = await eventually(lambda: _reply(c, 1003, "Состояние mcu-hub"), timeout=15)
+        reply = await eventually(lambda: _reply(c, 1003, "Состояние бота"), timeout=15)
         text = reply["text"]
         assert "✅ Telegram (сообщения и кнопки)" in text
         assert "ВКонтакте «Администрация» (Long Poll)" in text

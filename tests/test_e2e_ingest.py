@@ -193,7 +193,7 @@ async def test_a_message_on_behalf_of_a_chat_is_authored_by_the_chat(tmp_path):
         # a staff member forwards what a group's anonymous admin wrote
         await c.tg_message(1004, 1004, "В подвале дома 8 стоит вода",
                            forward_from={"sender_chat_id": CITY_CHAT})
-        ask = await eventually(lambda: _with(c, 1004, "Откуда это обращение"))
+        ask = await eventually(lambda: _with(c, 1004, "Откуда это сообщение"))
         await c.press(ask, 1004, button(ask, "Другое"))
         card = await eventually(lambda: _card_with(c, "В подвале дома 8"))
         assert "Шиханы — городской чат" in card["text"]
