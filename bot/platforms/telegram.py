@@ -28,6 +28,7 @@ was running.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable, Collection
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -137,8 +138,17 @@ OURS, THEIRS, NOTHING = "ours", "theirs", "nothing"
 Pace = Callable[[], AbstractAsyncContextManager[None]]
 
 
+_TITLE = re.compile(r"<title>\s*([^<]{1,80}?)\s*</title>", re.IGNORECASE)
+
+
 def _why(exc: BaseException) -> str:
-    """A failure's words, short: aiogram puts an undecodable body (an HTML page) in them."""
+    """A failure's words, short: aiogram's ``ClientDecodeError`` carries the whole body
+    it could not read (an nginx page), which is named by its title instead."""
+    if isinstance(exc, ClientDecodeError):
+        body = str(getattr(exc, "data", ""))
+        title = _TITLE.search(body)
+        what = f"HTML page «{title.group(1)}»" if title else "body not JSON or cut short"
+        return f"unreadable answer ({exc.message}: {what})"
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text[:200]}"
 

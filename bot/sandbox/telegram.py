@@ -670,6 +670,14 @@ class TelegramSandbox:
             return None
         return None if rec is None or rec["deleted"] else rec
 
+    def _service(self, chat: Json, message_id: Any) -> bool:
+        """Whether an id is one of the chat's service messages (not kept as records): a
+        forum's creation (1) and each topic's creation message (its thread id)."""
+        number = _maybe_int(message_id)
+        topics = self.topics.get(chat["id"], {})
+        return number is not None and (number in topics or (
+            bool(chat.get("is_forum")) and number == 1))
+
     def _topic_root(self, chat_id: int, thread_id: int) -> Json:
         topic = self.topics[chat_id][thread_id]
         creator = BOT_USER if topic["created_by"] == world.BOT_ID else person(topic["created_by"])
@@ -1286,6 +1294,8 @@ class TelegramSandbox:
         if p.get("message_id") in (None, ""):
             raise bad("message identifier is not specified")
         rec = self._record(chat["id"], p.get("message_id"))
+        if rec is None and self._service(chat, p.get("message_id")):
+            raise bad("message can't be edited")  # TDLib: service messages are not editable
         if rec is None:
             raise bad("message to edit not found")
         # others' messages can't be edited, except in a channel by an admin with the

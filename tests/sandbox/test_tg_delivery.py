@@ -119,6 +119,9 @@ async def test_an_edit_tells_the_bots_message_from_anyone_elses(tg: TgWorld) -> 
         await tg.bot.edit_message_reply_markup(chat_id=STAFF, message_id=person["message_id"])
     with pytest.raises(TelegramBadRequest, match="message to edit not found"):
         await tg.bot.edit_message_reply_markup(chat_id=STAFF, message_id=own.message_id + 5)
+    for service in (1, 2):  # the forum's creation, a topic's creation: service messages
+        with pytest.raises(TelegramBadRequest, match="message can't be edited"):
+            await tg.bot.edit_message_reply_markup(chat_id=STAFF, message_id=service)
     with pytest.raises(TelegramBadRequest, match="message is not modified"):
         await tg.bot.edit_message_reply_markup(chat_id=STAFF, message_id=own.message_id,
                                                reply_markup=keyboard("take"))
