@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["ingest", "delivery", "latency", "scale", "deadline_scan", "digest"]
+ORDER = ["ingest", "delivery", "edits", "latency", "scale", "deadline_scan", "digest"]
 
 
 def run(name: str) -> dict[str, object]:

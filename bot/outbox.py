@@ -182,8 +182,9 @@ class Limits:
 
 MAX_ATTEMPTS = 30
 # Seconds (real, times ``Limits.scale``) an edit may wait behind newer messages in a lane
-# that is behind, before it gets its turn anyway.
-EDIT_PATIENCE = 120.0
+# that is behind, before it gets its turn anyway: new cards go first, but a group flooded
+# for longer still sees its cards' labels change.
+EDIT_PATIENCE = 600.0
 
 
 def weight_of(item: Item) -> int:
@@ -221,6 +222,7 @@ class Outbox:
         self.watermark = watermark
         self._wake = asyncio.Event()
         self._busy: set[str] = set()
+        self._after_edit: set[str] = set()  # lanes whose last row was an edit
         self._tasks: set[asyncio.Task[None]] = set()
         self.stats = {"delivered": 0, "retried": 0, "failed": 0, "rate_limited": 0}
 
@@ -262,7 +264,8 @@ class Outbox:
         now = time.time()
         sleep = 1.0
         heads = await rows.lane_heads(self.db.reader, now=now,
-                                      patience=EDIT_PATIENCE * self.limits.scale)
+                                      patience=EDIT_PATIENCE * self.limits.scale,
+                                      after_edit=self._after_edit)
         for item in heads:
             if item.lane in self._busy:
                 continue
@@ -277,6 +280,10 @@ class Outbox:
                 continue
             started = time.monotonic()
             self.limits.note(item.lane, kind, started, weight)
+            if kind == "edit":
+                self._after_edit.add(item.lane)
+            else:
+                self._after_edit.discard(item.lane)
             self._busy.add(item.lane)
             task = asyncio.create_task(self._deliver(item, kind, started))
             self._tasks.add(task)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -66,7 +67,7 @@ async def _lane(db: Database, keys_methods: list[tuple[str, str, str]]) -> dict[
     return ids
 
 
-async def _head(db: Database, **kw: float) -> str:
+async def _head(db: Database, **kw: Any) -> str:
     """The key of the row the staff group's lane sends next."""
     return next(i.key for i in await rows.lane_heads(db.reader, **kw)
                 if i.lane == f"tg:{GROUP}")
@@ -104,6 +105,9 @@ async def test_a_lane_behind_sends_new_messages_before_stale_edits(tmp_path):
         assert await _head(db, now=1010.0, patience=60.0) == "prompt"
         # an edit that waited its patience gets its turn; without a clock edits wait
         assert await _head(db, now=1061.0, patience=60.0) == "card:1"
+        # … every other turn: right after an edit the new message goes
+        assert await _head(db, now=1061.0, patience=60.0, after_edit={f"tg:{GROUP}"}) == (
+            "prompt")
         assert await _head(db) == "prompt"
         # a try to finish goes first: a row left sending, the removal of orphans
         async with db.tx() as conn:
