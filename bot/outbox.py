@@ -147,9 +147,11 @@ class Limits:
             chat = int(rest)
             result = [self._window(("tg", "all"), 30, 1.0)]
             # sends and edits share the chat's budget (tdlib/td#2592): about one a
-            # second, 20 a minute in a group; in a private chat 20 edits a minute
+            # second (3 in any 3 s: inside the server's burst of 3 refilled at 1/s, so a
+            # press's edit and its reply go together), 20 a minute in a group; in a
+            # private chat 20 edits a minute
             if kind in ("send", "edit"):
-                result.append(self._window(("tg", rest, "s"), 1, 1.0))
+                result.append(self._window(("tg", rest, "s"), 3, 3.0))
                 if chat < 0 or kind == "edit":
                     result.append(self._window(("tg", rest, "m"), 20, 60.0))
             return result

@@ -132,12 +132,13 @@ async def lane_heads(conn: Conn, now: float | None = None, patience: float = 0.0
                      after_edit: Collection[str] = ()) -> list[Item]:
     """The row every lane delivers next, oldest lane head first.
 
-    A lane goes in order of its rows, with one exception for Telegram: when it is behind,
-    a new message (a citizen's card, a prompt, a reply) goes before an older edit (a
-    label change), unless that edit has waited ``patience`` seconds since it was last
-    armed (``now`` real epoch seconds; without it edits wait for every new message) —
-    and then only every other turn (not in the lanes ``after_edit``, whose last row was
-    an edit), so new messages keep half the lane even then.
+    A lane goes in order of its rows, with one exception for a Telegram group or channel
+    (the 20-a-minute chats): when it is behind, a new message (a citizen's card, a prompt,
+    a reply) goes before an older edit (a label change), unless that edit has waited
+    ``patience`` seconds since it was last armed (``now`` real epoch seconds; without it
+    edits wait for every new message) — and then only every other turn (not in the
+    lanes ``after_edit``, whose last row was an edit), so new messages keep half the
+    lane even then.
     New messages keep their order among themselves, so a card goes before the prompt
     and the replies that refer to it; a card's edits come after its first send, being
     the same row. A row told to wait (429 ``retry_after``) holds back the rows behind it,
@@ -156,8 +157,8 @@ async def lane_heads(conn: Conn, now: float | None = None, patience: float = 0.0
     for lane, grp in groups.items():
         if 0 in grp:
             chosen = grp[0]
-        elif not lane.startswith("tg:") or len(grp) == 1:
-            chosen = min(grp.values())
+        elif not lane.startswith("tg:-") or len(grp) == 1:
+            chosen = min(grp.values())  # VK, and a private chat: a conversation's order
         else:
             send, edit = items[grp[1]], items[grp[2]]
             stale = (now is not None and now - edit.armed_at >= patience

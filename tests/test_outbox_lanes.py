@@ -35,12 +35,15 @@ def test_edits_and_sends_share_a_groups_twenty_a_minute():
 def test_a_private_chat_sends_once_a_second_and_edits_twenty_a_minute():
     limits = Limits()
     lane = f"tg:{PRIVATE}"
+    limits.note(lane, "edit", 0.0)  # a press: its keyboard edited, a reply, another
+    assert limits.wait(lane, "send", 0.0) == 0
     limits.note(lane, "send", 0.0)
-    assert limits.wait(lane, "edit", 0.5) == pytest.approx(0.5)  # one a second, shared
-    for n in range(1, 21):
-        limits.note(lane, "edit", float(n))
-    assert limits.wait(lane, "send", 21.0) == 0  # sends do not pay the minute in private
-    assert limits.wait(lane, "edit", 21.0) == pytest.approx(40.0)
+    limits.note(lane, "send", 0.1)
+    assert limits.wait(lane, "edit", 0.5) == pytest.approx(2.5)  # 3 in any 3 s, shared
+    for n in range(1, 20):  # 20 edits within a minute, from 0 to 57
+        limits.note(lane, "edit", float(n * 3))
+    assert limits.wait(lane, "send", 58.0) == 0  # sends do not pay the minute in private
+    assert limits.wait(lane, "edit", 58.0) == pytest.approx(2.0)  # until the 1st is 60 s old
 
 
 def test_an_album_takes_as_many_places_as_it_has_messages():
