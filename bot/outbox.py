@@ -364,7 +364,9 @@ class Outbox:
             self.stats["rate_limited"] += 1
             self.limits.pause(item.lane, retry.after, time.monotonic())
         attempts = item.attempts + 1
-        if retry.transient and attempts >= MAX_ATTEMPTS:
+        # transient trouble counts toward the limit; waits the platform asks for (429)
+        # only toward a far one, so that not even those can hold a lane forever
+        if attempts >= (MAX_ATTEMPTS if retry.transient else 4 * MAX_ATTEMPTS):
             log.warning("outbox row %s (%s %s) gave up after %s attempts: %s", item.id,
                         item.platform, item.method, attempts, retry.reason)
             await self._fail(item, f"gave up after {attempts} attempts: {retry.reason}")
