@@ -337,7 +337,7 @@ class Seen:
     def note(self, chat_id: int, message_id: int) -> None:
         ids = self._ids.setdefault(chat_id, set())
         ids.add(message_id)
-        if len(ids) > self.keep:
+        if len(ids) > self.keep * 3 // 2:  # trimmed now and then, to the newest ``keep``
             ids.difference_update(sorted(ids)[: len(ids) - self.keep])
         self._top[chat_id] = max(self._top.get(chat_id, 0), message_id)
 
