@@ -2,7 +2,7 @@
 
 Each runs in a process of its own (memory figures are per process). Progress goes to
 stderr; stdout holds only the JSON lines. ``python -m benchmarks ingest latency`` runs
-some. The whole set takes about four minutes on a 2-core machine.
+some. The whole set takes about five minutes on a 2-core machine.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["ingest", "delivery", "latency", "scale", "deadline_scan", "digest", "vk_publics",
-         "routing"]
+ORDER = ["ingest", "delivery", "edits", "latency", "scale", "deadline_scan", "digest",
+         "vk_publics", "routing"]
 
 
 def run(name: str) -> dict[str, object]:

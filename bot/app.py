@@ -18,14 +18,14 @@ from aiogram import Bot, Dispatcher
 from aiogram import Router as AiogramRouter
 from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramUnauthorizedError
 
-from bot import cards
+from bot import cards, failures
 from bot.clock import Clock, SandboxClock, SystemClock
 from bot.config import Config
 from bot.domain.calendar import WorkCalendar
 from bot.domain.routing import Router
 from bot.hub import Hub
 from bot.ingest import Ingest
-from bot.outbox import Limits, Outbox, Permanent, Retry
+from bot.outbox import Done, Limits, Outbox, Permanent, Retry
 from bot.platforms import telegram as tg
 from bot.platforms.vk import VkClient, VkClients, VkError, VkTransportError, outbox_failure
 from bot.render import Renderer
@@ -33,6 +33,7 @@ from bot.scheduler import Jobs
 from bot.sources.vk import CommunityLongPoll, PublicWatcher
 from bot.workflow import Workflow
 from storage import incidents as repo
+from storage import outbox as rows
 from storage.db import Conn, Database
 from storage.outbox import Item
 
@@ -74,6 +75,7 @@ class App:
                 if secret.get_secret_value():
                     self.vk_clients[f"vk:{kind}:{community.id}"] = self.vk.get(
                         secret.get_secret_value(), kind)
+        self.seen = tg.Seen()  # message ids of others, from updates (bot/platforms/telegram.py)
         self.outbox = Outbox(
             self.db, self.clock,
             deliver={"tg": self._deliver_tg, "vk": self._deliver_vk, "card": self._deliver_card},
@@ -82,6 +84,8 @@ class App:
             on_done={"card": self._card_sent, "answer": self.workflow.published,
                      "prompt": self.workflow.prompt_sent},
             on_failed={"answer": self.workflow.publish_failed},
+            on_failed_default=self._undelivered,
+            watermark=self._watermark,
         )
         self.hub.wake = self.outbox.wake
         self.jobs = Jobs(self.hub, self.workflow)
@@ -96,6 +100,7 @@ class App:
         from handlers import build_router
 
         dp = Dispatcher()
+        dp.update.outer_middleware(self._seen_update)
         dp.include_router(build_router(self.config, self.routers))
         for key, value in self.dp_data.items():
             dp[key] = value
@@ -115,8 +120,61 @@ class App:
             return "send" if incident is None or incident.card_message_id is None else "edit"
         return "call"
 
+    async def _seen_update(self, handler: Any, update: Any, data: dict[str, Any]) -> Any:
+        """Note every message id others write (the bot's window for its own orphans)."""
+        for message in (update.message, update.edited_message, update.channel_post,
+                        update.edited_channel_post):
+            if message is not None:
+                self.seen.note(message.chat.id, message.message_id)
+        return await handler(update, data)
+
+    async def _watermark(self, conn: Conn, item: Item) -> int | None:
+        """The highest message id known in a Telegram send's chat, before the call."""
+        platform, _, chat = item.lane.partition(":")
+        if platform != "tg":
+            return None
+        chat_id = int(chat)
+        return max(await rows.known_message_id(conn, chat_id), self.seen.top(chat_id))
+
+    async def _undelivered(self, conn: Conn, item: Item, error: Any) -> None:
+        await failures.tell_coordinators(self.hub, conn, item, error)
+
+    def _pace(self, item: Item) -> Any:
+        return lambda: self.outbox.paced(item.lane, "edit")
+
+    async def _send(self, item: Item, method: str, params: dict[str, Any]) -> tg.Sent:
+        return await tg.deliver_send(
+            self.bot, method, params, item.attempts + 1, uncertain=item.uncertain,
+            watermark=item.watermark, pace=self._pace(item),
+            others=self.seen.others(int(params["chat_id"])))
+
+    def _recorded(self, item: Item, params: dict[str, Any], sent: tg.Sent) -> Any:
+        """What a send leaves behind, in its success's transaction: the highest id of the
+        bot's own in the chat, and a row to remove orphans a lost earlier try left."""
+        async def after(conn: Conn) -> None:
+            chat_id = int(params["chat_id"])
+            if sent.ids:
+                await rows.note_message_ids(conn, chat_id, max(sent.ids))
+            if sent.window is not None:
+                after_id, before_id = sent.window
+                orphans: dict[str, Any] = {"chat_id": chat_id, "after": after_id,
+                                           "before": before_id}
+                if not isinstance(params.get("media"), list) and params.get("reply_markup"):
+                    orphans["reply_markup"] = params["reply_markup"]
+                await rows.enqueue(conn, key=f"orphans:{item.id}:{before_id}", platform="tg",
+                                   lane=item.lane, method=tg.ORPHANS, params=orphans,
+                                   now=self.clock.now(), ref_id=item.ref_id)
+        return after
+
     async def _deliver_tg(self, item: Item) -> Any:
         try:
+            if item.method == tg.ORPHANS:
+                return await tg.delete_orphans(self.bot, item.params, item.attempts + 1,
+                                               self._pace(item),
+                                               self.seen.others(int(item.params["chat_id"])))
+            if tg.is_send(item.method):
+                sent = await self._send(item, item.method, item.params)
+                return Done(sent.result, self._recorded(item, item.params, sent))
             return await tg.deliver(self.bot, item.method, item.params, item.attempts + 1)
         except Permanent as exc:
             await self._staff_unreachable(item, str(exc))
@@ -137,6 +195,10 @@ class App:
                                      item.ref_id or 0, self.clock.now(), self.hub.topics)
         if call is None:
             return None
+        if call.method == "sendMessage":
+            sent = await self._send(item, call.method, call.params)
+            return Done({"method": call.method, "result": sent.result},
+                        self._recorded(item, call.params, sent))
         try:
             result = await tg.deliver(self.bot, call.method, call.params, item.attempts + 1)
         except Permanent as exc:

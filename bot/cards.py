@@ -29,6 +29,10 @@ ANSWER_BUDGET = 1200
 HISTORY_LINES = 8
 
 
+# A forum's General topic: Telegram refuses it as message_thread_id ("message thread not
+# found", telegram-bot-api Client.cpp); a message goes there without a thread id.
+GENERAL_TOPIC = 1
+
 ID = Field(ge=0, lt=2**62)  # anything else is forged: refused before any query
 
 
@@ -229,7 +233,7 @@ async def sync_call(conn: Conn, config: Config, render: Renderer, incident_id: i
     if incident.card_message_id is None:
         chat, topic = config.telegram.staff_group, topics.get(incident.block)
         params: dict[str, Any] = {"chat_id": chat, "text": text, "reply_markup": markup}
-        if topic is not None:
+        if topic is not None and topic != GENERAL_TOPIC:
             params["message_thread_id"] = topic
         return CardCall("sendMessage", params)
     return CardCall(

@@ -487,9 +487,14 @@ def _cross_check(config: Config) -> list[str]:
         for executor in block.executors:
             if executor not in staff_ids:
                 problems.append(not_staff(f"{where}.executors", executor))
-    for name in config.telegram.topics:
+    for name, topic in config.telegram.topics.items():
         if name not in block_names:
             problems.append(f"telegram.topics: unknown block {name!r} (known: {known_blocks})")
+        elif topic == 1:  # telegram-bot-api refuses the General topic as a thread id
+            problems.append(
+                f"telegram.topics.{name}: 1 is the forum's General topic, which Telegram "
+                "refuses as a topic to post to; give the id of the block's own topic, or "
+                "remove the line and the bot creates one")
     policies = _known(list(config.sla.policies))
     for i, rule in enumerate(config.routing.rules):
         where = _entry("routing.rules", i)

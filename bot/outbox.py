@@ -2,22 +2,31 @@
 
 A row is claimed (``sending``) in one transaction, the platform is called, and the
 result with its consequences (a card's message id, an incident published) is recorded
-in the next. After a crash, rows left ``sending`` go again: VK dedupes them by ``guid``
-and ``random_id``, Telegram edits are idempotent; a Telegram *send* interrupted in the
-millisecond between the call and its record can repeat — the Bot API has no key to stop it.
+in the next. The claim records the intent: a try is in flight and, for a Telegram send,
+the highest message id the bot knew in the chat. After a crash, rows left in flight go
+again: VK dedupes them by ``guid`` and ``random_id``, Telegram edits are idempotent, and a
+Telegram *send* whose outcome is unknown is *uncertain*: it is not sent again blindly, the
+Telegram edge first looks for the bot's own orphan above that id (bot/platforms/telegram.py).
+
+Every failure ends in one of: delivered; retried, within ``MAX_ATTEMPTS`` for transient
+trouble (5xx, an unreadable answer, the network, our own code); or failed, its reason
+kept on the row and told to a person (the purpose's hook, else ``on_failed_default``).
 
 Rate limits are kept here, in real (monotonic) time, so that 429 and error 6 are the
-exception: Telegram about 1 message/s per chat, 20 a minute per group and 30/s overall.
-VK's limits are per token and kept by the token's client (``bot.platforms.vk``).
+exception: Telegram about 1 call/s per chat and 20 a minute per group, sends and edits
+in one budget (tdlib/td#2592), and 30/s overall. VK's limits are per token and kept by
+the token's client (``bot.platforms.vk``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,14 +40,32 @@ log = logging.getLogger(__name__)
 
 
 class Retry(Exception):
-    """Try again later; ``pause_lane`` holds back everything else for that lane too."""
+    """Try again later; ``pause_lane`` holds back everything else for that lane too.
 
-    def __init__(self, after: float, reason: str, *, pause_lane: bool = False, transient=True):
+    ``uncertain``: the call may have been carried out though we could not tell (a send
+    is then looked for before it goes again); ``watermark``: message ids up to this have
+    been looked at, none of them an orphan of this row left standing.
+    """
+
+    def __init__(self, after: float, reason: str, *, pause_lane: bool = False, transient=True,
+                 uncertain: bool = False, watermark: int | None = None):
         super().__init__(reason)
         self.after = after
         self.reason = reason
         self.pause_lane = pause_lane
         self.transient = transient  # counts toward the attempt limit
+        self.uncertain = uncertain
+        self.watermark = watermark
+
+
+@dataclass
+class Done:
+    """A delivery's result plus work to record in the same transaction as its success
+    (which message ids are the bot's, a follow-up row), so that a crash cannot keep one
+    without the other."""
+
+    result: Any
+    after: Callable[[Conn], Awaitable[None]] | None = None
 
 
 class Permanent(Exception):
@@ -58,6 +85,7 @@ def _clean(text: str) -> str:
 Deliver = Callable[[Item], Awaitable[Any]]
 Hook = Callable[[Conn, Item, Any], Awaitable[None]]
 Classify = Callable[[Item], Awaitable[str]]
+Watermark = Callable[[Conn, Item], Awaitable[int | None]]
 
 
 class Window:
@@ -68,15 +96,18 @@ class Window:
         self.seconds = seconds
         self.times: deque[float] = deque()
 
-    def wait(self, now: float) -> float:
+    def wait(self, now: float, weight: int = 1) -> float:
+        """Seconds until ``weight`` more events fit (an album is several messages)."""
         while self.times and self.times[0] <= now - self.seconds:
             self.times.popleft()
-        if len(self.times) < self.count:
+        weight = min(weight, self.count)
+        over = len(self.times) + weight - self.count
+        if over <= 0:
             return 0.0
-        return self.times[0] + self.seconds - now
+        return self.times[over - 1] + self.seconds - now
 
-    def note(self, now: float) -> None:
-        self.times.append(now)
+    def note(self, now: float, weight: int = 1) -> None:
+        self.times.extend([now] * min(weight, self.count))
 
     def settle(self, started: float, ended: float) -> None:
         """A call noted when it started has ended: count it from then on instead.
@@ -85,12 +116,15 @@ class Window:
         from the end keeps the window's start no earlier than the platform's, whatever
         the network's jitter (a slow first call, a fast twenty-first: a 429).
         """
+        moved = False
         for n in range(len(self.times) - 1, -1, -1):
             if self.times[n] == started:
                 self.times[n] = max(ended, started)
-                if n != len(self.times) - 1:
-                    self.times = deque(sorted(self.times))
-                return
+                moved = True
+            elif moved:
+                break
+        if moved:
+            self.times = deque(sorted(self.times))
 
 
 @dataclass
@@ -112,22 +146,28 @@ class Limits:
         if platform == "tg":
             chat = int(rest)
             result = [self._window(("tg", "all"), 30, 1.0)]
-            if kind == "send":
-                result.append(self._window(("tg", rest, "s"), 1, 1.0))
-                if chat < 0:
+            # sends and edits share the chat's budget (tdlib/td#2592): about one a
+            # second (3 in any 3 s: inside the server's burst of 3 refilled at 1/s, so a
+            # press's edit and its reply go together), 20 a minute in a group; in a
+            # private chat 20 edits a minute
+            if kind in ("send", "edit"):
+                result.append(self._window(("tg", rest, "s"), 3, 3.0))
+                if chat < 0 or kind == "edit":
                     result.append(self._window(("tg", rest, "m"), 20, 60.0))
             return result
         # VK: paced per token by the token's client (bot.platforms.vk.Pacer), which every
         # user of the token shares — the long poll and the publics as well as the outbox
         return []
 
-    def wait(self, lane: str, kind: str, now: float) -> float:
+    def wait(self, lane: str, kind: str, now: float, weight: int = 1) -> float:
         paused = self.paused.get(lane, 0.0) - now
-        return max([paused, 0.0] + [w.wait(now) for w in self.windows_for(lane, kind)])
+        return max([paused, 0.0] + [w.wait(now, 1 if w is self.windows.get(("tg", "all"))
+                                           else weight)
+                                    for w in self.windows_for(lane, kind)])
 
-    def note(self, lane: str, kind: str, now: float) -> None:
+    def note(self, lane: str, kind: str, now: float, weight: int = 1) -> None:
         for window in self.windows_for(lane, kind):
-            window.note(now)
+            window.note(now, 1 if window is self.windows.get(("tg", "all")) else weight)
 
     def settle(self, lane: str, kind: str, started: float, ended: float) -> None:
         """The lane's own windows count the call from its end (see ``Window.settle``);
@@ -141,6 +181,16 @@ class Limits:
 
 
 MAX_ATTEMPTS = 30
+# Seconds (real, times ``Limits.scale``) an edit may wait behind newer messages in a lane
+# that is behind, before it gets its turn anyway: new cards go first, but a group flooded
+# for longer still sees its cards' labels change.
+EDIT_PATIENCE = 600.0
+
+
+def weight_of(item: Item) -> int:
+    """How many messages a call puts into a chat: an album is several."""
+    media = item.params.get("media") if item.method == "sendMediaGroup" else None
+    return len(media) if isinstance(media, list) and media else 1
 
 
 def backoff(attempts: int, base: float = 0.5, cap: float = 60.0) -> float:
@@ -157,6 +207,8 @@ class Outbox:
         limits: Limits | None = None,
         on_done: dict[str, Hook] | None = None,
         on_failed: dict[str, Hook] | None = None,
+        on_failed_default: Hook | None = None,
+        watermark: Watermark | None = None,
     ):
         self.db = db
         self.clock = clock
@@ -165,8 +217,12 @@ class Outbox:
         self.limits = limits or Limits()
         self.on_done = on_done or {}
         self.on_failed = on_failed or {}
+        # a failure whose purpose has no hook of its own is told to a person through this
+        self.on_failed_default = on_failed_default
+        self.watermark = watermark
         self._wake = asyncio.Event()
         self._busy: set[str] = set()
+        self._after_edit: set[str] = set()  # lanes whose last row was an edit
         self._tasks: set[asyncio.Task[None]] = set()
         self.stats = {"delivered": 0, "retried": 0, "failed": 0, "rate_limited": 0}
 
@@ -188,22 +244,46 @@ class Outbox:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=seconds)
 
+    @contextlib.asynccontextmanager
+    async def paced(self, lane: str, kind: str = "edit", weight: int = 1) -> AsyncIterator[None]:
+        """One more call within a delivery (a probe, a removal): it waits for the lane's
+        budget like a row, and is counted like one."""
+        while True:
+            wait = self.limits.wait(lane, kind, time.monotonic(), weight)
+            if wait <= 0:
+                break
+            await asyncio.sleep(wait)
+        started = time.monotonic()
+        self.limits.note(lane, kind, started, weight)
+        try:
+            yield
+        finally:
+            self.limits.settle(lane, kind, started, time.monotonic())
+
     async def _start_due(self) -> float:
         now = time.time()
         sleep = 1.0
-        for item in await rows.lane_heads(self.db.reader):
+        heads = await rows.lane_heads(self.db.reader, now=now,
+                                      patience=EDIT_PATIENCE * self.limits.scale,
+                                      after_edit=self._after_edit)
+        for item in heads:
             if item.lane in self._busy:
                 continue
             if item.not_before > now:
                 sleep = min(sleep, item.not_before - now)
                 continue
             kind = await self.classify(item)
-            wait = self.limits.wait(item.lane, kind, time.monotonic())
+            weight = weight_of(item)
+            wait = self.limits.wait(item.lane, kind, time.monotonic(), weight)
             if wait > 0:
                 sleep = min(sleep, wait)
                 continue
             started = time.monotonic()
-            self.limits.note(item.lane, kind, started)
+            self.limits.note(item.lane, kind, started, weight)
+            if kind == "edit":
+                self._after_edit.add(item.lane)
+            else:
+                self._after_edit.discard(item.lane)
             self._busy.add(item.lane)
             task = asyncio.create_task(self._deliver(item, kind, started))
             self._tasks.add(task)
@@ -214,10 +294,13 @@ class Outbox:
                        ) -> None:
         try:
             await self._deliver_one(item, kind, started)
-        except Exception:  # never let one row stop the worker
+        except Exception as exc:  # never let one row stop the worker, nor loop forever
             log.exception("outbox row %s: unexpected error", item.id)
-            async with self.db.tx() as conn:
-                await rows.retry_later(conn, item.id, time.time() + 30, "internal error")
+            # the call may have gone out before our own code failed: a send is uncertain
+            retry = Retry(backoff(item.attempts + 1, 1.0), f"internal error: {exc}",
+                          uncertain=kind == "send")
+            with contextlib.suppress(Exception):
+                await self._retry(item, retry)
         finally:
             self._busy.discard(item.lane)
             self._wake.set()
@@ -225,8 +308,14 @@ class Outbox:
     async def _deliver_one(self, item: Item, kind: str = "call",
                            started: float | None = None) -> None:
         async with self.db.tx() as conn:
-            if not await rows.mark_sending(conn, item.id):
+            mark = None
+            if kind == "send" and self.watermark is not None:
+                mark = await self.watermark(conn, item)
+            claimed = await rows.claim(conn, item.id, mark)
+            if claimed is None:
                 return
+        item = dataclasses.replace(item, uncertain=claimed.uncertain,
+                                   watermark=claimed.watermark)
         deliver = self.deliver.get(item.platform)
         try:
             if deliver is None:
@@ -240,21 +329,31 @@ class Outbox:
             await self._retry(item, retry)
             return
         except Permanent as exc:
-            self.stats["failed"] += 1
             log.warning("outbox row %s (%s %s) failed: %s", item.id, item.platform,
                         item.method, exc)
-            async with self.db.tx() as conn:
-                await rows.mark_failed(conn, item.id, _clean(str(exc)), self.clock.now())
-                hook = self.on_failed.get(item.purpose)
-                if hook is not None:
-                    await hook(conn, item, _clean(str(exc)))
+            await self._fail(item, _clean(str(exc)))
             return
+        after = None
+        if isinstance(result, Done):
+            result, after = result.result, result.after
         self.stats["delivered"] += 1
         async with self.db.tx() as conn:
             await rows.mark_done(conn, item.id, result, self.clock.now())
+            if after is not None:
+                await after(conn)
             hook = self.on_done.get(item.purpose)
             if hook is not None:
                 await hook(conn, item, result)
+
+    async def _fail(self, item: Item, message: str) -> None:
+        """The row failed for good: its reason is kept and told to a person, once."""
+        self.stats["failed"] += 1
+        async with self.db.tx() as conn:
+            if not await rows.mark_failed(conn, item.id, message, self.clock.now()):
+                return
+            hook = self.on_failed.get(item.purpose, self.on_failed_default)
+            if hook is not None:
+                await hook(conn, item, message)
 
     async def _retry(self, item: Item, retry: Retry) -> None:
         self.stats["retried"] += 1
@@ -263,14 +362,14 @@ class Outbox:
             self.stats["rate_limited"] += 1
             self.limits.pause(item.lane, retry.after, time.monotonic())
         attempts = item.attempts + 1
-        if retry.transient and attempts >= MAX_ATTEMPTS:
-            async with self.db.tx() as conn:
-                message = f"gave up after {attempts} attempts: {retry.reason}"
-                await rows.mark_failed(conn, item.id, message, self.clock.now())
-                hook = self.on_failed.get(item.purpose)
-                if hook is not None:
-                    await hook(conn, item, message)
+        # transient trouble counts toward the limit; waits the platform asks for (429)
+        # only toward a far one, so that not even those can hold a lane forever
+        if attempts >= (MAX_ATTEMPTS if retry.transient else 4 * MAX_ATTEMPTS):
+            log.warning("outbox row %s (%s %s) gave up after %s attempts: %s", item.id,
+                        item.platform, item.method, attempts, retry.reason)
+            await self._fail(item, f"gave up after {attempts} attempts: {retry.reason}")
             return
         log.info("outbox row %s: retry in %.1fs (%s)", item.id, retry.after, retry.reason)
         async with self.db.tx() as conn:
-            await rows.retry_later(conn, item.id, time.time() + retry.after, retry.reason)
+            await rows.retry_later(conn, item.id, time.time() + retry.after, retry.reason,
+                                   uncertain=retry.uncertain, watermark=retry.watermark)

@@ -38,12 +38,14 @@ class SandboxClock:
 @dataclass
 class Fault:
     platform: str  # "tg" | "vk"
-    kind: str  # "429" | "500" | "timeout" | "vk_error"
+    kind: str  # "429" | "500" | "timeout" | "vk_error" | "html502" | "html504" | "garbage"
+    #            | "album_partial"
     count: int
     method: str | None = None
     chat_id: int | None = None
     code: int | None = None
     retry_after: int = 1
+    sent: int | None = None  # album_partial: how many of the album's messages go
 
     def matches(self, platform: str, method: str, chat_id: int | None) -> bool:
         if self.count <= 0 or self.platform != platform:

@@ -117,14 +117,15 @@ class Sandbox:
 
     async def _add_fault(self, request: web.Request) -> web.Response:
         body = await _json(request)
-        allowed = {"platform", "method", "chat_id", "kind", "code", "retry_after", "count"}
+        allowed = {"platform", "method", "chat_id", "kind", "code", "retry_after", "count",
+                   "sent"}
+        kinds = ("429", "500", "timeout", "vk_error", "html502", "html504", "garbage",
+                 "album_partial")
         unknown = set(body) - allowed
-        if unknown or body.get("platform") not in ("tg", "vk") or body.get("kind") not in (
-            "429", "500", "timeout", "vk_error"
-        ):
+        if unknown or body.get("platform") not in ("tg", "vk") or body.get("kind") not in kinds:
             return web.json_response(
                 {"error": f"expected {sorted(allowed)}; platform tg|vk; "
-                 "kind 429|500|timeout|vk_error"}, status=400)
+                 f"kind {'|'.join(kinds)}"}, status=400)
         spec: dict[str, Any] = dict(body)
         spec.setdefault("count", 1)
         if spec.get("retry_after") is None:

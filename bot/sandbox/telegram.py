@@ -24,17 +24,26 @@ confirmed by the bot).
 Choices the real service leaves open, made here:
 
 * Flood limits run on the real monotonic clock, never the sandbox clock: per chat a token
-  bucket of 3 messages refilled at 1/s; per group or channel (negative chat id) 20 new
-  messages in any 60 s; overall 30 calls a second. New messages (send*, forward, copy; a
-  media group counts once) pay all three; edits pay only the overall limit.
+  bucket of 3 calls refilled at 1/s; per group or channel (negative chat id) 20 calls in
+  any 60 s; overall 30 calls a second. New messages (send*, forward, copy, forum topics,
+  pins; an album pays the 60-s window once per message) and edits share the per-chat
+  budget; in a private chat edits also pay 20 a minute. Repeated floods get doubling
+  ``retry_after`` values (see :class:`RateLimiter`).
 * Callback queries expire 15 real seconds after the press, as Telegram's do.
 * The bot may write first only to staff (they have started it); a citizen must write first,
   otherwise 403 "bot can't initiate conversation with a user".
 * Injected faults (``SandboxState.take_fault``): "429" answers 429 with the fault's
   ``retry_after``; "500" answers 500; "timeout" holds the request ``timeout_hang`` seconds
-  (longer than aiogram's 60 s default) and then answers 502 Bad Gateway; the call is not
-  carried out. Any other numeric kind answers that code. getUpdates only takes a fault that
-  names it, so the bot's background polling cannot swallow one meant for a send.
+  (longer than aiogram's 60 s default) and then answers 502 Bad Gateway; "html502" answers
+  nginx's HTML 502 page; the call is not carried out. "html504" carries the call out and
+  answers nginx's HTML 504 page; "garbage" carries it out and answers 200 with a body cut
+  short. "album_partial" makes a sendMediaGroup post its first ``sent`` messages (half by
+  default) and then answer 500 (or ``code``); those messages stay. Any other numeric kind
+  answers that code. getUpdates only takes a fault that names it, so the bot's background
+  polling cannot swallow one meant for a send.
+* The General topic of a forum is refused as ``message_thread_id`` 1 ("message thread not
+  found"), as telegram-bot-api does; a channel admin with ``can_edit_messages`` may edit
+  other admins' posts.
 * Messages in a forum topic carry ``reply_to_message`` = the topic's creation message, as
   Telegram's do; ``/control/tg/sent`` reports only explicit replies in ``reply_to_message_id``.
 * The channel has a linked discussion group (``getChat``'s ``linked_chat_id``). Every channel
@@ -138,6 +147,27 @@ def _legacy_forward(origin: Json) -> Json:
             fields["forward_signature"] = origin["author_signature"]
     fields["forward_date"] = origin["date"]
     return fields
+
+
+NGINX_PAGES = {502: "502 Bad Gateway", 504: "504 Gateway Time-out"}
+# faults whose call is carried out before the (unreadable) answer
+AFTER_CALL_FAULTS = {"html504", "garbage"}
+
+
+class HtmlError(Exception):
+    """What api.telegram.org's nginx answers when the Bot API server behind it is down
+    (502) or slow (504): an HTML page, not JSON."""
+
+    def __init__(self, status: int):
+        super().__init__(NGINX_PAGES.get(status, f"{status} Error"))
+        self.status = status
+
+    def response(self) -> web.Response:
+        title = NGINX_PAGES.get(self.status, f"{self.status} Error")
+        page = (f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+                f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+                "</body>\r\n</html>\r\n")
+        return web.Response(status=self.status, text=page, content_type="text/html")
 
 
 def _maybe_int(value: Any) -> int | None:
@@ -288,55 +318,95 @@ def image_info(data: bytes) -> tuple[str, int, int] | None:
 
 
 class RateLimiter:
-    """Telegram's flood limits (Bots FAQ) on the real monotonic clock.
+    """Telegram's flood limits on the real monotonic clock.
+
+    Per chat, new messages and edits share one budget. The Bots FAQ gives about one
+    message a second in a chat and 20 a minute in a group; tdlib/td#2592 (levlam, a TDLib
+    maintainer): "for bots the limits for message editing are the same as for message
+    sending … about 20 times per minute in a specific chat. They share the limit. Creating
+    a forum topic is sending a message about its creation." So every counted call pays a
+    token bucket of ``burst`` refilled at ``per_chat_rate``/s, and ``group_per_minute`` in
+    any 60 s: in a group or channel for every counted call (an album pays one per
+    message), in a private chat for edits (the stricter reading of "in a specific chat").
+    Overall ``global_per_second`` calls a second (Bots FAQ: 30 messages a second).
+
+    Flood waits grow. Real ones for edit floods reach minutes (tdlib/td#1062 shows
+    "retry after 561"); the server's formula is not public, so the sandbox is strict: a
+    chat refused again within ``memory`` seconds of its last refusal gets twice the
+    previous ``retry_after`` (at least the natural wait), up to ``cap``; a counted call
+    made during a flood wait is refused and counts as a repeat.
 
     ``scale`` shrinks every window by the same factor (benchmarks drain 1,000 cards
     against "20 a minute" in a minute rather than fifty).
     """
 
     def __init__(self, burst: int = 3, per_chat_rate: float = 1.0, group_per_minute: int = 20,
-                 global_per_second: int = 30, scale: float = 1.0):
+                 global_per_second: int = 30, scale: float = 1.0, memory: float = 600.0,
+                 cap: float = 1800.0):
         self.burst = burst
         self.rate = per_chat_rate / scale
         self.group_per_minute = group_per_minute
         self.global_per_second = global_per_second
         self.minute = 60.0 * scale
         self.second = 1.0 * scale
+        self.memory = memory * scale
+        self.cap = max(1.0, cap * scale)
         self._buckets: dict[int, tuple[float, float]] = {}
-        self._groups: dict[int, deque[float]] = {}
+        self._minutes: dict[int, deque[float]] = {}
         self._global: deque[float] = deque()
+        # chat -> (flood wait ends, its retry_after, when it was given)
+        self._floods: dict[int, tuple[float, float, float]] = {}
 
-    def check(self, chat_id: int | None, new_message: bool) -> int | None:
-        """Seconds to wait if the call would be over a limit, else None (nothing is counted)."""
+    def _minute_counts(self, chat_id: int, kind: str) -> bool:
+        return chat_id < 0 or kind == "edit"
+
+    def check(self, chat_id: int | None, kind: str, weight: int = 1) -> int | None:
+        """Seconds to wait if the call would be over a limit, else None.
+
+        ``kind`` is "send" (a new message), "edit" or anything else (only the overall
+        limit). A refused call costs nothing in the windows, but it is a flood strike.
+        """
         now = time.monotonic()
         while self._global and self._global[0] <= now - self.second:
             self._global.popleft()
-        waits = []
-        if len(self._global) >= self.global_per_second:
-            waits.append(1)
-        if new_message and chat_id is not None:
-            tokens, last = self._buckets.get(chat_id, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-            if tokens < 1.0:
-                waits.append(math.ceil((1.0 - tokens) / self.rate))
-            if chat_id < 0:
-                window = self._groups.setdefault(chat_id, deque())  # pruned in place
-                while window and window[0] <= now - self.minute:
-                    window.popleft()
-                if len(window) >= self.group_per_minute:
-                    waits.append(max(1, math.ceil(window[0] + self.minute - now)))
-        return max(waits) if waits else None
+        overall = 1 if len(self._global) >= self.global_per_second else None
+        if kind not in ("send", "edit") or chat_id is None:
+            return overall
+        natural = 0.0
+        tokens, last = self._buckets.get(chat_id, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        if tokens < 1.0:
+            natural = (1.0 - tokens) / self.rate
+        if self._minute_counts(chat_id, kind):
+            window = self._minutes.setdefault(chat_id, deque())  # pruned in place
+            while window and window[0] <= now - self.minute:
+                window.popleft()
+            if len(window) + weight > self.group_per_minute:
+                index = min(len(window) - 1, len(window) + weight - self.group_per_minute - 1)
+                natural = max(natural, window[index] + self.minute - now if window else 0.0)
+        until, previous, at = self._floods.get(chat_id, (0.0, 0.0, -math.inf))
+        if now < until:
+            natural = max(natural, until - now)
+        if natural <= 0:
+            return overall
+        retry = natural
+        if now - at < self.memory:  # a repeat: the wait doubles
+            retry = min(self.cap, max(natural, 2 * previous))
+        retry = max(1, math.ceil(retry))
+        self._floods[chat_id] = (now + retry, retry, now)
+        return max(retry, overall or 0)
 
-    def commit(self, chat_id: int | None, new_message: bool) -> None:
-        """Count a call that went through (a rejected one costs nothing)."""
+    def commit(self, chat_id: int | None, kind: str, weight: int = 1) -> None:
+        """Count a call that went through."""
         now = time.monotonic()
         self._global.append(now)
-        if new_message and chat_id is not None:
-            tokens, last = self._buckets.get(chat_id, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-            self._buckets[chat_id] = (tokens - 1.0, now)
-            if chat_id < 0:
-                self._groups.setdefault(chat_id, deque()).append(now)
+        if kind not in ("send", "edit") or chat_id is None:
+            return
+        tokens, last = self._buckets.get(chat_id, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        self._buckets[chat_id] = (tokens - 1.0, now)
+        if self._minute_counts(chat_id, kind):
+            self._minutes.setdefault(chat_id, deque()).extend([now] * weight)
 
 
 # ------------------------------------------------------------------------------ sandbox
@@ -347,12 +417,17 @@ Handler = Callable[[Json, Files], Awaitable[Any]]
 class TelegramSandbox:
     """The Bot API emulation and its control endpoints over one :class:`SandboxState`."""
 
+    # Calls that put a message into a chat. A forum topic's creation (and its edit, close
+    # or reopen) is a service message (tdlib/td#2592); so is a pin in a group.
     NEW_MESSAGE_METHODS: ClassVar[set[str]] = {
         "sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "sendPoll",
-        "forwardMessage", "copyMessage",
+        "forwardMessage", "copyMessage", "createForumTopic", "editForumTopic",
+        "closeForumTopic", "reopenForumTopic", "pinChatMessage",
     }
+    # Edits share the per-chat budget with sends (tdlib/td#2592).
     EDIT_METHODS: ClassVar[set[str]] = {
-        "editMessageText", "editMessageCaption", "editMessageReplyMarkup", "stopPoll",
+        "editMessageText", "editMessageCaption", "editMessageReplyMarkup", "editMessageMedia",
+        "editMessageLiveLocation", "stopMessageLiveLocation", "stopPoll",
     }
     # called with (method, body) for every Bot API answer: the test suite parses each one
     # with a second client (python-telegram-bot) to catch shapes aiogram would forgive
@@ -494,19 +569,31 @@ class TelegramSandbox:
                 raise ApiError(404, "Not Found")
             chat_id = _maybe_int(params.get("chat_id"))
             fault = self._take_fault(method, chat_id)
-            if fault is not None:
+            half_album = fault is not None and fault.kind == "album_partial" and (
+                method == "sendMediaGroup")
+            if fault is not None and fault.kind not in AFTER_CALL_FAULTS and not half_album:
                 await self._apply_fault(fault.kind, fault.retry_after, fault.code)
-            new = method in self.NEW_MESSAGE_METHODS
-            limited = self.rate_limits and (new or method in self.EDIT_METHODS)
-            if limited and (wait := self.limiter.check(chat_id, new)) is not None:
+            kind = ("send" if method in self.NEW_MESSAGE_METHODS
+                    else "edit" if method in self.EDIT_METHODS else "call")
+            weight = len(params["media"]) if method == "sendMediaGroup" and isinstance(
+                params.get("media"), list) and params["media"] else 1
+            if self.rate_limits and (wait := self.limiter.check(chat_id, kind, weight)):
                 raise flood(wait)
+            if half_album:
+                await self._half_album(params, files, fault.sent, fault.code)
             result = await entry[1](params, files)
-            if limited:
-                self.limiter.commit(chat_id, new)
+            if self.rate_limits:
+                self.limiter.commit(chat_id, kind, weight)
+            if fault is not None and fault.kind in AFTER_CALL_FAULTS:
+                status = 200 if fault.kind == "garbage" else int(fault.kind[4:])
+                return self._unreadable(fault.kind, result, status)
             return self._answer(method, {"ok": True, "result": result})
         except ApiError as err:
             status = err.code
             return self._answer(method, err.body(), err.code)
+        except HtmlError as err:
+            status = err.status
+            return err.response()
         except Exception:
             status = 500
             log.exception("sandbox: %s failed", method)
@@ -537,8 +624,37 @@ class TelegramSandbox:
         if kind == "timeout":
             await asyncio.sleep(self.timeout_hang)
             raise ApiError(502, "Bad Gateway")
+        if kind == "html502":  # the Bot API server behind nginx is down: nothing was done
+            raise HtmlError(502)
         number = code or (int(kind) if kind.isdigit() else 500)
         raise ApiError(number, f"Error {number}")
+
+    def _unreadable(self, kind: str, result: Any, status: int) -> web.Response:
+        """The answer of a call that was carried out, as the bot cannot read it: nginx's
+        504 page (the server finished after nginx gave up waiting), or a 200 whose body
+        is cut short (aiogram raises ``ClientDecodeError``, not a ``TelegramAPIError``)."""
+        if kind == "garbage":
+            body = json.dumps({"ok": True, "result": result}, ensure_ascii=False)
+            return web.Response(status=200, text=body[: max(1, len(body) // 2)],
+                                content_type="application/json")
+        return HtmlError(status).response()
+
+    async def _half_album(self, p: Json, files: Files, sent: int | None, code: int | None
+                          ) -> None:
+        """sendMediaGroup that fails after some of its messages went: they stay in the
+        chat (the Bot API server sends an album's messages one by one and answers with the
+        first failure), the rest never go."""
+        chat, thread, reply_to, contents = self._album(p, files)
+        cut = max(1, min(len(contents) - 1, sent if sent is not None else len(contents) // 2))
+        group_id = str(13000000000000000 + self.next_media_group)
+        self.next_media_group += 1
+        for content in contents[:cut]:
+            self._new_message(chat, BOT_USER, {"media_group_id": group_id, **content},
+                              thread=thread, reply_to=reply_to, kind="media_group")
+        if self.rate_limits:
+            self.limiter.commit(chat["id"], "send", cut)
+        number = code or 500
+        raise ApiError(number, "Internal Server Error" if number == 500 else f"Error {number}")
 
     @staticmethod
     def _loggable(params: Json) -> Json:
@@ -644,6 +760,14 @@ class TelegramSandbox:
             return None
         return None if rec is None or rec["deleted"] else rec
 
+    def _service(self, chat: Json, message_id: Any) -> bool:
+        """Whether an id is one of the chat's service messages (not kept as records): a
+        forum's creation (1) and each topic's creation message (its thread id)."""
+        number = _maybe_int(message_id)
+        topics = self.topics.get(chat["id"], {})
+        return number is not None and (number in topics or (
+            bool(chat.get("is_forum")) and number == 1))
+
     def _topic_root(self, chat_id: int, thread_id: int) -> Json:
         topic = self.topics[chat_id][thread_id]
         creator = BOT_USER if topic["created_by"] == world.BOT_ID else person(topic["created_by"])
@@ -663,7 +787,9 @@ class TelegramSandbox:
         except (TypeError, ValueError) as err:
             raise bad("message thread not found") from err
         if chat.get("is_forum") and thread == 1:
-            return None  # the General topic
+            # the General topic is not a thread to send to: telegram-bot-api Client.cpp,
+            # check_message_topic, refuses GENERAL_FORUM_TOPIC_ID (1) in a forum
+            raise bad("message thread not found")
         if not chat.get("is_forum"):
             # a thread of comments: the automatic forward of a channel post is its root
             root = self._record(chat["id"], thread)
@@ -1146,6 +1272,15 @@ class TelegramSandbox:
                                  kind="document")
 
     async def _m_sendMediaGroup(self, p: Json, files: Files) -> list[Json]:
+        chat, thread, reply_to, contents = self._album(p, files)
+        group_id = str(13000000000000000 + self.next_media_group)
+        self.next_media_group += 1
+        return [self._new_message(chat, BOT_USER, {"media_group_id": group_id, **content},
+                                  thread=thread, reply_to=reply_to, kind="media_group")
+                for content in contents]
+
+    def _album(self, p: Json, files: Files) -> tuple[Json, int | None, Json | None, list[Json]]:
+        """A sendMediaGroup call checked: its chat, thread, replied message and contents."""
         chat, thread, reply_to = self._target(p)
         media = p.get("media")
         if media in (None, ""):
@@ -1175,11 +1310,7 @@ class TelegramSandbox:
             contents.append(content)
         if len(kinds) > 1:
             raise bad("can't use the media of the specified type in the album")
-        group_id = str(13000000000000000 + self.next_media_group)
-        self.next_media_group += 1
-        return [self._new_message(chat, BOT_USER, {"media_group_id": group_id, **content},
-                                  thread=thread, reply_to=reply_to, kind="media_group")
-                for content in contents]
+        return chat, thread, reply_to, contents
 
     async def _m_sendPoll(self, p: Json, files: Files) -> Json:
         chat, thread, reply_to = self._target(p)
@@ -1299,9 +1430,15 @@ class TelegramSandbox:
         if p.get("message_id") in (None, ""):
             raise bad("message identifier is not specified")
         rec = self._record(chat["id"], p.get("message_id"))
+        if rec is None and self._service(chat, p.get("message_id")):
+            raise bad("message can't be edited")  # TDLib: service messages are not editable
         if rec is None:
             raise bad("message to edit not found")
-        if not rec["by_bot"]:
+        # others' messages can't be edited, except in a channel by an admin with the
+        # can_edit_messages right ("can edit messages of other users", Bot API ChatMember)
+        if not rec["by_bot"] and not (
+                chat["type"] == "channel"
+                and member_status(chat["id"], world.BOT_ID).get("can_edit_messages")):
             raise bad("message can't be edited")
         return rec
 
