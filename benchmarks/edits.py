@@ -16,7 +16,6 @@ last new card went compared with the floor of the sends alone (new cards go firs
 from __future__ import annotations
 
 import asyncio
-import re
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ from benchmarks.common import config, emit, quiet, scaled_sandbox, start, stop, 
 from bot.app import App
 from bot.cards import TAKE, CardCb
 from bot.sandbox import world
+from bot.sandbox.client import CARD_NUMBER
 from storage import incidents as repo
 from storage.db import fetch_value
 
@@ -38,7 +38,6 @@ STEP = 15.0  # real seconds between a card's state changes (× SCALE)
 GROUP = 100001
 COORDINATOR = 1004
 FINAL = "до 18:00"
-CARD_NUMBER = re.compile(r"Обращение №(\d+)")
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Europe/Saratov"))
 
 

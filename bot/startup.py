@@ -6,12 +6,13 @@ on («Бот не администратор в группе: темы созд�
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 
 from bot.platforms.telegram import describe
 from bot.platforms.vk import VkError, VkTransportError
@@ -21,6 +22,22 @@ if TYPE_CHECKING:
     from bot.app import App
 
 log = logging.getLogger(__name__)
+
+# createForumTopic counts toward the group's flood limits like a message (tdlib/td#2592):
+# a fourth topic in a row gets a 429; wait what Telegram asks, within reason
+TOPIC_WAIT_MAX = 120.0
+
+
+async def _paced(call: Any, attempts: int = 3) -> Any:
+    """``call()``, waiting out Telegram's ``retry_after`` a few times before giving up."""
+    for attempt in range(attempts):
+        try:
+            return await call()
+        except TelegramRetryAfter as exc:
+            if attempt == attempts - 1 or exc.retry_after > TOPIC_WAIT_MAX:
+                raise
+            log.info("start-up: Telegram asks to wait %s s", exc.retry_after)
+            await asyncio.sleep(exc.retry_after)
 
 # the bot's menu; each description is startup.j2's ``command_<name>``
 COMMANDS = ["help", "my", "find", "incident", "deadline", "post", "queue", "plan", "report",
@@ -110,7 +127,7 @@ class Startup:
             return
         for block in missing:
             try:
-                topic = await bot.create_forum_topic(group, name=block)
+                topic = await _paced(lambda b=block: bot.create_forum_topic(group, name=b))
             except TelegramAPIError as exc:
                 self.problem("topic_failed", block=block, error=exc.message)
                 continue

@@ -335,7 +335,7 @@ async def test_kill_9_between_telegrams_answer_and_the_record_posts_the_card_onc
 
         async def answer_held(params: dict, files: dict) -> dict:
             result = await send(params, files)
-            if "Обращение №" in str(params.get("text", "")) and not held.is_set():
+            if "Сообщение №" in str(params.get("text", "")) and not held.is_set():
                 held.set()
                 await release.wait()  # the card is posted; the bot never hears so
             return result
@@ -357,7 +357,7 @@ async def test_kill_9_between_telegrams_answer_and_the_record_posts_the_card_onc
             await eventually(lambda: _sync(recorded), timeout=20)
             await every_card_once(p, 1)
             sends = [e for e in await c.log(method="sendMessage")
-                     if "Обращение №" in str(e["params"].get("text", ""))]
+                     if "Сообщение №" in str(e["params"].get("text", ""))]
             assert len(sends) == 1  # adopted, not sent again
             assert not [e for e in await c.log() if e["method"].startswith("delete")]
             # and the card lives on: a press on it works

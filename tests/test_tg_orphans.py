@@ -52,7 +52,7 @@ async def staff_says(w: TgWorld, text: str) -> int:
                ["message_id"])
 
 
-def card(text: str = "🆕 Обращение №1 · новое") -> dict[str, Any]:
+def card(text: str = "🆕 Сообщение №1 · новое") -> dict[str, Any]:
     return {"chat_id": STAFF, "text": text, "reply_markup": MARKUP, "message_thread_id": 2}
 
 
@@ -73,7 +73,7 @@ async def test_a_lost_send_is_adopted_and_others_are_untouched(sandbox: TgWorld,
     assert sent.adopted and sent.ids == [orphan.message_id] and sent.window is None
     assert sent.result["message_thread_id"] == 2 and sent.result["chat"]["id"] == STAFF
     assert len(calls) == 2  # one probe on the staff message, one on the orphan
-    cards = [m for m in await visible(w) if "Обращение" in m["text"]]
+    cards = [m for m in await visible(w) if "Сообщение" in m["text"]]
     assert len(cards) == 1
     people = {m["message_id"]: m for m in await w.get("messages", chat_id=STAFF)
               if not m["by_bot"]}
@@ -88,7 +88,7 @@ async def test_nothing_there_sends_once_and_costs_one_probe(sandbox: TgWorld,
     sent = await tg.deliver_send(w.bot, "sendMessage", card(), 2, uncertain=True,
                                  watermark=watermark, pace=pacer(calls))
     assert not sent.adopted and sent.window is None and len(calls) == 1
-    assert len([m for m in await visible(w) if "Обращение" in m["text"]]) == 1
+    assert len([m for m in await visible(w) if "Сообщение" in m["text"]]) == 1
 
 
 async def test_an_orphan_beyond_a_gap_is_removed_after_the_resend(sandbox: TgWorld,
@@ -103,13 +103,13 @@ async def test_an_orphan_beyond_a_gap_is_removed_after_the_resend(sandbox: TgWor
     sent = await tg.deliver_send(w.bot, "sendMessage", card(), 2, uncertain=True,
                                  watermark=watermark, pace=pacer(calls))
     assert not sent.adopted and sent.window == (watermark, sent.ids[0])
-    assert len([m for m in await visible(w) if "Обращение" in m["text"]]) == 2
+    assert len([m for m in await visible(w) if "Сообщение" in m["text"]]) == 2
     cleaned = await tg.delete_orphans(
         w.bot, {"chat_id": STAFF, "after": watermark, "before": sent.ids[0],
                 "reply_markup": MARKUP}, 1, pacer(calls), others={staff})
     assert cleaned["deleted"] == [orphan.message_id]
     assert cleaned["looked"] == 2  # the orphan and the gap; the known staff message skipped
-    cards = [m for m in await visible(w) if "Обращение" in m["text"]]
+    cards = [m for m in await visible(w) if "Сообщение" in m["text"]]
     assert [m["message_id"] for m in cards] == sent.ids
     person = [m for m in await w.get("messages", chat_id=STAFF) if m["message_id"] == staff]
     assert person[0]["edits"] == 0 and not person[0]["deleted"]
