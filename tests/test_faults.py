@@ -129,9 +129,13 @@ async def answer_ready(env: Running, incident_id: int, text: str) -> None:
     """The coordinator takes the incident and writes the answer: awaiting approval."""
     assert env.app is not None
     await press(env, incident_id, "tk")
-    await env.app.workflow.answer(1004, incident_id, text, [])
-    incident = await repo.get(env.app.db.reader, incident_id)
-    assert incident is not None and incident.state == "answer_ready"
+    reply = await env.app.workflow.answer(1004, incident_id, text, [])
+    assert "ждёт согласования" in reply, reply
+
+    async def ready() -> bool:  # the reader connection sees the commit a moment later
+        incident = await repo.get(env.app.db.reader, incident_id)
+        return incident is not None and incident.state == "answer_ready"
+    assert await eventually(ready, timeout=5)
 
 
 async def replies_on_wall(c: Control, post: int, words: str) -> list[dict[str, Any]]:
