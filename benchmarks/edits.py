@@ -16,6 +16,7 @@ last new card went compared with the floor of the sends alone (new cards go firs
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 import tempfile
 import time
@@ -54,7 +55,8 @@ async def main(cards: int = CARDS, scale: float = SCALE) -> None:
     app_box: list[App] = []
 
     def number(text: str) -> int | None:
-        found = CARD_NUMBER.search(text)
+        # the Bot API call carries HTML; the number is read as Telegram shows it
+        found = CARD_NUMBER.search(re.sub(r"<[^>]+>", "", text))
         return int(found.group(1)) if found else None
 
     name, send = telegram._methods["sendmessage"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import json
 import logging
 import signal
 from typing import Any
@@ -34,6 +33,7 @@ from bot.sources.vk import CommunityLongPoll, PublicWatcher
 from bot.workflow import Workflow
 from storage import incidents as repo
 from storage import outbox as rows
+from storage import staff
 from storage.db import Conn, Database
 from storage.outbox import Item
 
@@ -205,9 +205,7 @@ class App:
             if call.method == "editMessageText" and "not found" in str(exc):
                 # the card was deleted in the group: post it again
                 async with self.db.tx() as conn:
-                    await conn.execute(
-                        "UPDATE incidents SET card_message_id = NULL WHERE id = ?",
-                        (item.ref_id,))
+                    await repo.forget_card(conn, item.ref_id or 0)
                 raise Retry(0.1, "card message gone; sending anew") from None
             raise
         return {"method": call.method, "result": result}
@@ -268,16 +266,9 @@ class App:
 
     async def _sync_staff(self) -> None:
         async with self.db.tx() as conn:
-            await conn.execute("UPDATE staff SET active = 0")
-            for m in self.config.staff:
-                await conn.execute(
-                    "INSERT INTO staff(telegram_id, name, roles, blocks, vk_id, active)"
-                    " VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT(telegram_id) DO UPDATE SET"
-                    " name = excluded.name, roles = excluded.roles, blocks = excluded.blocks,"
-                    " vk_id = excluded.vk_id, active = 1",
-                    (m.telegram_id, m.name, json.dumps(m.roles, ensure_ascii=False),
-                     json.dumps(m.blocks, ensure_ascii=False), m.vk_id),
-                )
+            await staff.replace_all(conn, [
+                staff.Person(m.telegram_id, m.name, m.roles, m.blocks, m.vk_id)
+                for m in self.config.staff])
 
     def request_stop(self) -> None:
         self.stop.set()

@@ -44,8 +44,10 @@ from bot.domain.calendar import WorkCalendar
 from bot.domain.incident import State
 from bot.hub import Hub
 from storage import incidents as repo
-from storage.db import Conn, fetch_all, fetch_one
-from storage.incidents import iso, parse_time
+from storage import notices
+from storage.db import Conn, savepoint
+from storage.incidents import iso
+from storage.notices import Watch
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -71,55 +73,6 @@ REMIND = "remind:"
 OVERDUE = "overdue"
 OVERDUE_MARK = "overdue_mark"  # the card and overdue_at: not a message, never held
 FIRST_REPLY = "first_reply"
-
-_COLUMNS = ("id", "state", "policy", "block", "text", "assignee_id", "assigned_at",
-            "received_at", "due_at", "first_reply_due_at", "first_reply_at", "overdue_at",
-            "card_chat_id", "card_message_id")
-
-# The events that start the deadline's clock again (``Hub.deadlines`` from that moment).
-RESTART_ACTIONS = ("citizen_reply", "reopen")
-_RESTARTED = (
-    "(SELECT MAX(e.at) FROM incident_events e WHERE e.incident_id = i.id AND e.action IN ("
-    + ", ".join(f"'{action}'" for action in RESTART_ACTIONS) + ")) AS restarted_at"
-)
-
-
-@dataclass(frozen=True)
-class Watch:
-    """The part of an incident the scan needs (no JSON, no answer text: fast to load)."""
-
-    id: int
-    state: str
-    policy: str
-    block: str
-    text: str
-    assignee_id: int | None
-    assigned_at: datetime | None
-    received_at: datetime
-    due_at: datetime | None
-    first_reply_due_at: datetime | None
-    first_reply_at: datetime | None
-    overdue_at: datetime | None
-    card_chat_id: int | None = None
-    card_message_id: int | None = None
-    restarted_at: datetime | None = None  # the last reopening: the deadline ran again
-
-    @classmethod
-    def from_row(cls, row: object) -> Watch:
-        values = {name: row[name] for name in _COLUMNS}  # type: ignore[index]
-        values["restarted_at"] = row["restarted_at"]  # type: ignore[index]
-        for name in ("assigned_at", "received_at", "due_at", "first_reply_due_at",
-                     "first_reply_at", "overdue_at", "restarted_at"):
-            values[name] = parse_time(values[name])
-        return cls(**values)
-
-    @property
-    def work_started(self) -> datetime:
-        """Where the executor's reminders count from: the assignment or the last
-        reopening, whichever is later (the deadline's clock started again then)."""
-        moments = [m for m in (self.assigned_at, self.restarted_at) if m is not None]
-        return max(moments) if moments else self.received_at
-
 
 @dataclass(frozen=True)
 class Notice:
@@ -203,13 +156,6 @@ def plan(w: Watch, policy: SlaPolicy, cal: WorkCalendar, points: list[str], now:
     return result
 
 
-def _ceil_iso(moment: datetime) -> str:
-    """Stored times have whole seconds: round up, so the row is not read too early."""
-    if moment.microsecond:
-        moment = moment.replace(microsecond=0) + timedelta(seconds=1)
-    return iso(moment)
-
-
 def _hours_minutes(left: timedelta) -> tuple[int, int]:
     minutes = max(0, math.ceil(left.total_seconds() / 60))
     return minutes // 60, minutes % 60
@@ -242,11 +188,8 @@ class Deadlines:
     async def tick(self) -> int:
         """Send what is due now; the number of notices recorded (sent or superseded)."""
         now = self.hub.clock.now()
-        stamp = iso(now)
         # the steady state: one indexed look on the reader, no write lock
-        if await fetch_one(self.hub.db.reader,
-                           "SELECT 1 FROM deadline_queue WHERE next_at <= ? LIMIT 1",
-                           (stamp,)) is None:
+        if not await notices.any_due(self.hub.db.reader, now):
             return 0
         total = 0
         while True:
@@ -262,50 +205,31 @@ class Deadlines:
 
     async def _batch(self, conn: Conn, now: datetime) -> tuple[int, int]:
         """One transaction over up to ``batch`` due rows; a few statements, not a few a row."""
-        columns = ", ".join(f"i.{name}" for name in _COLUMNS)
-        rows = await fetch_all(
-            conn,
-            f"SELECT {columns}, {_RESTARTED} FROM deadline_queue q"
-            " JOIN incidents i ON i.id = q.incident_id"
-            " WHERE q.next_at <= ? ORDER BY q.next_at LIMIT ?",
-            (iso(now), self.batch),
-        )
-        if not rows:
+        watches = await notices.due(conn, now, self.batch)
+        if not watches:
             return 0, 0
-        watches = [Watch.from_row(row) for row in rows]
-        marks = ", ".join("?" for _ in watches)
-        handled: dict[int, set[tuple[str, str]]] = {w.id: set() for w in watches}
-        for row in await fetch_all(
-                conn, f"SELECT incident_id, kind, due_key FROM notices"
-                f" WHERE incident_id IN ({marks})", tuple(handled)):
-            handled[row[0]].add((row[1], row[2]))
+        handled = await notices.handled(conn, [w.id for w in watches])
         recorded = 0
-        finished: list[tuple[int]] = []
-        later: list[tuple[str, int]] = []
+        finished: list[int] = []
+        later: list[tuple[int, datetime]] = []
         for w in watches:
             policy = self._policy(w.policy)
             todo = self._plan(w, policy, now, handled[w.id])
             if todo.send or todo.skip:
                 # one incident's failure must neither lose its notices nor stop the others
-                await conn.execute("SAVEPOINT deadline_one")
                 try:
-                    recorded += await self._carry_out(conn, w, todo, policy, now)
+                    async with savepoint(conn, "deadline_one"):
+                        recorded += await self._carry_out(conn, w, todo, policy, now)
                 except Exception:
-                    await conn.execute("ROLLBACK TO deadline_one")
                     log.exception("deadline notices of incident %s failed; retrying later",
                                   w.id)
                     todo = Plan(next_at=now + RETRY_BROKEN)
-                await conn.execute("RELEASE deadline_one")
             if todo.next_at is None:
-                finished.append((w.id,))
+                finished.append(w.id)
             else:
-                later.append((_ceil_iso(todo.next_at), w.id))
-        if finished:
-            await conn.executemany("DELETE FROM deadline_queue WHERE incident_id = ?", finished)
-        if later:
-            await conn.executemany(
-                "UPDATE deadline_queue SET next_at = ? WHERE incident_id = ?", later)
-        return len(rows), recorded
+                later.append((w.id, todo.next_at))
+        await notices.reschedule(conn, finished, later)
+        return len(watches), recorded
 
     def _plan(self, w: Watch, policy: SlaPolicy, now: datetime,
               handled: set[tuple[str, str]]) -> Plan:
@@ -331,13 +255,7 @@ class Deadlines:
 
     async def _record(self, conn: Conn, w: Watch, notice: Notice, now: datetime) -> bool:
         """Mark the notice as done; False if it already was (it must not go again)."""
-        row = await fetch_one(
-            conn,
-            "INSERT INTO notices(incident_id, kind, due_key, sent_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT DO NOTHING RETURNING 1",
-            (w.id, notice.kind, notice.due_key, iso(now)),
-        )
-        return row is not None
+        return await notices.record(conn, w.id, notice.kind, notice.due_key, now)
 
     async def _deliver(self, conn: Conn, w: Watch, notice: Notice, policy: SlaPolicy,
                        now: datetime) -> None:
@@ -366,9 +284,7 @@ class Deadlines:
                            purpose="prompt", ref_id=w.id)
         elif notice.kind == OVERDUE_MARK:
             assert w.due_at is not None
-            await conn.execute(
-                "UPDATE incidents SET overdue_at = ? WHERE id = ? AND overdue_at IS NULL",
-                (iso(w.due_at), w.id))
+            await repo.mark_overdue(conn, w.id, w.due_at)
             await repo.add_event(conn, w.id, w.due_at, "overdue", from_state=w.state,
                                  to_state=w.state)
             await cards.queue_sync(conn, hub.config, w.id, now, w.block)

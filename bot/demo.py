@@ -433,7 +433,7 @@ async def run(out: TextIO, keep: bool, port: int, workdir: Path,
     from bot.app import App
     from bot.config import parse_config
     from bot.sandbox.server import Sandbox
-    from storage.db import fetch_value
+    from storage import outbox
 
     logs.setup("ERROR", fmt="text")
     for name in DEMO_FILES:  # every run is the same week, from an empty database
@@ -453,9 +453,7 @@ async def run(out: TextIO, keep: bool, port: int, workdir: Path,
         while quiet < 2:
             if time.monotonic() > deadline:
                 raise DemoFailed("бот не разослал свои сообщения за 90 с")
-            pending = await fetch_value(
-                app.db.reader,
-                "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')")
+            pending = await outbox.unsettled(app.db.reader)
             quiet = quiet + 1 if not pending else 0
             await asyncio.sleep(0.15)
 

@@ -229,10 +229,7 @@ class Ingest:
         # the follow-up's key is stored too, so its redelivery is a duplicate
         await repo.add_event(conn, incident.id, now, action, from_state=incident.state,
                              to_state=state.value, detail=message.key)
-        await conn.execute(
-            "INSERT OR IGNORE INTO cursors(name, value) VALUES (?, ?)",
-            (f"seen:{message.key}", str(incident.id)),
-        )
+        await cursors.claim(conn, f"seen:{message.key}", str(incident.id))
         await queue_sync(conn, self.hub.config, incident.id, now, incident.block)
 
     async def _create(self, conn: Conn, message: Inbound, now: datetime) -> Outcome:
@@ -274,8 +271,7 @@ class Ingest:
         )
 
     async def _seen(self, conn: Conn, key: str) -> bool:
-        async with conn.execute("SELECT 1 FROM cursors WHERE name = ?", (f"seen:{key}",)) as cur:
-            return await cur.fetchone() is not None
+        return await cursors.get(conn, f"seen:{key}") is not None
 
     async def channel_post_seen(self, chat: int, root: int, channel: int, post: int) -> None:
         """A channel post's automatic forward in a discussion group: remembered, so that a

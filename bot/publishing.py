@@ -31,7 +31,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -50,10 +50,11 @@ from bot.domain.planner import (
 from bot.hub import Hub
 from bot.outbox import Permanent, Retry
 from bot.render import Renderer
-from storage import cursors
+from storage import cursors, posts
 from storage import outbox as rows
-from storage.db import Conn, fetch_all, fetch_one
-from storage.incidents import iso, parse_time
+from storage.db import Conn
+from storage.incidents import iso
+from storage.posts import Post
 
 log = logging.getLogger(__name__)
 
@@ -272,77 +273,20 @@ def _guid(post_id: int, queued_at: datetime) -> str:
     return f"mcu-post-{post_id}-{int(queued_at.timestamp())}"
 
 
-# -- storage of posts -------------------------------------------------------------------
+def post_title(post: Post) -> str:
+    """A short name for lists and notices."""
+    if post.poll:
+        source = "Опрос: " + str(post.poll.get("question", ""))
+    else:
+        heading, body = split_heading(post.text)
+        source = heading or body or "фото"
+    source = " ".join(source.split())
+    return source if len(source) <= 60 else source[:59] + "…"
 
 
-@dataclass
-class Post:
-    id: int
-    page: str
-    kind: str
-    text: str
-    photos: list[str]
-    poll: dict[str, Any] | None
-    fixed_at: datetime | None
-    queued_at: datetime
-    queued_by: int | None
-    planned_at: datetime | None
-    status: str
-    published_at: datetime | None
-    error: str | None
-
-    @property
-    def title(self) -> str:
-        """A short name for lists and notices."""
-        if self.poll:
-            source = "Опрос: " + str(self.poll.get("question", ""))
-        else:
-            heading, body = split_heading(self.text)
-            source = heading or body or "фото"
-        source = " ".join(source.split())
-        return source if len(source) <= 60 else source[:59] + "…"
-
-    def queued(self) -> QueuedPost:
-        return QueuedPost(self.id, self.fixed_at, self.queued_at)
-
-
-def _post(row: Any) -> Post:
-    return Post(
-        id=row["id"], page=row["page"], kind=row["kind"], text=row["text"],
-        photos=json.loads(row["photos"] or "[]"),
-        poll=json.loads(row["poll"]) if row["poll"] else None,
-        fixed_at=parse_time(row["fixed_at"]), queued_at=parse_time(row["queued_at"]) or
-        datetime.fromtimestamp(0, UTC), queued_by=row["queued_by"],
-        planned_at=parse_time(row["planned_at"]), status=row["status"],
-        published_at=parse_time(row["published_at"]), error=row["error"],
-    )
-
-
-async def get_post(conn: Conn, post_id: int) -> Post | None:
-    row = await fetch_one(conn, "SELECT * FROM posts WHERE id = ?", (post_id,))
-    return None if row is None else _post(row)
-
-
-async def queued_posts(conn: Conn, page: str) -> list[Post]:
-    """The page's queue in queue order."""
-    found = await fetch_all(
-        conn, "SELECT * FROM posts WHERE page = ? AND status = 'queued' ORDER BY queued_at, id",
-        (page,))
-    return [_post(row) for row in found]
-
-
-async def published_times(conn: Conn, page: str, since: datetime) -> list[datetime]:
-    """When the page's posts went out (or are going out): they count toward the quota.
-
-    A post that failed on every target does not count; one that reached a target does.
-    """
-    found = await fetch_all(
-        conn,
-        "SELECT published_at FROM posts p WHERE page = ? AND published_at >= ?"
-        " AND (status IN ('publishing', 'published') OR EXISTS (SELECT 1 FROM post_targets t"
-        " WHERE t.post_id = p.id AND t.status = 'done')) ORDER BY published_at",
-        (page, iso(since)))
-    return [datetime.fromisoformat(row[0]) for row in found]
+def queued(post: Post) -> QueuedPost:
+    """The post as the planner sees it."""
+    return QueuedPost(post.id, post.fixed_at, post.queued_at)
 
 
 # -- the service ------------------------------------------------------------------------
@@ -418,9 +362,9 @@ class Publishing:
     # -- queue and plan ----------------------------------------------------------------
 
     async def state(self, conn: Conn, page: Page, now: datetime) -> PageState:
-        queue = await queued_posts(conn, page.name)
-        published = await published_times(conn, page.name, now - timedelta(days=8))
-        slots = plan(page, [post.queued() for post in queue], published, now, self.tz,
+        queue = await posts.queued(conn, page.name)
+        published = await posts.published_times(conn, page.name, now - timedelta(days=8))
+        slots = plan(page, [queued(post) for post in queue], published, now, self.tz,
                      self._is_working_day)
         return PageState(page, queue, published, {slot.post_id: slot.at for slot in slots})
 
@@ -428,8 +372,7 @@ class Publishing:
         for post in state.queue:
             new = state.planned.get(post.id)
             if new != post.planned_at:
-                await conn.execute("UPDATE posts SET planned_at = ? WHERE id = ?",
-                                   (iso(new) if new else None, post.id))
+                await posts.set_planned(conn, post.id, new)
                 post.planned_at = new
 
     async def replan(self, conn: Conn, page: Page, now: datetime) -> PageState:
@@ -439,10 +382,7 @@ class Publishing:
 
     async def _next_queued_at(self, conn: Conn, page: str, now: datetime) -> datetime:
         """Now, or a second after the page's last queued post: queue order stays unique."""
-        row = await fetch_one(
-            conn, "SELECT max(queued_at) FROM posts WHERE page = ? AND status = 'queued'",
-            (page,))
-        last = parse_time(row[0]) if row and row[0] else None
+        last = await posts.last_queued_at(conn, page)
         moment = now.replace(microsecond=0)
         return max(moment, last + timedelta(seconds=1)) if last else moment
 
@@ -458,13 +398,10 @@ class Publishing:
                                               reason=composed.refusal), ok=False)
         now = self.hub.clock.now()
         async with self.hub.db.tx() as conn:
-            cur = await conn.execute(
-                "INSERT INTO posts(page, kind, text, photos, poll, fixed_at, queued_at, queued_by,"
-                " status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'draft')",
-                (page.name, "poll" if poll else "post", text, json.dumps(list(photos)),
-                 json.dumps(poll, ensure_ascii=False) if poll else None,
-                 iso(when) if when else None, iso(now), user_id))
-            post = await get_post(conn, cur.lastrowid or 0)
+            post_id = await posts.add_draft(
+                conn, page=page.name, kind="poll" if poll else "post", text=text,
+                photos=list(photos), poll=poll, fixed_at=when, queued_at=now, queued_by=user_id)
+            post = await posts.get(conn, post_id)
             assert post is not None
             return await self._preview(conn, post, page, composed, now)
 
@@ -473,11 +410,11 @@ class Publishing:
         state = await self.state(conn, page, now)
         problem = None
         if post.fixed_at is not None:
-            problem = check_fixed(page, [p.queued() for p in state.queue], state.published,
+            problem = check_fixed(page, [queued(p) for p in state.queue], state.published,
                                   post.fixed_at, self.tz, self._is_working_day)
             expected: datetime | None = post.fixed_at
         else:
-            trial = [*(p.queued() for p in state.queue), QueuedPost(post.id, None, now + timedelta(
+            trial = [*(queued(p) for p in state.queue), QueuedPost(post.id, None, now + timedelta(
                 days=3650))]  # as if queued last
             slots = plan(page, trial, state.published, now, self.tz, self._is_working_day)
             expected = next((s.at for s in slots if s.post_id == post.id), None)
@@ -496,23 +433,20 @@ class Publishing:
         render = self.hub.render
         now = self.hub.clock.now()
         async with self.hub.db.tx() as conn:
-            post = await get_post(conn, post_id)
+            post = await posts.get(conn, post_id)
             if post is None or post.status != "draft":
                 return Reply(render.text("posts.j2:draft_gone"), alert=True, ok=False)
             page = self._page(post.page)
             fixed = None if mode == "m" else post.fixed_at
             if fixed is not None and mode == "q":
                 state = await self.state(conn, page, now)
-                problem = check_fixed(page, [p.queued() for p in state.queue], state.published,
+                problem = check_fixed(page, [queued(p) for p in state.queue], state.published,
                                       fixed, self.tz, self._is_working_day)
                 if problem:
                     return Reply(render.text("posts.j2:confirm_fixed", reason=problem),
                                  "confirm", alert=True, ok=False, post_id=post.id)
             queued_at = await self._next_queued_at(conn, page.name, now)
-            await conn.execute(
-                "UPDATE posts SET status = 'queued', queued_at = ?, fixed_at = ?,"
-                " queued_by = COALESCE(?, queued_by) WHERE id = ? AND status = 'draft'",
-                (iso(queued_at), iso(fixed) if fixed else None, user_id, post.id))
+            await posts.queue_draft(conn, post.id, queued_at, fixed, user_id)
             state = await self.replan(conn, page, now)
         return Reply(render.html("posts.j2:queued", id=post.id, page=page.name,
                                  at=state.planned.get(post.id), fixed=fixed is not None),
@@ -520,10 +454,8 @@ class Publishing:
 
     async def cancel(self, post_id: int) -> Reply:
         async with self.hub.db.tx() as conn:
-            cur = await conn.execute(
-                "UPDATE posts SET status = 'removed' WHERE id = ? AND status = 'draft'",
-                (post_id,))
-        if cur.rowcount != 1:
+            removed = await posts.remove(conn, post_id, "draft")
+        if not removed:
             return Reply(self.hub.render.text("posts.j2:draft_gone"), alert=True, ok=False)
         return Reply(self.hub.render.html("posts.j2:cancelled", id=post_id))
 
@@ -531,7 +463,7 @@ class Publishing:
         """New text for a draft (photos and time stay); a fresh preview."""
         now = self.hub.clock.now()
         async with self.hub.db.tx() as conn:
-            post = await get_post(conn, post_id)
+            post = await posts.get(conn, post_id)
             if post is None or post.status != "draft":
                 return Reply(self.hub.render.text("posts.j2:draft_gone"), ok=False)
             page = self._page(post.page)
@@ -541,9 +473,7 @@ class Publishing:
                 return Reply(self.hub.render.html("posts.j2:refused_limit", page=page.name,
                                                   reason=composed.refusal), ok=False,
                              post_id=post.id)
-            await conn.execute("UPDATE posts SET text = ?, poll = ? WHERE id = ?",
-                               (text, json.dumps(poll, ensure_ascii=False) if poll else None,
-                                post.id))
+            await posts.set_text(conn, post.id, text, poll)
             post.text, post.poll = text, poll
             return await self._preview(conn, post, page, composed, now)
 
@@ -565,30 +495,26 @@ class Publishing:
         """Swap the post with its neighbour in the queue (the planner follows the order)."""
         now = self.hub.clock.now()
         async with self.hub.db.tx() as conn:
-            post = await get_post(conn, post_id)
+            post = await posts.get(conn, post_id)
             if post is None or post.status != "queued":
                 return Reply(self.hub.render.text("posts.j2:not_queued"), alert=True, ok=False)
-            queue = await queued_posts(conn, post.page)
+            queue = await posts.queued(conn, post.page)
             index = next(i for i, p in enumerate(queue) if p.id == post.id)
             other = index + step
             if not 0 <= other < len(queue):
                 return Reply(self.hub.render.text("posts.j2:cannot_move"), ok=False)
             neighbour = queue[other]
-            await conn.execute("UPDATE posts SET queued_at = ? WHERE id = ?",
-                               (iso(neighbour.queued_at), post.id))
-            await conn.execute("UPDATE posts SET queued_at = ? WHERE id = ?",
-                               (iso(post.queued_at), neighbour.id))
+            await posts.set_queued_at(conn, post.id, neighbour.queued_at)
+            await posts.set_queued_at(conn, neighbour.id, post.queued_at)
             await self.replan(conn, self._page(post.page), now)
         return Reply(self.hub.render.text("posts.j2:moved", id=post.id))
 
     async def remove(self, post_id: int) -> Reply:
         now = self.hub.clock.now()
         async with self.hub.db.tx() as conn:
-            post = await get_post(conn, post_id)
-            cur = await conn.execute(
-                "UPDATE posts SET status = 'removed' WHERE id = ? AND status = 'queued'",
-                (post_id,))
-            if post is None or cur.rowcount != 1:
+            post = await posts.get(conn, post_id)
+            removed = await posts.remove(conn, post_id, "queued")
+            if post is None or not removed:
                 return Reply(self.hub.render.text("posts.j2:not_queued"), alert=True, ok=False)
             await self.replan(conn, self._page(post.page), now)
         return Reply(self.hub.render.text("posts.j2:removed", id=post_id))
@@ -597,10 +523,7 @@ class Publishing:
         """The press secretary's decision: a fixed time of now, sent at the next tick."""
         now = self.hub.clock.now()
         async with self.hub.db.tx() as conn:
-            cur = await conn.execute(
-                "UPDATE posts SET fixed_at = ? WHERE id = ? AND status = 'queued'",
-                (iso(now), post_id))
-            if cur.rowcount != 1:
+            if not await posts.fix_time(conn, post_id, now):
                 return Reply(self.hub.render.text("posts.j2:not_queued"), alert=True, ok=False)
         await self.tick()
         return Reply(self.hub.render.text("posts.j2:publishing_now", id=post_id))
@@ -613,7 +536,8 @@ class Publishing:
         ids: list[int] = []
         for page in self.config.pages:
             state = await self.state(self.hub.db.reader, page, now)
-            items = [{"post": post, "at": state.planned.get(post.id)} for post in state.queue]
+            items = [{"post": post, "title": post_title(post), "at": state.planned.get(post.id)}
+                     for post in state.queue]
             ids.extend(post.id for post in state.queue)
             pages.append({"page": page, "items": items})
         text = self.hub.render.render("posts/queue.html.j2", pages=pages, limit=QUEUE_SHOWN)
@@ -693,8 +617,8 @@ class Publishing:
         return used < page.quota
 
     async def _publish_due(self, conn: Conn, page: Page, now: datetime) -> int:
-        queue = await queued_posts(conn, page.name)
-        published = await published_times(conn, page.name, now - timedelta(days=8))
+        queue = await posts.queued(conn, page.name)
+        published = await posts.published_times(conn, page.name, now - timedelta(days=8))
         due = [post for post in queue if post.fixed_at is not None and post.fixed_at <= now]
         auto = sorted((post for post in queue if post.fixed_at is None
                        and post.planned_at is not None and post.planned_at <= now),
@@ -709,18 +633,12 @@ class Publishing:
 
     async def _dispatch(self, conn: Conn, page: Page, post: Post, now: datetime) -> None:
         """The post leaves the queue and its outbox rows are stored — one transaction."""
-        cur = await conn.execute(
-            "UPDATE posts SET status = 'publishing', published_at = ?,"
-            " planned_at = COALESCE(planned_at, ?) WHERE id = ? AND status = 'queued'",
-            (iso(now), iso(now), post.id))
-        if cur.rowcount != 1:
+        if not await posts.start_publishing(conn, post.id, now):
             return
         composed = compose(self.hub.render, page, post.text, len(post.photos), post.poll)
         for target in page.targets:
             name = target_key(target)
-            await conn.execute(
-                "INSERT INTO post_targets(post_id, target) VALUES (?, ?)"
-                " ON CONFLICT DO NOTHING", (post.id, name))
+            await posts.add_target(conn, post.id, name)
             if composed.refusal:  # the page's template or hashtags changed since queueing
                 await self._target_failed(conn, post.id, name, composed.refusal)
                 continue
@@ -766,9 +684,9 @@ class Publishing:
         key = _warn_key(page, now, self.tz)
         if not await cursors.claim(conn, key, iso(now)):
             return
-        queue = await queued_posts(conn, page.name)
-        published = await published_times(conn, page.name, now - timedelta(days=8))
-        short = shortfall(page, [p.queued() for p in queue], published, now, self.tz,
+        queue = await posts.queued(conn, page.name)
+        published = await posts.published_times(conn, page.name, now - timedelta(days=8))
+        short = shortfall(page, [queued(p) for p in queue], published, now, self.tz,
                           self._is_working_day)
         if short is None:
             return
@@ -860,19 +778,16 @@ class Publishing:
                 link = vk_link(int(target[3:]), int(result["post_id"]))
             elif target.startswith("tg:"):
                 link = telegram_link(int(target[3:]), result)
-            await conn.execute("UPDATE post_targets SET link = ? WHERE post_id = ? AND target = ?",
-                               (link, post_id, target))
+            await posts.set_link(conn, post_id, target, link)
         now = self.hub.clock.now()
         if target.startswith("tg:"):
-            post = await get_post(conn, post_id)
+            post = await posts.get(conn, post_id)
             page = self.config.page(post.page) if post else None
             if post is not None and page is not None:
                 composed = compose(self.hub.render, page, post.text, len(post.photos), post.poll)
                 if await self._enqueue_part(conn, post, int(target[3:]), composed, part + 1, now):
                     return  # the text after the album: the target is done after it
-        await conn.execute(
-            "UPDATE post_targets SET status = 'done', published_at = ? WHERE post_id = ?"
-            " AND target = ? AND status = 'pending'", (iso(now), post_id, target))
+        await posts.target_done(conn, post_id, target, now)
         await self._settle(conn, post_id)
 
     async def on_failed(self, conn: Conn, item: rows.Item, error: Any) -> None:
@@ -881,16 +796,14 @@ class Publishing:
         await self._target_failed(conn, post_id, target, str(error))
 
     async def _target_failed(self, conn: Conn, post_id: int, target: str, error: str) -> None:
-        cur = await conn.execute(
-            "UPDATE post_targets SET status = 'failed', error = ? WHERE post_id = ?"
-            " AND target = ? AND status = 'pending'", (error[:500], post_id, target))
-        post = await get_post(conn, post_id)
-        if cur.rowcount == 1 and post is not None:
+        failed = await posts.target_failed(conn, post_id, target, error[:500])
+        post = await posts.get(conn, post_id)
+        if failed and post is not None:
             people = dict.fromkeys([*self._owners(post), *self._admins()])
             for user_id in people:
                 await self.hub.notify(
                     conn, user_id, "posts.j2:failed", key=f"pubfail:{post_id}:{target}",
-                    id=post_id, title=post.title, page=post.page,
+                    id=post_id, title=post_title(post), page=post.page,
                     target=self._target_name(target), error=error[:500],
                     why=self.hub.render.text(f"posts.j2:{explain_failure(error)}"))
         await self._settle(conn, post_id)
@@ -900,26 +813,22 @@ class Publishing:
 
     async def _settle(self, conn: Conn, post_id: int) -> None:
         """All targets settled: the post is published (or failed) and its author told."""
-        targets = await fetch_all(
-            conn, "SELECT target, status, link, error FROM post_targets WHERE post_id = ?"
-            " ORDER BY target DESC", (post_id,))
-        if not targets or any(row["status"] == "pending" for row in targets):
+        targets = await posts.targets(conn, post_id)
+        if not targets or any(t.status == "pending" for t in targets):
             return
-        ok = all(row["status"] == "done" for row in targets)
-        errors = "; ".join(row["error"] for row in targets if row["error"])
-        cur = await conn.execute(
-            "UPDATE posts SET status = ?, error = ? WHERE id = ? AND status = 'publishing'",
-            ("published" if ok else "failed", errors or None, post_id))
-        post = await get_post(conn, post_id)
-        if cur.rowcount != 1 or post is None:
+        ok = all(t.status == "done" for t in targets)
+        errors = "; ".join(t.error for t in targets if t.error)
+        settled = await posts.settle(conn, post_id, ok, errors or None)
+        post = await posts.get(conn, post_id)
+        if not settled or post is None:
             return
-        links = [{"target": self._target_name(row["target"]), "link": row["link"]}
-                 for row in targets if row["status"] == "done"]
+        links = [{"target": self._target_name(t.target), "link": t.link}
+                 for t in targets if t.status == "done"]
         if not links:
             return  # nothing went out: the failure notice said it all
         for user_id in self._owners(post):
             await self.hub.notify(conn, user_id, "posts.j2:published", key=f"pubdone:{post_id}",
-                                  id=post_id, title=post.title, page=post.page, links=links,
+                                  id=post_id, title=post_title(post), page=post.page, links=links,
                                   partial=not ok)
 
 

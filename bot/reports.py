@@ -19,7 +19,6 @@ import html
 import io
 import math
 import re
-import sqlite3
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -34,9 +33,10 @@ from bot.domain.limits import TG_CAPTION_MAX, TG_TEXT_MAX, telegram_len
 from bot.domain.text import lemmas, morph, words
 from bot.hub import Hub
 from bot.platforms.telegram import upload
-from storage import cursors, outbox
-from storage.db import Conn, fetch_all
-from storage.incidents import iso, parse_time
+from storage import cursors, outbox, posts, reports
+from storage.db import Conn
+from storage.incidents import iso
+from storage.reports import Counts, ExportRow, Handled, Key
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -56,7 +56,6 @@ def report_kind(args: str | None, default: str) -> str:
 ALLOWED_ROLES = frozenset({"head", "curator", "manager", "coordinator"})
 
 OPEN = tuple(sorted(state.value for state in OPEN_STATES))
-_OPEN_MARKS = ", ".join("?" for _ in OPEN)
 REOPEN_ACTIONS = ("citizen_reply", "reopen")
 BASELINE_DAYS = 7  # the digest's growth is measured against the week before its period
 SINCE = "reports:since"  # first tick of this database: no digest for a moment before it
@@ -96,9 +95,6 @@ class Period:
         """The period of the same length just before: what growth is measured against."""
         return Period(self.start - (self.end - self.start), self.start, self.tz)
 
-    def bounds(self) -> tuple[str, str]:
-        return iso(self.start), iso(self.end)
-
 
 def _midnight(day: date, tz: Any) -> datetime:
     return datetime.combine(day, time(0), tz).astimezone(UTC)
@@ -128,27 +124,6 @@ def report_period(kind: str, now: datetime, tz: Any, scheduled: bool = False) ->
 
 
 # -- what the digest and the note hold -------------------------------------------------------
-
-
-@dataclass
-class Counts:
-    """Per source, block or in total. The first three count the period, the rest now."""
-
-    new: int = 0  # received in the period
-    answered: int = 0  # answer published in the period
-    late: int = 0  # of those, published after the deadline
-    reopened: int = 0  # reopened in the period (the citizen objected, or staff)
-    open: int = 0  # in work now, whatever their age
-    unassigned: int = 0  # of the open: nobody has taken them yet
-    overdue: int = 0  # of the open: past the deadline now
-
-    def add(self, other: Counts) -> None:
-        for name in self.__dataclass_fields__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
-    @property
-    def quiet(self) -> bool:
-        return not (self.new or self.answered or self.reopened or self.open)
 
 
 @dataclass
@@ -224,131 +199,23 @@ class Summary:
         return self.totals.quiet and not any(q.published for q in self.quotas)
 
 
-# -- SQL -----------------------------------------------------------------------------------
-
-Key = tuple[str, str]  # (source, block)
+# -- what the storage is asked -------------------------------------------------------------
 
 
-async def volume(conn: Conn, period: Period, now: datetime | None) -> dict[Key, Counts]:
-    """Counts per (source, block); ``now`` adds the open and overdue ones at that moment.
-
-    Each figure is its own query over its own index, rather than one scan of everything.
-    """
-    start, end = period.bounds()
-    table: dict[Key, Counts] = defaultdict(Counts)
-    for source, block, n in await fetch_all(
-        conn,
-        "SELECT source, block, count(*) FROM incidents"
-        " WHERE received_at >= ? AND received_at < ? GROUP BY source, block",
-        (start, end),
-    ):
-        table[source, block].new = n
-    for source, block, n, late in await fetch_all(
-        conn,
-        "SELECT source, block, count(*), total(due_at IS NOT NULL AND published_at > due_at)"
-        " FROM incidents WHERE published_at >= ? AND published_at < ?"
-        " GROUP BY source, block",
-        (start, end),
-    ):
-        table[source, block].answered = n
-        table[source, block].late = int(late)
-    for source, block, n in await fetch_all(
-        conn,
-        "SELECT i.source, i.block, count(DISTINCT e.incident_id) FROM incident_events e"
-        " JOIN incidents i ON i.id = e.incident_id"
-        " WHERE e.action IN (?, ?) AND e.at >= ? AND e.at < ? GROUP BY i.source, i.block",
-        (*REOPEN_ACTIONS, start, end),
-    ):
-        table[source, block].reopened = n
-    if now is not None:
-        for source, block, n, unassigned, overdue in await fetch_all(
-            conn,
-            "SELECT source, block, count(*), total(state = 'new'), total(due_at < ?)"
-            f" FROM incidents WHERE state IN ({_OPEN_MARKS}) GROUP BY source, block",
-            (iso(now), *OPEN),
-        ):
-            counts = table[source, block]
-            counts.open, counts.unassigned, counts.overdue = n, int(unassigned), int(overdue)
-    return table
+def _day_offset(period: Period) -> timedelta:
+    """From UTC to local time, for grouping by local day (Russian zones have had no
+    daylight saving time since 2014, so one offset holds for a period)."""
+    return period.end.astimezone(period.tz).utcoffset() or timedelta(0)
 
 
-async def overdue_items(conn: Conn, now: datetime, limit: int) -> list[sqlite3.Row]:
-    return await fetch_all(
-        conn,
-        f"SELECT id, block, assignee_id, due_at FROM incidents WHERE state IN ({_OPEN_MARKS})"
-        " AND due_at < ? ORDER BY due_at, id LIMIT ?",
-        (*OPEN, iso(now), limit),
-    )
-
-
-async def texts(conn: Conn, period: Period) -> list[str]:
-    start, end = period.bounds()
-    rows = await fetch_all(
-        conn,
-        "SELECT substr(text, 1, 1000) FROM incidents WHERE received_at >= ? AND received_at < ?",
-        (start, end),
-    )
-    return [row[0] for row in rows]
-
-
-def _day_offset(period: Period) -> str:
-    """SQLite modifier from UTC to local time, for grouping by local day (Russian zones
-    have had no daylight saving time since 2014, so one offset holds for a period)."""
-    offset = period.end.astimezone(period.tz).utcoffset() or timedelta(0)
-    return f"{int(offset.total_seconds()):+d} seconds"
-
-
-async def received_by_day(conn: Conn, period: Period) -> dict[tuple[date, str], int]:
-    start, end = period.bounds()
-    rows = await fetch_all(
-        conn,
-        "SELECT date(received_at, ?) AS day, block, count(*) FROM incidents"
-        " WHERE received_at >= ? AND received_at < ? GROUP BY day, block",
-        (_day_offset(period), start, end),
-    )
-    return {(date.fromisoformat(day), block): n for day, block, n in rows}
-
-
-async def posts_by_day(conn: Conn, config: Config,
-                       period: Period) -> dict[tuple[str, date], int] | None:
-    """Posts that count toward each page's quota, per local day; None while the
-    publishing feature (which owns ``posts`` and says what counts) is not there."""
-    try:
-        from bot.publishing import published_times
-
-        found = {page.name: await published_times(conn, page.name, period.start)
-                 for page in config.pages}
-    except (ImportError, sqlite3.OperationalError):
-        return None
+async def posts_by_day(conn: Conn, config: Config, period: Period) -> dict[tuple[str, date], int]:
+    """Posts that count toward each page's quota, per local day."""
     counts: Counter[tuple[str, date]] = Counter()
-    for page, moments in found.items():
-        for moment in moments:
+    for page in config.pages:
+        for moment in await posts.published_times(conn, page.name, period.start):
             if moment < period.end:
-                counts[page, moment.astimezone(period.tz).date()] += 1
+                counts[page.name, moment.astimezone(period.tz).date()] += 1
     return dict(counts)
-
-
-async def handled_rows(conn: Conn, period: Period) -> list[sqlite3.Row]:
-    """The incidents whose answer was published in the period: what ratings are made of."""
-    start, end = period.bounds()
-    return await fetch_all(
-        conn,
-        "SELECT assignee_id, block, received_at, first_reply_at, published_at, due_at,"
-        " returns, reopens, rating FROM incidents"
-        " WHERE published_at >= ? AND published_at < ? AND state != 'rejected'",
-        (start, end),
-    )
-
-
-async def export_rows(conn: Conn, period: Period) -> list[sqlite3.Row]:
-    start, end = period.bounds()
-    return await fetch_all(
-        conn,
-        "SELECT id, received_at, source, block, priority, state, assignee_id, due_at,"
-        " first_reply_at, published_at, returns, reopens, rating, text, link FROM incidents"
-        " WHERE received_at >= ? AND received_at < ? ORDER BY received_at, id",
-        (start, end),
-    )
 
 
 # -- pure computations ---------------------------------------------------------------------
@@ -433,34 +300,31 @@ def _hours(delta: timedelta) -> float:
     return delta.total_seconds() / 3600
 
 
-def ratings(rows: Iterable[Any], calendar: WorkCalendar,
+def ratings(rows: Iterable[Handled], calendar: WorkCalendar,
             name_of: Callable[[int | None], str]) -> tuple[list[Rating], list[Rating]]:
     """Per block and per executor: answers published, on time (published by the
     deadline), median working hours to the first reply and to publication, returns,
     reopens, the citizens' average rating. Best first: most answers, then on time."""
-    groups: dict[tuple[str, Any], list[Any]] = defaultdict(list)
+    groups: dict[tuple[str, Any], list[Handled]] = defaultdict(list)
     for row in rows:
-        groups["block", row["block"]].append(row)
-        groups["executor", row["assignee_id"]].append(row)
+        groups["block", row.block].append(row)
+        groups["executor", row.assignee_id].append(row)
     blocks, executors = [], []
     for (kind, key), items in groups.items():
         rating = Rating(name=key if kind == "block" else name_of(key))
         first, publish, scores = [], [], []
         for row in items:
-            received = parse_time(row["received_at"])
-            published = parse_time(row["published_at"])
-            due = parse_time(row["due_at"])
-            first_reply = parse_time(row["first_reply_at"])
-            assert received is not None and published is not None
+            received, published, due = row.received_at, row.published_at, row.due_at
+            first_reply = row.first_reply_at
             rating.handled += 1
             rating.on_time += due is None or published <= due
-            rating.returns += row["returns"]
-            rating.reopens += row["reopens"]
+            rating.returns += row.returns
+            rating.reopens += row.reopens
             publish.append(_hours(calendar.between(received, published)))
             if first_reply is not None:
                 first.append(_hours(calendar.between(received, first_reply)))
-            if row["rating"] is not None:
-                scores.append(row["rating"])
+            if row.rating is not None:
+                scores.append(row.rating)
         rating.publish_hours = statistics.median(publish)
         rating.first_reply_hours = statistics.median(first) if first else None
         rating.rating = statistics.fmean(scores) if scores else None
@@ -696,7 +560,7 @@ class Reports:
         """
         conn = self.hub.db.reader
         config = self.hub.config
-        table = await volume(conn, period, now)
+        table = await reports.volume(conn, period.start, period.end, now, REOPEN_ACTIONS, OPEN)
         totals = Counts()
         for counts in table.values():
             totals.add(counts)
@@ -706,21 +570,23 @@ class Reports:
         before = Counts()
         before_sources: Counter[str] = Counter()
         before_blocks: Counter[str] = Counter()
-        for (source, block), counts in (await volume(conn, baseline, None)).items():
+        earlier = await reports.volume(conn, baseline.start, baseline.end, None, REOPEN_ACTIONS,
+                                       OPEN)
+        for (source, block), counts in earlier.items():
             before.add(counts)
             before_sources[source] += counts.new
             before_blocks[block] += counts.new
         current_blocks: Counter[str] = Counter()
         for (_, block), counts in table.items():
             current_blocks[block] += counts.new
-        current_texts, baseline_texts = await texts(conn, period), await texts(conn, baseline)
+        current_texts = await reports.texts(conn, period.start, period.end)
+        baseline_texts = await reports.texts(conn, baseline.start, baseline.end)
         current_words = await asyncio.to_thread(self.keywords.count, current_texts)
         baseline_words = await asyncio.to_thread(self.keywords.count, baseline_texts)
         overdue = [
-            Overdue(row["id"], row["block"], self.hub.staff_name(row["assignee_id"])
-                    if row["assignee_id"] is not None else self.phrase("unassigned"),
-                    datetime.fromisoformat(row["due_at"]))
-            for row in await overdue_items(conn, now, overdue_limit)
+            Overdue(item.id, item.block, self.hub.staff_name(item.assignee_id)
+                    if item.assignee_id is not None else self.phrase("unassigned"), item.due_at)
+            for item in await reports.overdue(conn, now, overdue_limit, OPEN)
         ]
         posts = await posts_by_day(conn, config, period)
         week_posts = None
@@ -747,12 +613,13 @@ class Reports:
         return summary
 
     async def ratings(self, period: Period) -> tuple[list[Rating], list[Rating]]:
-        rows = await handled_rows(self.hub.db.reader, period)
+        rows = await reports.handled(self.hub.db.reader, period.start, period.end)
         return await asyncio.to_thread(ratings, rows, self.hub.calendar, self.executor_name)
 
     async def chart(self, period: Period) -> bytes:
         """The period's incidents by block and by day (by week beyond a month)."""
-        counts = await received_by_day(self.hub.db.reader, period)
+        counts = await reports.received_by_day(self.hub.db.reader, period.start, period.end,
+                                               _day_offset(period))
         days = period.days
         if len(days) > 31:
             weekly: dict[tuple[date, str], int] = Counter()
@@ -844,7 +711,7 @@ class Reports:
         """An XLSX for the regional centre: the period's incidents and both ratings."""
         async with self._lock:
             period = report_period(kind, now, self.tz)
-            rows = await export_rows(self.hub.db.reader, period)
+            rows = await reports.exported(self.hub.db.reader, period.start, period.end)
             blocks, executors = await self.ratings(period)
             sheets = [
                 (self.phrase("xlsx_incidents"), self.phrase("xlsx_incident_columns").split("|"),
@@ -866,23 +733,22 @@ class Reports:
             document=data, filename=f"mcu-{kind}-{first:%Y%m%d}-{last:%Y%m%d}.xlsx",
         )
 
-    def _local(self, value: str | None) -> datetime | None:
-        moment = parse_time(value)
+    def _local(self, moment: datetime | None) -> datetime | None:
         return None if moment is None else moment.astimezone(self.tz).replace(tzinfo=None)
 
-    def _incident_cells(self, row: Any) -> list[Any]:
-        published, due = parse_time(row["published_at"]), parse_time(row["due_at"])
+    def _incident_cells(self, row: ExportRow) -> list[Any]:
+        published, due = row.published_at, row.due_at
         on_time = "" if published is None else self.phrase(
             "yes" if due is None or published <= due else "no")
         return [
-            row["id"], self._local(row["received_at"]), self.source_name(row["source"]),
-            row["block"], self.phrase("priority_fast" if row["priority"] == "fast"
-                                      else "priority_normal"),
-            self.hub.render.text(f"state_{row['state']}"),
-            self.hub.staff_name(row["assignee_id"]) if row["assignee_id"] is not None else "",
-            self._local(row["due_at"]), self._local(row["first_reply_at"]),
-            self._local(row["published_at"]), on_time, row["returns"], row["reopens"],
-            row["rating"], row["text"], row["link"] or "",
+            row.id, self._local(row.received_at), self.source_name(row.source),
+            row.block, self.phrase("priority_fast" if row.priority == "fast"
+                                   else "priority_normal"),
+            self.hub.render.text(f"state_{row.state}"),
+            self.hub.staff_name(row.assignee_id) if row.assignee_id is not None else "",
+            self._local(row.due_at), self._local(row.first_reply_at),
+            self._local(row.published_at), on_time, row.returns, row.reopens,
+            row.rating, row.text, row.link or "",
         ]
 
     @staticmethod

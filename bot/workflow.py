@@ -323,12 +323,7 @@ class Workflow:
         return int(incident_id), kind
 
     async def incident_of_card(self, chat_id: int, message_id: int) -> int | None:
-        async with self.hub.db.reader.execute(
-            "SELECT id FROM incidents WHERE card_chat_id = ? AND card_message_id = ?",
-            (chat_id, message_id),
-        ) as cur:
-            row = await cur.fetchone()
-        return None if row is None else int(row[0])
+        return await repo.by_card(self.hub.db.reader, chat_id, message_id)
 
     async def answer(self, user_id: int, incident_id: int, text: str,
                      photos: list[str]) -> str:

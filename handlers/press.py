@@ -24,13 +24,12 @@ from bot.publishing import (
     Publishing,
     Refused,
     Reply,
-    get_post,
     parse_command,
     parse_poll,
     parse_when,
 )
 from bot.render import Renderer
-from storage import cursors
+from storage import cursors, posts
 from storage import outbox as rows
 
 ROLES = {"press", "admin"}
@@ -139,7 +138,7 @@ async def _edit(hub: Hub, query: CallbackQuery, *, text: str | None = None,
 async def _set_awaiting(hub: Hub, user_id: int, state: dict[str, Any] | None) -> None:
     async with hub.db.tx() as conn:
         if state is None:
-            await conn.execute("DELETE FROM cursors WHERE name = ?", (_await_key(user_id),))
+            await cursors.drop(conn, _await_key(user_id))
         else:
             await cursors.put(conn, _await_key(user_id), json.dumps(state, ensure_ascii=False))
 
@@ -160,7 +159,7 @@ async def _draft_from(publishing: Publishing, user_id: int, state: dict[str, Any
         except Refused:
             pass
     if state.get("replaces"):
-        old = await get_post(hub.db.reader, int(state["replaces"]))
+        old = await posts.get(hub.db.reader, int(state["replaces"]))
         if old is not None and not photos:
             photos = old.photos  # a new text for the same photos
         await publishing.cancel(int(state["replaces"]))
@@ -363,7 +362,7 @@ async def on_draft_button(query: CallbackQuery, callback_data: DraftCb, hub: Hub
     if action == "x":
         reply = await publishing.cancel(callback_data.id)
     elif action == "e":
-        post = await get_post(hub.db.reader, callback_data.id)
+        post = await posts.get(hub.db.reader, callback_data.id)
         if post is None or post.status != "draft":
             reply = Reply(hub.render.text("posts.j2:draft_gone"), alert=True, ok=False)
         else:

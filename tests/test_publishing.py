@@ -24,7 +24,6 @@ from bot.publishing import (
     Publishing,
     Refused,
     compose,
-    get_post,
     parse_command,
     parse_poll,
     parse_when,
@@ -37,6 +36,7 @@ from bot.sandbox import world
 from handlers.press import DraftCb, PageCb, QueueCb, draft_markup, queue_buttons
 from storage import outbox as rows
 from storage.db import Database, fetch_all
+from storage.posts import get as get_post
 
 TZ = ZoneInfo(world.TIMEZONE)
 MONDAY = datetime(2026, 11, 23, 8, 0, tzinfo=TZ)  # a working Monday
@@ -272,7 +272,7 @@ async def test_a_clock_jump_does_not_burst(service):
 
 
 async def _queued(service: Publishing, page_name: str):
-    from bot.publishing import queued_posts
+    from storage.posts import queued as queued_posts
 
     return await queued_posts(service.hub.db.reader, page_name)
 
@@ -395,7 +395,7 @@ async def test_a_permanent_failure_is_reported_in_the_platforms_words(service):
         assert "Что это значит: ВКонтакте не принял запись" in notice.params["text"]
         assert "ВКонтакте «Глава»" in notice.params["text"]
     # a post that reached no target does not count toward the quota
-    from bot.publishing import published_times
+    from storage.posts import published_times
 
     assert await published_times(service.hub.db.reader, "Глава", MONDAY) == []
 
