@@ -29,13 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.clock import FakeClock
 from bot.config import parse_config
-from bot.deadlines import Deadlines
 from bot.domain import sla
 from bot.domain.calendar import WorkCalendar
 from bot.domain.routing import Router
-from bot.hub import Hub
 from bot.render import Renderer
 from bot.sandbox import world
+from bot.services.deadlines.scan import Deadlines
+from bot.services.hub import Hub
 from storage.db import Database, fetch_value
 from storage.incidents import iso
 

@@ -39,10 +39,10 @@ from bot.clock import FakeClock
 from bot.config import parse_config
 from bot.domain.calendar import WorkCalendar
 from bot.domain.routing import Router
-from bot.hub import Hub
 from bot.render import Renderer
-from bot.reports import Reports, digest_period
 from bot.sandbox import world
+from bot.services.hub import Hub
+from bot.services.reports.reports import Reports, digest_period
 from storage.db import Database
 from storage.incidents import iso
 

@@ -27,9 +27,9 @@ from zoneinfo import ZoneInfo
 
 from benchmarks.common import config, emit, quiet, scaled_sandbox, start, stop, wait_for
 from bot.app import App
-from bot.cards import TAKE, CardCb
 from bot.sandbox import world
 from bot.sandbox.client import CARD_NUMBER
+from bot.services.cards import TAKE, CardCb
 from storage import incidents as repo
 from storage.db import fetch_value
 

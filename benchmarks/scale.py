@@ -120,16 +120,16 @@ async def generate(path: Path) -> dict[str, float]:
 
 async def measure(path: Path) -> dict[str, object]:
     """What a bot process opening this database does with it."""
-    from bot import cards
     from bot.clock import FakeClock
     from bot.config import parse_config
-    from bot.deadlines import Deadlines
     from bot.domain.calendar import WorkCalendar
     from bot.domain.incident import OPEN_STATES
     from bot.domain.routing import Router
-    from bot.hub import Hub
     from bot.render import Renderer
     from bot.sandbox import world
+    from bot.services import cards
+    from bot.services.deadlines.scan import Deadlines
+    from bot.services.hub import Hub
     from storage import incidents as repo
     from storage.db import Database, fetch_value
 

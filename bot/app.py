@@ -17,20 +17,20 @@ from aiogram import Bot, Dispatcher
 from aiogram import Router as AiogramRouter
 from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramUnauthorizedError
 
-from bot import cards, failures
 from bot.clock import Clock, SandboxClock, SystemClock
 from bot.config import Config
 from bot.domain.calendar import WorkCalendar
 from bot.domain.routing import Router
-from bot.hub import Hub
-from bot.ingest import Ingest
-from bot.outbox import Done, Limits, Outbox, Permanent, Retry
-from bot.platforms import telegram as tg
-from bot.platforms.vk import VkClient, VkClients, VkError, VkTransportError, outbox_failure
+from bot.outbox.worker import Done, Limits, Outbox, Permanent, Retry
+from bot.platforms.telegram import bot_api as tg
+from bot.platforms.vk.client import VkClient, VkClients, VkError, VkTransportError, outbox_failure
 from bot.render import Renderer
 from bot.scheduler import Jobs
+from bot.services import cards, failures
+from bot.services.hub import Hub
+from bot.services.ingest import Ingest
+from bot.services.workflow.presses import Workflow
 from bot.sources.vk import CommunityLongPoll, PublicWatcher
-from bot.workflow import Workflow
 from storage import incidents as repo
 from storage import outbox as rows
 from storage import staff
@@ -40,8 +40,9 @@ from storage.outbox import Item
 log = logging.getLogger(__name__)
 
 # Feature modules; each has ``install(app)`` adding its routers, jobs and outbox hooks.
-FEATURES = ["bot.startup", "bot.deadlines", "bot.publishing", "bot.reports", "bot.retention",
-            "bot.health"]
+FEATURES = ["bot.services.startup", "bot.services.deadlines.scan",
+            "bot.services.publishing.queue", "bot.services.reports.reports",
+            "bot.services.retention", "bot.services.health"]
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "channel_post",
                    "my_chat_member"]

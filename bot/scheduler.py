@@ -14,8 +14,8 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.hub import Hub
-from bot.workflow import Workflow
+from bot.services.hub import Hub
+from bot.services.workflow.presses import Workflow
 
 log = logging.getLogger(__name__)
 

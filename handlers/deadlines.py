@@ -6,8 +6,8 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.deadlines import deadline_reply
-from bot.hub import Hub
+from bot.services.deadlines.scan import deadline_reply
+from bot.services.hub import Hub
 
 
 async def on_deadline(message: Message, command: CommandObject, hub: Hub) -> None:

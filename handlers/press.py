@@ -19,8 +19,9 @@ from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
 
-from bot.hub import Hub
-from bot.publishing import (
+from bot.render import Renderer
+from bot.services.hub import Hub
+from bot.services.publishing.queue import (
     Publishing,
     Refused,
     Reply,
@@ -28,7 +29,6 @@ from bot.publishing import (
     parse_poll,
     parse_when,
 )
-from bot.render import Renderer
 from storage import cursors, posts
 from storage import outbox as rows
 

@@ -11,13 +11,13 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 from pydantic import Field
 
-from bot import cards
-from bot.cards import ID
 from bot.domain.incident import OPEN_STATES
-from bot.hub import Hub
-from bot.ingest import Inbound, Ingest
+from bot.services import cards
+from bot.services.cards import ID
+from bot.services.hub import Hub
+from bot.services.ingest import Inbound, Ingest
+from bot.services.workflow.presses import Workflow
 from bot.sources.telegram import attachments, from_private, origin_author, text_of
-from bot.workflow import Workflow
 from handlers.staff_group import handle_reply
 from storage import cursors
 from storage import incidents as repo

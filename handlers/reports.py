@@ -14,8 +14,8 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.hub import Hub
-from bot.reports import KINDS, RATING_KINDS, Reply, Reports, report_kind
+from bot.services.hub import Hub
+from bot.services.reports.reports import KINDS, RATING_KINDS, Reply, Reports, report_kind
 
 Make = Callable[[Reports, str, datetime], Awaitable[Reply]]
 

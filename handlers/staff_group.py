@@ -6,9 +6,9 @@ from aiogram import F, Router
 from aiogram.types import Message
 
 from bot.config import Config
-from bot.hub import Hub
+from bot.services.hub import Hub
+from bot.services.workflow.presses import Workflow
 from bot.sources.telegram import text_of
-from bot.workflow import Workflow
 
 
 def build(config: Config) -> Router:

@@ -6,8 +6,8 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import Message
 
-from bot import health
-from bot.hub import Hub
+from bot.services import health
+from bot.services.hub import Hub
 
 
 def label(hub: Hub, name: str) -> str:

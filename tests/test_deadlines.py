@@ -12,16 +12,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import cards
 from bot.clock import FakeClock
 from bot.config import parse_config
-from bot.deadlines import Deadlines, deadline_reply
 from bot.domain import sla
 from bot.domain.calendar import WorkCalendar
 from bot.domain.routing import Router
-from bot.hub import Hub
 from bot.render import Renderer
 from bot.sandbox import world
+from bot.services import cards
+from bot.services.deadlines.scan import Deadlines, deadline_reply
+from bot.services.hub import Hub
 from storage import incidents as repo
 from storage.db import Database, fetch_all, fetch_value
 from storage.incidents import NewIncident

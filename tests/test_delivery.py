@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bot import outbox as outbox_module
+from bot.outbox import worker as outbox_module
 from storage import outbox as rows
 from storage.db import fetch_all
 from tests.harness import STAFF_GROUP, eventually, running

@@ -26,10 +26,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.app import App
-from bot.cards import CardCb
-from bot.ingest import Inbound
 from bot.sandbox import world
 from bot.sandbox.server import Sandbox
+from bot.services.cards import CardCb
+from bot.services.ingest import Inbound
 from bot.sources import vk_events
 from bot.sources.vk import CommunityLongPoll
 from storage import incidents as repo
@@ -145,9 +145,9 @@ def test_a_batch_is_stored_exactly_as_one_by_one():
     from bot.config import parse_config
     from bot.domain.calendar import WorkCalendar
     from bot.domain.routing import Router
-    from bot.hub import Hub
-    from bot.ingest import Ingest
     from bot.render import Renderer
+    from bot.services.hub import Hub
+    from bot.services.ingest import Ingest
     from storage.db import Database
 
     config = parse_config(world.config_dict("http://sandbox.invalid", ":memory:"), environ={})

@@ -16,10 +16,12 @@ from bot.clock import FakeClock
 from bot.config import parse_config
 from bot.domain.calendar import WorkCalendar
 from bot.domain.limits import callback_data_fits
-from bot.hub import Hub
-from bot.outbox import Permanent, Retry
-from bot.platforms.vk import VkError
-from bot.publishing import (
+from bot.outbox.worker import Permanent, Retry
+from bot.platforms.vk.client import VkError
+from bot.render import Renderer
+from bot.sandbox import world
+from bot.services.hub import Hub
+from bot.services.publishing.queue import (
     VK_PLATFORM,
     Publishing,
     Refused,
@@ -31,8 +33,6 @@ from bot.publishing import (
     telegram_calls,
     telegram_link,
 )
-from bot.render import Renderer
-from bot.sandbox import world
 from handlers.press import DraftCb, PageCb, QueueCb, draft_markup, queue_buttons
 from storage import outbox as rows
 from storage.db import Database, fetch_all
@@ -565,6 +565,6 @@ async def test_forged_or_foreign_presses_change_nothing(service, user, data, wor
     ("something new", "why_unknown"),
 ])
 def test_a_platforms_refusal_is_explained_in_russian(error: str, phrase: str):
-    from bot.publishing import explain_failure
+    from bot.services.publishing.queue import explain_failure
 
     assert explain_failure(error) == phrase

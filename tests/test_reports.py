@@ -15,9 +15,10 @@ from bot.clock import FakeClock
 from bot.config import parse_config
 from bot.domain.calendar import WorkCalendar
 from bot.domain.routing import Router
-from bot.hub import Hub
 from bot.render import Renderer
-from bot.reports import (
+from bot.sandbox import world
+from bot.services.hub import Hub
+from bot.services.reports.reports import (
     Period,
     Reports,
     Topics,
@@ -27,7 +28,6 @@ from bot.reports import (
     rises,
     visible_len,
 )
-from bot.sandbox import world
 from storage import cursors
 from storage import incidents as repo
 from storage.db import Database, fetch_all
@@ -304,7 +304,7 @@ async def _queued(hub: Hub) -> list[str]:
 
 
 async def test_queue_sends_text_then_chart_and_documents_alone(hub):
-    from bot.reports import Reply
+    from bot.services.reports.reports import Reply
 
     reports = Reports(hub)
     async with hub.db.tx() as conn:
@@ -362,6 +362,6 @@ async def test_posting_quota_per_page(hub):
     ("месяц", "month"), ("КВАРТАЛ", "quarter"), ("год", "год"),
 ])
 def test_report_periods_may_be_asked_in_russian(said, kind):
-    from bot.reports import report_kind
+    from bot.services.reports.reports import report_kind
 
     assert report_kind(said, "week") == kind

@@ -13,17 +13,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.cards import CardCb
 from bot.clock import FakeClock
 from bot.config import parse_config
 from bot.domain.calendar import WorkCalendar
 from bot.domain.routing import Router
-from bot.hub import Hub
-from bot.ingest import Inbound, Ingest
 from bot.render import Renderer
-from bot.retention import Retention, install
 from bot.sandbox import world
-from bot.workflow import Workflow
+from bot.services.cards import CardCb
+from bot.services.hub import Hub
+from bot.services.ingest import Inbound, Ingest
+from bot.services.retention import Retention, install
+from bot.services.workflow.presses import Workflow
 from storage import cursors
 from storage import incidents as repo
 from storage import outbox as rows
@@ -229,9 +229,9 @@ async def test_zero_days_keeps_everything_forever(tmp_path: Path):
 
 
 async def test_a_big_backlog_is_purged_in_batches(w: World, monkeypatch: pytest.MonkeyPatch):
-    import bot.retention
+    import bot.services.retention
 
-    monkeypatch.setattr(bot.retention, "BATCH", 7)
+    monkeypatch.setattr(bot.services.retention, "BATCH", 7)
     for n in range(40):
         await w.ingest.receive(Inbound(
             source="vk:100001", kind="vk_comment", key=f"k{n}", author_id=f"vk:{500200 + n}",

@@ -18,17 +18,18 @@ import aiohttp
 import pytest
 import tomli_w
 
-from bot import cards, cli
-from bot.cards import CardCb
+from bot import cli
 from bot.clock import FakeClock
 from bot.config import parse_config
 from bot.domain.calendar import WorkCalendar
 from bot.domain.routing import Router
-from bot.hub import Hub
-from bot.ingest import Inbound, Ingest
 from bot.render import Renderer
 from bot.sandbox import world
-from bot.workflow import Workflow
+from bot.services import cards
+from bot.services.cards import CardCb
+from bot.services.hub import Hub
+from bot.services.ingest import Inbound, Ingest
+from bot.services.workflow.presses import Workflow
 from storage import incidents as repo
 from storage.db import Database, fetch_all
 from tests.harness import STAFF_GROUP, button, eventually, running
@@ -116,8 +117,8 @@ async def test_an_error_naming_the_token_url_is_stored_and_told_without_it(tmp_p
     from aiogram import methods
     from aiogram.exceptions import TelegramNetworkError
 
-    from bot.outbox import Outbox, Permanent
-    from bot.platforms import telegram as tg
+    from bot.outbox.worker import Outbox, Permanent
+    from bot.platforms.telegram import bot_api as tg
     from storage import outbox as rows
 
     config = parse_config(world.config_dict("http://127.0.0.1:9",

@@ -30,12 +30,12 @@ import pytest
 from jinja2 import nodes
 
 import templates
-from bot import cards
 from bot.domain.routing import Reason
 from bot.domain.wording import greeting_name, greets
-from bot.hub import Hub
-from bot.publishing import Publishing, compose
-from bot.reports import Reports
+from bot.services import cards
+from bot.services.hub import Hub
+from bot.services.publishing.queue import Publishing, compose
+from bot.services.reports.reports import Reports
 from storage import incidents as repo
 from tests import test_reports
 from tests.test_reports import TUESDAY_9, TZ, seed
@@ -147,7 +147,7 @@ def _libraries(render: Any) -> list[str]:
 async def _structured(hub: Hub) -> dict[str, Any]:
     """The digest parts' arguments: a real summary and ratings of a seeded week."""
     reports = Reports(hub)
-    from bot.reports import digest_period
+    from bot.services.reports.reports import digest_period
 
     period = digest_period(TUESDAY_9.date(), hub.calendar)
     summary = await reports.summary(period, TUESDAY_9, note=True)
@@ -301,7 +301,7 @@ async def _startup(hub: Hub) -> Renderings:
 
 
 async def _status(hub: Hub) -> Renderings:
-    from bot.health import Health
+    from bot.services.health import Health
     from handlers.status import status_text
 
     pulse = Health(clock=lambda: TUESDAY_9.timestamp())

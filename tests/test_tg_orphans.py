@@ -14,8 +14,8 @@ import pytest
 from aiogram.types import InlineKeyboardMarkup
 
 from bot.config import ConfigError, parse_config
-from bot.outbox import Retry
-from bot.platforms import telegram as tg
+from bot.outbox.worker import Retry
+from bot.platforms.telegram import bot_api as tg
 from bot.sandbox import world
 from bot.sandbox.telegram import RateLimiter
 from tests.sandbox.test_tg_api import CHANNEL, STAFF, TgWorld
@@ -154,7 +154,7 @@ async def test_unreadable_answers_while_looking_send_nothing(sandbox: TgWorld,
 
 async def test_a_refusal_is_permanent_and_a_flood_is_not_uncertain(sandbox: TgWorld,
                                                                    calls: list[str]) -> None:
-    from bot.outbox import Permanent
+    from bot.outbox.worker import Permanent
 
     w = sandbox
     with pytest.raises(Permanent, match="message thread not found"):
@@ -179,8 +179,8 @@ def test_check_config_refuses_the_general_topic(tmp_path: Any) -> None:
 async def test_a_card_never_names_the_general_topic(tmp_path: Any) -> None:
     from datetime import UTC, datetime
 
-    from bot import cards
     from bot.render import Renderer
+    from bot.services import cards
     from storage import incidents as repo
     from storage.db import Database
 

@@ -29,7 +29,7 @@ from bot.domain import routing
 from bot.domain.routing import FAST, Message, Route, Router
 
 SANDBOX_URL = "http://127.0.0.1:8081"
-EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config.example.toml"
+EXAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "config.example.toml"
 ROUTING_SECTIONS = ("blocks", "routing", "sla")
 WORST = 10
 
@@ -284,7 +284,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Standalone entry point (``python -m bot.route_cli``) until the main CLI wires it."""
+    """Standalone entry point (``python -m bot.cli.route``) until the main CLI wires it."""
     parser = argparse.ArgumentParser(prog="mcu-hub")
     add_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["route", *(sys.argv[1:] if argv is None else argv)])

@@ -16,8 +16,8 @@ from bot.config import Config
 from bot.domain import sla
 from bot.domain.calendar import WorkCalendar
 from bot.domain.routing import Router
-from bot.health import Health
 from bot.render import Renderer
+from bot.services.health import Health
 from storage import outbox
 from storage.db import Conn, Database
 

@@ -332,7 +332,7 @@ def outbox_failure(exc: VkError | VkTransportError, attempts: int) -> Exception:
     Error 6 (too many requests per second) and 9 (flood control) hold the whole lane;
     everything else VK answers is permanent and kept in VK's own words.
     """
-    from bot.outbox import Permanent, Retry, backoff
+    from bot.outbox.worker import Permanent, Retry, backoff
 
     if isinstance(exc, VkTransportError):
         return Retry(backoff(attempts), str(exc))

@@ -234,7 +234,7 @@ def run_calendar(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Standalone entry point (``python -m bot.calendar_cli deadline ...``)."""
+    """Standalone entry point (``python -m bot.cli.working_time deadline ...``)."""
     parser = argparse.ArgumentParser(prog="mcu-hub")
     add_parsers(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)

@@ -37,12 +37,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot import cards
 from bot.config import SlaPolicy
 from bot.domain import sla
 from bot.domain.calendar import WorkCalendar
 from bot.domain.incident import State
-from bot.hub import Hub
+from bot.services import cards
+from bot.services.hub import Hub
 from storage import incidents as repo
 from storage import notices
 from storage.db import Conn, savepoint

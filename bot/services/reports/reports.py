@@ -31,8 +31,8 @@ from bot.domain.calendar import WorkCalendar
 from bot.domain.incident import OPEN_STATES
 from bot.domain.limits import TG_CAPTION_MAX, TG_TEXT_MAX, telegram_len
 from bot.domain.text import lemmas, morph, words
-from bot.hub import Hub
-from bot.platforms.telegram import upload
+from bot.platforms.telegram.bot_api import upload
+from bot.services.hub import Hub
 from storage import cursors, outbox, posts, reports
 from storage.db import Conn
 from storage.incidents import iso

@@ -86,7 +86,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """What the running process last recorded: 0 if all is fresh, 1 if anything is stale."""
-    from bot import health
+    from bot.services import health
     from storage.db import Database
 
     config = _load(args.config)
@@ -142,7 +142,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bot import calendar_cli, route_cli
+    from bot.cli import route, working_time
 
     parser = argparse.ArgumentParser(
         prog="mcu-hub",
@@ -199,8 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="answer every call at once (the real services would not)")
     sandbox.set_defaults(func=cmd_sandbox)
 
-    route_cli.add_parser(sub)
-    calendar_cli.add_parsers(sub)
+    route.add_parser(sub)
+    working_time.add_parsers(sub)
     _add_optional(sub)
     return parser
 
@@ -208,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_optional(sub: argparse._SubParsersAction) -> None:
     """Subcommands of features that register themselves (demo, bench)."""
     try:
-        from bot import demo
+        from bot.cli import demo
     except ImportError:
         return
     demo.add_parser(sub)

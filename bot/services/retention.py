@@ -23,7 +23,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.hub import Hub
+from bot.services.hub import Hub
 from storage import cursors, retention
 from storage.incidents import iso
 

@@ -75,7 +75,7 @@ class PollHeartbeat(BaseRequestMiddleware):
         try:
             response = await make_request(bot, method)
         except Exception as exc:
-            from bot.platforms.telegram import describe
+            from bot.platforms.telegram.bot_api import describe
 
             self.health.failed(TELEGRAM, describe(exc))
             raise

@@ -17,8 +17,6 @@ from typing import Any
 from aiogram.filters.callback_data import CallbackData
 from pydantic import Field
 
-from bot import cards
-from bot.cards import CardCb
 from bot.domain import limits
 from bot.domain.incident import (
     Action,
@@ -31,9 +29,11 @@ from bot.domain.incident import (
     may,
 )
 from bot.domain.wording import greeting_name, greets
-from bot.hub import Hub
-from bot.platforms.telegram import unreachable
-from bot.platforms.vk import refusal_code
+from bot.platforms.telegram.bot_api import unreachable
+from bot.platforms.vk.client import refusal_code
+from bot.services import cards
+from bot.services.cards import CardCb
+from bot.services.hub import Hub
 from storage import cursors, outbox
 from storage import incidents as repo
 from storage.db import Conn
@@ -554,7 +554,7 @@ class Workflow:
     # -- template answers -------------------------------------------------------------
 
     def templates(self, block: str) -> list[tuple[str, str]]:
-        from bot.answers import for_block
+        from bot.services.answer_templates import for_block
 
         return for_block(self.hub.render, block)
 

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.cards import queue_sync, queue_sync_many
 from bot.domain.incident import OPEN_STATES, Action, Actor, Refused, State, decide
 from bot.domain.routing import Message
 from bot.domain.text import is_noise
-from bot.hub import Hub
+from bot.services.cards import queue_sync, queue_sync_many
+from bot.services.hub import Hub
 from storage import cursors
 from storage import incidents as repo
 from storage.db import Conn

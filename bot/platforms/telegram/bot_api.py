@@ -277,7 +277,7 @@ async def _delete(bot: Bot, chat_id: int, ids: list[int], pace: Pace) -> None:
 
 def _sorted_failure(exc: Exception, method: str, attempts: int, watermark: int | None) -> Exception:
     """A Bot API failure as the outbox's Retry (with an attempt limit) or Permanent."""
-    from bot.outbox import Permanent, Retry, backoff
+    from bot.outbox.worker import Permanent, Retry, backoff
 
     if isinstance(exc, TelegramRetryAfter):  # refused before anything was done
         return Retry(exc.retry_after, f"429 retry after {exc.retry_after}", pause_lane=True,

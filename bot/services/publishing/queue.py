@@ -47,9 +47,9 @@ from bot.domain.planner import (
     plan,
     shortfall,
 )
-from bot.hub import Hub
-from bot.outbox import Permanent, Retry
+from bot.outbox.worker import Permanent, Retry
 from bot.render import Renderer
+from bot.services.hub import Hub
 from storage import cursors, posts
 from storage import outbox as rows
 from storage.db import Conn
@@ -708,7 +708,7 @@ class Publishing:
         Every step's result is remembered before the next step, and ``wall.post`` has its
         guid: a retry after a crash neither uploads twice nor posts twice.
         """
-        from bot.platforms.vk import VkError, VkTransportError, outbox_failure
+        from bot.platforms.vk.client import VkError, VkTransportError, outbox_failure
 
         client = self.vk_clients.get(item.lane)
         if client is None:

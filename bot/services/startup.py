@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 
-from bot.platforms.telegram import describe
-from bot.platforms.vk import VkError, VkTransportError
+from bot.platforms.telegram.bot_api import describe
+from bot.platforms.vk.client import VkError, VkTransportError
 from storage import cursors
 
 if TYPE_CHECKING:

@@ -13,8 +13,8 @@ import logging
 import re
 from typing import Any
 
-from bot.hub import Hub
-from bot.platforms.telegram import unreachable
+from bot.platforms.telegram.bot_api import unreachable
+from bot.services.hub import Hub
 from storage.db import Conn
 from storage.outbox import Item
 

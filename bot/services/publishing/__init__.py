@@ -1,0 +1,1 @@
+"""Publishing to the official pages: the press secretary's queue, the plan, the targets."""
