@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.app import make_hub
 from bot.clock import FakeClock
 from bot.config import parse_config
 from bot.domain import sla
@@ -82,7 +83,7 @@ async def main(total: int, open_: int) -> dict:
         clock = FakeClock(NOW)
         db = await Database(str(path)).open()
         cal = WorkCalendar.from_config(config.municipality, config.calendar)
-        hub = Hub(config=config, clock=clock, db=db, render=Renderer(config.municipality.tz),
+        hub = make_hub(config=config, clock=clock, db=db, render=Renderer(config.municipality.tz),
                   calendar=cal, router=Router(config))
         scan = Deadlines(hub)
         try:

@@ -27,9 +27,10 @@ from zoneinfo import ZoneInfo
 
 from benchmarks.common import config, emit, quiet, scaled_sandbox, start, stop, wait_for
 from bot.app import App
+from bot.platforms.telegram.buttons import CardCb
+from bot.ports import CardAction
 from bot.sandbox import world
 from bot.sandbox.client import CARD_NUMBER
-from bot.services.cards import TAKE, CardCb
 from storage import incidents as repo
 from storage.db import fetch_value
 
@@ -135,7 +136,7 @@ async def _act(app: App, incident_id: int, step: float) -> None:
     await asyncio.sleep(step)
     incident = await repo.get(app.db.reader, incident_id)
     assert incident is not None
-    await workflow.press(COORDINATOR, CardCb(id=incident_id, v=incident.version, a=TAKE))
+    await workflow.press(COORDINATOR, CardCb(id=incident_id, v=incident.version, a=CardAction.TAKE))
     await asyncio.sleep(step)
     await workflow.answer(COORDINATOR, incident_id, f"Фонарь заменят сегодня ({incident_id}).",
                           [])

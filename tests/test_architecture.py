@@ -57,3 +57,82 @@ def test_no_sql_outside_storage(path: Path):
              and node.func.attr in DB_CALLS]
     assert not statements and not calls, "SQL outside storage/:\n" + "\n".join(
         statements + calls)
+
+
+# -- dependencies point one way ---------------------------------------------------------------
+#
+# handlers → services → domain and storage; the platform adapters and the sources sit at the
+# edge beside the handlers. ``bot/app.py``, the composition root, is the one module under
+# bot/ that imports handlers/ (it includes every router itself, in one visible order).
+
+COMPOSITION_ROOT = "bot/app.py"
+PLATFORM_SDKS = ("aiogram", "vk_api", "aiohttp", "requests")
+
+# (files whose path starts with this, what they must not import, why)
+RULES: list[tuple[str, tuple[str, ...], str]] = [
+    ("bot/domain/", (*PLATFORM_SDKS, "aiosqlite", "storage", "handlers", "bot.services",
+                     "bot.platforms", "bot.sources", "bot.outbox", "bot.app", "bot.cli",
+                     "bot.sandbox", "bot.ports", "bot.render"),
+     "the domain is pure: no I/O, no platform, no storage"),
+    ("bot/services/", (*PLATFORM_SDKS, "handlers", "bot.platforms", "bot.sources", "bot.app",
+                       "bot.cli", "bot.sandbox"),
+     "services reach the platforms only through the ports of bot/ports.py"),
+    ("bot/ports.py", (*PLATFORM_SDKS, "handlers", "bot.services", "bot.platforms",
+                      "bot.sources", "bot.app"),
+     "the ports name no adapter and no service"),
+    ("bot/outbox/", (*PLATFORM_SDKS, "handlers", "bot.services", "bot.platforms",
+                     "bot.sources", "bot.app"),
+     "the outbox delivers whatever its adapters give it"),
+    ("storage/", (*PLATFORM_SDKS, "bot", "handlers"),
+     "storage knows SQL and its dataclasses, nothing of the bot"),
+    ("handlers/", ("storage", "bot.app", "bot.cli", "bot.outbox"),
+     "handlers are thin: they call services, which call storage"),
+]
+
+
+def _imports(tree: ast.AST) -> list[tuple[int, str]]:
+    """Every module imported, at any depth, except type-only imports (TYPE_CHECKING)."""
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.If) and isinstance(node.test, ast.Name)
+                and node.test.id == "TYPE_CHECKING"):
+            skipped.update(id(child) for child in ast.walk(node))
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.append((node.lineno, node.module))
+            found += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
+    return found
+
+
+def _is(module: str, banned: str) -> bool:
+    return module == banned or module.startswith(banned + ".")
+
+
+ALL_CODE = sorted(p for top in ("bot", "handlers", "storage") for p in (ROOT / top).rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", ALL_CODE, ids=_name)
+def test_dependencies_point_one_way(path: Path):
+    name = _name(path)
+    imports = _imports(ast.parse(path.read_text(encoding="utf-8")))
+    wrong = []
+    if name.startswith("bot/") and name != COMPOSITION_ROOT:
+        wrong += [f"{name}:{line}: imports {module} (only {COMPOSITION_ROOT} imports handlers)"
+                  for line, module in imports if _is(module, "handlers")]
+    for prefix, banned, why in RULES:
+        if name.startswith(prefix):
+            wrong += [f"{name}:{line}: imports {module} ({why})"
+                      for line, module in imports for b in banned if _is(module, b)]
+    assert not wrong, "\n".join(dict.fromkeys(wrong))
+
+
+def test_the_composition_root_includes_the_routers():
+    """bot/app.py imports handlers/ — the rule above has its one exception for a reason."""
+    imports = {module for _, module in _imports(ast.parse(
+        (ROOT / COMPOSITION_ROOT).read_text(encoding="utf-8")))}
+    assert any(_is(module, "handlers") for module in imports)

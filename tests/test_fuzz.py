@@ -26,9 +26,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.app import App
+from bot.platforms.telegram.buttons import CardCb
 from bot.sandbox import world
 from bot.sandbox.server import Sandbox
-from bot.services.cards import CardCb
 from bot.services.ingest import Inbound
 from bot.sources import vk_events
 from bot.sources.vk import CommunityLongPoll
@@ -141,12 +141,12 @@ inbound_specs = st.lists(st.tuples(
 def test_a_batch_is_stored_exactly_as_one_by_one():
     """``receive_many`` (a long-poll batch) ends where ``receive`` one at a time does,
     whatever the repeats, threads, authors and noise; and a redelivery changes nothing."""
+    from bot.app import make_hub
     from bot.clock import FakeClock
     from bot.config import parse_config
     from bot.domain.calendar import WorkCalendar
     from bot.domain.routing import Router
     from bot.render import Renderer
-    from bot.services.hub import Hub
     from bot.services.ingest import Ingest
     from storage.db import Database
 
@@ -155,7 +155,7 @@ def test_a_batch_is_stored_exactly_as_one_by_one():
 
     async def fresh() -> tuple[Ingest, Database]:
         db = await Database(":memory:").open()
-        hub = Hub(config=config, clock=FakeClock(MONDAY), db=db,
+        hub = make_hub(config=config, clock=FakeClock(MONDAY), db=db,
                   render=Renderer(config.municipality.tz),
                   calendar=WorkCalendar.from_config(config.municipality, config.calendar),
                   router=Router(config))

@@ -6,16 +6,15 @@ in the next. The claim records the intent: a try is in flight and, for a Telegra
 the highest message id the bot knew in the chat. After a crash, rows left in flight go
 again: VK dedupes them by ``guid`` and ``random_id``, Telegram edits are idempotent, and a
 Telegram *send* whose outcome is unknown is *uncertain*: it is not sent again blindly, the
-Telegram edge first looks for the bot's own orphan above that id (bot/platforms/telegram.py).
+Telegram edge first looks for the bot's own orphan above that id
+(bot/platforms/telegram/sends.py).
 
 Every failure ends in one of: delivered; retried, within ``MAX_ATTEMPTS`` for transient
 trouble (5xx, an unreadable answer, the network, our own code); or failed, its reason
 kept on the row and told to a person (the purpose's hook, else ``on_failed_default``).
 
-Rate limits are kept here, in real (monotonic) time, so that 429 and error 6 are the
-exception: Telegram about 1 call/s per chat and 20 a minute per group, sends and edits
-in one budget (tdlib/td#2592), and 30/s overall. VK's limits are per token and kept by
-the token's client (``bot.platforms.vk``).
+Rate limits (``bot.outbox.limits``) are kept here, in real (monotonic) time, so that
+429 and error 6 are the exception. What a delivery answers is ``bot.outbox.outcomes``.
 """
 
 from __future__ import annotations
@@ -25,52 +24,19 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from bot.clock import Clock
 from bot.logs import Redactor
+from bot.outbox import outcomes
+from bot.outbox.limits import Limits
+from bot.outbox.outcomes import Done, Permanent, Retry
 from storage import outbox as rows
 from storage.db import Conn, Database
 from storage.outbox import Item
 
 log = logging.getLogger(__name__)
-
-
-class Retry(Exception):
-    """Try again later; ``pause_lane`` holds back everything else for that lane too.
-
-    ``uncertain``: the call may have been carried out though we could not tell (a send
-    is then looked for before it goes again); ``watermark``: message ids up to this have
-    been looked at, none of them an orphan of this row left standing.
-    """
-
-    def __init__(self, after: float, reason: str, *, pause_lane: bool = False, transient=True,
-                 uncertain: bool = False, watermark: int | None = None):
-        super().__init__(reason)
-        self.after = after
-        self.reason = reason
-        self.pause_lane = pause_lane
-        self.transient = transient  # counts toward the attempt limit
-        self.uncertain = uncertain
-        self.watermark = watermark
-
-
-@dataclass
-class Done:
-    """A delivery's result plus work to record in the same transaction as its success
-    (which message ids are the bot's, a follow-up row), so that a crash cannot keep one
-    without the other."""
-
-    result: Any
-    after: Callable[[Conn], Awaitable[None]] | None = None
-
-
-class Permanent(Exception):
-    """The platform refused for good; its words are kept on the row."""
-
 
 _redactor = Redactor()
 
@@ -87,99 +53,6 @@ Hook = Callable[[Conn, Item, Any], Awaitable[None]]
 Classify = Callable[[Item], Awaitable[str]]
 Watermark = Callable[[Conn, Item], Awaitable[int | None]]
 
-
-class Window:
-    """At most ``count`` events in any ``seconds``: a sliding window."""
-
-    def __init__(self, count: int, seconds: float):
-        self.count = count
-        self.seconds = seconds
-        self.times: deque[float] = deque()
-
-    def wait(self, now: float, weight: int = 1) -> float:
-        """Seconds until ``weight`` more events fit (an album is several messages)."""
-        while self.times and self.times[0] <= now - self.seconds:
-            self.times.popleft()
-        weight = min(weight, self.count)
-        over = len(self.times) + weight - self.count
-        if over <= 0:
-            return 0.0
-        return self.times[over - 1] + self.seconds - now
-
-    def note(self, now: float, weight: int = 1) -> None:
-        self.times.extend([now] * min(weight, self.count))
-
-    def settle(self, started: float, ended: float) -> None:
-        """A call noted when it started has ended: count it from then on instead.
-
-        The platform counts a call when it arrives, somewhere between the two; counting
-        from the end keeps the window's start no earlier than the platform's, whatever
-        the network's jitter (a slow first call, a fast twenty-first: a 429).
-        """
-        moved = False
-        for n in range(len(self.times) - 1, -1, -1):
-            if self.times[n] == started:
-                self.times[n] = max(ended, started)
-                moved = True
-            elif moved:
-                break
-        if moved:
-            self.times = deque(sorted(self.times))
-
-
-@dataclass
-class Limits:
-    """The platforms' published limits; ``scale`` shrinks their windows for benchmarks."""
-
-    scale: float = 1.0
-    windows: dict[tuple[str, ...], Window] = field(default_factory=dict)
-    paused: dict[str, float] = field(default_factory=dict)
-
-    def _window(self, key: tuple[str, ...], count: int, seconds: float) -> Window:
-        window = self.windows.get(key)
-        if window is None:
-            window = self.windows[key] = Window(count, seconds * self.scale)
-        return window
-
-    def windows_for(self, lane: str, kind: str) -> list[Window]:
-        platform, _, rest = lane.partition(":")
-        if platform == "tg":
-            chat = int(rest)
-            result = [self._window(("tg", "all"), 30, 1.0)]
-            # sends and edits share the chat's budget (tdlib/td#2592): about one a
-            # second (3 in any 3 s: inside the server's burst of 3 refilled at 1/s, so a
-            # press's edit and its reply go together), 20 a minute in a group; in a
-            # private chat 20 edits a minute
-            if kind in ("send", "edit"):
-                result.append(self._window(("tg", rest, "s"), 3, 3.0))
-                if chat < 0 or kind == "edit":
-                    result.append(self._window(("tg", rest, "m"), 20, 60.0))
-            return result
-        # VK: paced per token by the token's client (bot.platforms.vk.Pacer), which every
-        # user of the token shares — the long poll and the publics as well as the outbox
-        return []
-
-    def wait(self, lane: str, kind: str, now: float, weight: int = 1) -> float:
-        paused = self.paused.get(lane, 0.0) - now
-        return max([paused, 0.0] + [w.wait(now, 1 if w is self.windows.get(("tg", "all"))
-                                           else weight)
-                                    for w in self.windows_for(lane, kind)])
-
-    def note(self, lane: str, kind: str, now: float, weight: int = 1) -> None:
-        for window in self.windows_for(lane, kind):
-            window.note(now, 1 if window is self.windows.get(("tg", "all")) else weight)
-
-    def settle(self, lane: str, kind: str, started: float, ended: float) -> None:
-        """The lane's own windows count the call from its end (see ``Window.settle``);
-        the overall window, shared by lanes in flight together, keeps its start."""
-        for window in self.windows_for(lane, kind):
-            if window is not self.windows.get(("tg", "all")):
-                window.settle(started, ended)
-
-    def pause(self, lane: str, seconds: float, now: float) -> None:
-        self.paused[lane] = max(self.paused.get(lane, 0.0), now + seconds)
-
-
 MAX_ATTEMPTS = 30
 # Seconds (real, times ``Limits.scale``) an edit may wait behind newer messages in a lane
 # that is behind, before it gets its turn anyway: new cards go first, but a group flooded
@@ -191,11 +64,6 @@ def weight_of(item: Item) -> int:
     """How many messages a call puts into a chat: an album is several."""
     media = item.params.get("media") if item.method == "sendMediaGroup" else None
     return len(media) if isinstance(media, list) and media else 1
-
-
-def backoff(attempts: int, base: float = 0.5, cap: float = 60.0) -> float:
-    return min(cap, base * 2 ** max(0, attempts - 1))
-
 
 class Outbox:
     def __init__(
@@ -297,7 +165,7 @@ class Outbox:
         except Exception as exc:  # never let one row stop the worker, nor loop forever
             log.exception("outbox row %s: unexpected error", item.id)
             # the call may have gone out before our own code failed: a send is uncertain
-            retry = Retry(backoff(item.attempts + 1, 1.0), f"internal error: {exc}",
+            retry = Retry(outcomes.backoff(item.attempts + 1, 1.0), f"internal error: {exc}",
                           uncertain=kind == "send")
             with contextlib.suppress(Exception):
                 await self._retry(item, retry)

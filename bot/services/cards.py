@@ -1,27 +1,20 @@
-"""The incident card: its text, its buttons, and keeping the one message up to date.
+"""The incident card: its text and its buttons, as the incident stands now.
 
-A card is not sent as text fixed at the moment of a step: the outbox holds one "sync"
-row per incident, and delivering it renders the incident as it stands then — a
-``sendMessage`` the first time, an ``editMessageText`` afterwards. Ten quick steps
-cost one edit, and the card can never show an older state than the database.
+The staff workspace (``bot.ports.StaffWorkspace``) posts the card and keeps the one
+message up to date; it renders the card from here when the card goes, so ten quick
+steps cost one edit and the card never shows an older state than the database.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-from aiogram.filters.callback_data import CallbackData
-from pydantic import Field
 
 from bot.config import Config
 from bot.domain.incident import State
 from bot.domain.routing import Reason
+from bot.ports import CardAction, CardButton, Keyboard
 from bot.render import Renderer
-from storage import incidents as repo
-from storage import outbox
-from storage.db import Conn
 from storage.incidents import Event, Incident
 
 TEXT_BUDGET = 1500  # citizen's text on the card; the whole card must stay under 4096
@@ -29,48 +22,27 @@ ANSWER_BUDGET = 1200
 HISTORY_LINES = 8
 
 
-# A forum's General topic: Telegram refuses it as message_thread_id ("message thread not
-# found", telegram-bot-api Client.cpp); a message goes there without a thread id.
-GENERAL_TOPIC = 1
-
-ID = Field(ge=0, lt=2**62)  # anything else is forged: refused before any query
-
-
-class CardCb(CallbackData, prefix="c"):
-    """A press on a card: incident id, the version the card showed, action, argument."""
-
-    id: int = ID
-    v: int = ID
-    a: str = Field(min_length=2, max_length=2)
-    arg: int = Field(default=0, ge=0, lt=2**62)
-
-
-# action codes on the wire (short: callback_data is at most 64 bytes)
-TAKE, ASSIGN, REASSIGN, INTERIM, SUBMIT, TEMPLATES = "tk", "as", "ra", "im", "sb", "tl"
-APPROVE, RETURN, REJECT, REOPEN, MANUAL = "ap", "rt", "rj", "ro", "pm"
-PICK_EXECUTOR, PICK_REASON, PICK_TEMPLATE, BACK = "to", "rr", "tp", "bk"
-
 REJECT_REASONS = ["reason_not_ours", "reason_spam", "reason_duplicate", "reason_offtopic"]
 
-_BUTTONS: dict[str, list[list[tuple[str, str]]]] = {
-    State.NEW: [[(TAKE, "btn_take"), (ASSIGN, "btn_assign")], [(INTERIM, "btn_interim"),
-                (REJECT, "btn_reject")]],
-    State.ASSIGNED: [[(INTERIM, "btn_interim"), (SUBMIT, "btn_submit")],
-                     [(TEMPLATES, "btn_templates"), (REASSIGN, "btn_reassign")],
-                     [(REJECT, "btn_reject")]],
-    State.IN_PROGRESS: [[(INTERIM, "btn_interim"), (SUBMIT, "btn_submit")],
-                        [(TEMPLATES, "btn_templates"), (REASSIGN, "btn_reassign")],
-                        [(REJECT, "btn_reject")]],
-    State.RETURNED: [[(SUBMIT, "btn_submit"), (TEMPLATES, "btn_templates")],
-                     [(REASSIGN, "btn_reassign")]],
-    State.REOPENED: [[(TAKE, "btn_take"), (ASSIGN, "btn_assign")],
-                     [(INTERIM, "btn_interim"), (SUBMIT, "btn_submit")],
-                     [(REJECT, "btn_reject")]],
-    State.ANSWER_READY: [[(APPROVE, "btn_approve"), (RETURN, "btn_return")]],
+_A = CardAction
+_TAKE, _ASSIGN = (_A.TAKE, "btn_take"), (_A.ASSIGN, "btn_assign")
+_INTERIM, _SUBMIT = (_A.SEND_INTERIM, "btn_interim"), (_A.ASK_FOR_ANSWER, "btn_submit")
+_TEMPLATES, _REASSIGN = (_A.OFFER_TEMPLATES, "btn_templates"), (_A.REASSIGN, "btn_reassign")
+_REJECT, _REOPEN = (_A.REJECT, "btn_reject"), (_A.REOPEN, "btn_reopen")
+_APPROVE, _RETURN = (_A.APPROVE, "btn_approve"), (_A.RETURN_FOR_REVISION, "btn_return")
+
+# the card's buttons in each state: rows of (action, label phrase in texts.j2)
+_BUTTONS: dict[str, list[list[tuple[CardAction, str]]]] = {
+    State.NEW: [[_TAKE, _ASSIGN], [_INTERIM, _REJECT]],
+    State.ASSIGNED: [[_INTERIM, _SUBMIT], [_TEMPLATES, _REASSIGN], [_REJECT]],
+    State.IN_PROGRESS: [[_INTERIM, _SUBMIT], [_TEMPLATES, _REASSIGN], [_REJECT]],
+    State.RETURNED: [[_SUBMIT, _TEMPLATES], [_REASSIGN]],
+    State.REOPENED: [[_TAKE, _ASSIGN], [_INTERIM, _SUBMIT], [_REJECT]],
+    State.ANSWER_READY: [[_APPROVE, _RETURN]],
     State.APPROVED: [],
-    State.PUBLISHED: [[(REOPEN, "btn_reopen")]],
-    State.CLOSED: [[(REOPEN, "btn_reopen")]],
-    State.REJECTED: [[(REOPEN, "btn_reopen")]],
+    State.PUBLISHED: [[_REOPEN]],
+    State.CLOSED: [[_REOPEN]],
+    State.REJECTED: [[_REOPEN]],
 }
 
 STATE_ICONS = {
@@ -80,29 +52,21 @@ STATE_ICONS = {
 }
 
 
-def button(render: Renderer, incident: Incident, action: str, label: str, arg: int = 0) -> dict:
-    data = CardCb(id=incident.id, v=incident.version, a=action, arg=arg).pack()
-    return {"text": render.text(label), "callback_data": data}
+def buttons(render: Renderer, incident: Incident) -> Keyboard:
+    """The card's buttons in the incident's state."""
+    rows = [[CardButton(render.text(label), action) for action, label in row]
+            for row in _BUTTONS.get(State(incident.state), [])]
+    if incident.state == State.APPROVED and incident.reply_target.get("platform") == "manual":
+        rows.append([CardButton(render.text("btn_publish_manual"),
+                                CardAction.PUBLISHED_MANUALLY)])
+    return rows
 
 
-def keyboard(render: Renderer, incident: Incident) -> dict[str, Any]:
-    rows = []
-    manual = incident.reply_target.get("platform") == "manual"
-    for row in _BUTTONS.get(State(incident.state), []):
-        rows.append([button(render, incident, action, label) for action, label in row])
-    if incident.state == State.APPROVED and manual:
-        rows.append([button(render, incident, MANUAL, "btn_publish_manual")])
-    return {"inline_keyboard": rows}
-
-
-def picker(render: Renderer, incident: Incident, action: str,
-           choices: list[tuple[int, str]]) -> dict[str, Any]:
-    """A transient keyboard on the card: choose an executor, a reason, a template."""
-    rows = [[{"text": label, "callback_data": CardCb(id=incident.id, v=incident.version,
-                                                      a=action, arg=arg).pack()}]
-            for arg, label in choices]
-    rows.append([button(render, incident, BACK, "btn_back")])
-    return {"inline_keyboard": rows}
+def picker(render: Renderer, action: CardAction, choices: list[tuple[int, str]]) -> Keyboard:
+    """A transient choice on the card (an executor, a reason, a template), and «Назад»."""
+    rows = [[CardButton(label, action, arg)] for arg, label in choices]
+    rows.append([CardButton(render.text("btn_back"), CardAction.BACK)])
+    return rows
 
 
 def source_label(config: Config, render: Renderer, incident: Incident) -> str:
@@ -186,62 +150,4 @@ def card_text(config: Config, render: Renderer, incident: Incident, events: list
         author=incident.author_name or render.text(
             "author_vk" if incident.author_id.startswith("vk:") else "author_other"),
         history=history_lines(render, events),
-    )
-
-
-async def queue_sync(conn: Conn, config: Config, incident_id: int, now: datetime,
-                     block: str) -> None:
-    """Ask for the card to be brought up to date (sent the first time)."""
-    chat = config.telegram.staff_group
-    await outbox.enqueue(
-        conn,
-        key=f"card:{incident_id}",
-        platform="card",
-        lane=f"tg:{chat}",
-        method="sync",
-        params={},
-        now=now,
-        purpose="card",
-        ref_id=incident_id,
-        refresh=True,
-    )
-
-
-async def queue_sync_many(conn: Conn, config: Config, incident_ids: list[int],
-                          now: datetime) -> None:
-    """``queue_sync`` for many new incidents in one statement (a storm's cards)."""
-    lane = f"tg:{config.telegram.staff_group}"
-    await outbox.enqueue_refresh_many(
-        conn, [(f"card:{i}", "card", lane, "sync", {}, "card", i) for i in incident_ids], now)
-
-
-@dataclass
-class CardCall:
-    method: str
-    params: dict[str, Any]
-
-
-async def sync_call(conn: Conn, config: Config, render: Renderer, incident_id: int,
-                    now: datetime, topics: dict[str, int]) -> CardCall | None:
-    """The Bot API call that makes the card show the incident as it is now."""
-    incident = await repo.get(conn, incident_id)
-    if incident is None:
-        return None
-    events = await repo.events(conn, incident_id)
-    text = card_text(config, render, incident, events, now)
-    markup = keyboard(render, incident)
-    if incident.card_message_id is None:
-        chat, topic = config.telegram.staff_group, topics.get(incident.block)
-        params: dict[str, Any] = {"chat_id": chat, "text": text, "reply_markup": markup}
-        if topic is not None and topic != GENERAL_TOPIC:
-            params["message_thread_id"] = topic
-        return CardCall("sendMessage", params)
-    return CardCall(
-        "editMessageText",
-        {
-            "chat_id": incident.card_chat_id,
-            "message_id": incident.card_message_id,
-            "text": text,
-            "reply_markup": markup,
-        },
     )

@@ -14,17 +14,11 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-from aiogram.client.session.middlewares.base import BaseRequestMiddleware
-from aiogram.methods import GetUpdates
+from typing import Any
 
 from bot.config import Config
 from storage import health as tables
 from storage.db import Database
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -60,27 +54,6 @@ class Health:
         self.oks, self.errors, self.failures = {}, {}, []
         async with db.tx() as conn:
             await tables.record(conn, oks, errors, failures, now)
-
-
-class PollHeartbeat(BaseRequestMiddleware):
-    """A request middleware of the Telegram session: each getUpdates is a poll of the
-    Telegram source (aiogram's polling loop has no hook of its own)."""
-
-    def __init__(self, health: Health):
-        self.health = health
-
-    async def __call__(self, make_request: Any, bot: Any, method: Any) -> Any:
-        if not isinstance(method, GetUpdates):
-            return await make_request(bot, method)
-        try:
-            response = await make_request(bot, method)
-        except Exception as exc:
-            from bot.platforms.telegram.bot_api import describe
-
-            self.health.failed(TELEGRAM, describe(exc))
-            raise
-        self.health.ok(TELEGRAM)
-        return response
 
 
 # ------------------------------------------------------------------ what is stale (pure)
@@ -203,12 +176,3 @@ def plain(report: Report) -> str:
     stale = report.stale
     lines.append(f"STALE: {', '.join(stale)}" if stale else "OK")
     return "\n".join(lines)
-
-
-def install(app: App) -> None:
-    """Heartbeats of the Telegram polling, their flush job, and ``/status``."""
-    from handlers import status
-
-    app.bot.session.middleware(PollHeartbeat(app.hub.health))
-    app.jobs.add("health", lambda: app.hub.health.flush(app.db), FLUSH_SECONDS)
-    app.routers.append(status.build())

@@ -1,7 +1,8 @@
 """What every part of the running process shares: config, clock, database, renderer...
 
-Built once in ``bot.app`` and handed to handlers through the Dispatcher and to jobs
-and sources through their constructors — never a module global.
+Built once in ``bot.app`` (``make_hub``) and handed to handlers through the Dispatcher
+and to jobs and sources through their constructors — never a module global. The
+services reach the platforms only through its ports: ``workspace`` and ``pages``.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from bot.config import Config
 from bot.domain import sla
 from bot.domain.calendar import WorkCalendar
 from bot.domain.routing import Router
+from bot.ports import Page, StaffWorkspace
 from bot.render import Renderer
 from bot.services.health import Health
-from storage import outbox
 from storage.db import Conn, Database
 
 
@@ -30,48 +31,25 @@ class Hub:
     render: Renderer
     calendar: WorkCalendar
     router: Router
-    bot_id: int = 0
+    workspace: StaffWorkspace  # where staff work (bot.ports)
+    pages: dict[str, Page]  # where citizens read us, by platform name (bot.ports)
+    bot_id: int = 0  # the bot's own Telegram id: its messages are not citizens'
     wake: Callable[[], None] = field(default=lambda: None)
-    # block -> forum topic of the staff group: from the config, plus topics the bot made
-    topics: dict[str, int] = field(default_factory=dict)
     # what the sources saw (heartbeats), written to storage by the health job
     health: Health = field(default_factory=Health)
-
-    def __post_init__(self) -> None:
-        self.topics = {**self.config.telegram.topics, **self.topics}
 
     def wake_outbox(self) -> None:
         self.wake()
 
-    async def send(
-        self,
-        conn: Conn,
-        chat_id: int,
-        text: str,
-        *,
-        key: str,
-        purpose: str = "",
-        ref_id: int | None = None,
-        **params: Any,
-    ) -> bool:
-        """Queue a Telegram message (HTML) through the outbox, once per key."""
-        return await outbox.enqueue(
-            conn,
-            key=key,
-            platform="tg",
-            lane=f"tg:{chat_id}",
-            method="sendMessage",
-            params={"chat_id": chat_id, "text": text, **params},
-            now=self.clock.now(),
-            purpose=purpose,
-            ref_id=ref_id,
-        )
+    def page(self, platform: str | None) -> Page | None:
+        """The page adapter of a platform as a reply target or a page target names it."""
+        return self.pages.get(platform or "")
 
     async def notify(self, conn: Conn, user_id: int, phrase: str, /, *, key: str,
                      **context: Any) -> bool:
         """A private message to a staff member, from a phrase in ``texts.j2``."""
-        return await self.send(conn, user_id, self.render.html(phrase, **context),
-                               key=f"notify:{user_id}:{key}")
+        return await self.workspace.notify(conn, user_id, self.render.html(phrase, **context),
+                                           key=f"notify:{user_id}:{key}")
 
     def deadlines(self, policy: str, start: datetime) -> dict[str, Any]:
         """The answer and first-reply deadlines of a clock starting now: a new incident,

@@ -7,6 +7,7 @@ see into ``Inbound`` and hand it here; nothing else creates incidents. The uniqu
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,7 +16,6 @@ from typing import Any
 from bot.domain.incident import OPEN_STATES, Action, Actor, Refused, State, decide
 from bot.domain.routing import Message
 from bot.domain.text import is_noise
-from bot.services.cards import queue_sync, queue_sync_many
 from bot.services.hub import Hub
 from storage import cursors
 from storage import incidents as repo
@@ -168,7 +168,7 @@ class Ingest:
             made.append(incident_id)
             events.append((incident_id, now, "created", State.NEW.value, reason))
         await repo.add_events(conn, events)
-        await queue_sync_many(conn, self.hub.config, made, now)
+        await self.hub.workspace.show_cards(conn, made, now)
 
     async def _receive(self, conn: Conn, message: Inbound) -> Outcome:
         reason = self.skip_reason(message)
@@ -230,7 +230,7 @@ class Ingest:
         await repo.add_event(conn, incident.id, now, action, from_state=incident.state,
                              to_state=state.value, detail=message.key)
         await cursors.claim(conn, f"seen:{message.key}", str(incident.id))
-        await queue_sync(conn, self.hub.config, incident.id, now, incident.block)
+        await self.hub.workspace.show_card(conn, incident.id, now)
 
     async def _create(self, conn: Conn, message: Inbound, now: datetime) -> Outcome:
         if await self._seen(conn, message.key):
@@ -243,7 +243,7 @@ class Ingest:
             return Outcome("duplicate")
         await repo.add_event(conn, incident_id, now, "created", to_state=State.NEW.value,
                              detail=route.reason.to_detail() if route.reason else route.rule)
-        await queue_sync(conn, self.hub.config, incident_id, now, route.block)
+        await self.hub.workspace.show_card(conn, incident_id, now)
         return Outcome("created", incident_id)
 
     def _new(self, message: Inbound, now: datetime, route: Any) -> NewIncident:
@@ -296,7 +296,7 @@ class Ingest:
             now = self.hub.clock.now()
             await repo.update(conn, incident.id, text=text, edited_at=now)
             await repo.add_event(conn, incident.id, now, "edited", detail=incident.text[:500])
-            await queue_sync(conn, self.hub.config, incident.id, now, incident.block)
+            await self.hub.workspace.show_card(conn, incident.id, now)
         self.hub.wake_outbox()
         return True
 
@@ -309,6 +309,35 @@ class Ingest:
             now = self.hub.clock.now()
             await repo.update(conn, incident.id, deleted_at=now)
             await repo.add_event(conn, incident.id, now, "deleted")
-            await queue_sync(conn, self.hub.config, incident.id, now, incident.block)
+            await self.hub.workspace.show_card(conn, incident.id, now)
         self.hub.wake_outbox()
         return True
+
+    # -- a message staff forwarded to the bot (from ПОС, a portal, elsewhere) ------------
+
+    async def hold_forward(self, staff_id: int, message_id: int,
+                           payload: dict[str, Any]) -> None:
+        """Keep what was forwarded until they say where it came from."""
+        async with self.hub.db.tx() as conn:
+            await cursors.put(conn, f"fwd:{staff_id}:{message_id}",
+                              json.dumps(payload, ensure_ascii=False))
+
+    async def register_forward(self, staff_id: int, message_id: int,
+                               source: str) -> Outcome | None:
+        """The held message as an incident from ``source`` (``forward:<source>``); None
+        when nothing is held (expired). A duplicate names the incident it already is."""
+        key = f"fwd:{staff_id}:{message_id}"
+        raw = await cursors.get(self.hub.db.reader, key)
+        if raw is None:
+            return None
+        payload = json.loads(raw)
+        outcome = await self.receive(Inbound(
+            source=f"forward:{source}", kind="forwarded", key=key,
+            author_id=f"forward:{payload['author'] or 'unknown'}", author_name=payload["author"],
+            text=payload["text"], written_at=datetime.fromisoformat(payload["date"]),
+            attachments=payload["attachments"], reply_target={"platform": "manual"},
+        ))
+        if outcome.result == "created":
+            return outcome
+        existing = await repo.by_source_key(self.hub.db.reader, key)
+        return Outcome(outcome.result, existing.id if existing else None, outcome.reason)

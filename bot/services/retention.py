@@ -21,14 +21,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from bot.services.hub import Hub
 from storage import cursors, retention
 from storage.incidents import iso
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +75,3 @@ class Retention:
             log.info("retention: erased citizens' data of %d incident(s) finished before %s",
                      purged, iso(cutoff))
         return purged
-
-
-def install(app: App) -> None:
-    """Add the daily purge to the process's jobs."""
-    retention = Retention(app.hub)
-    app.jobs.add("retention", retention.tick, TICK_SECONDS)
-    app.dp_data["retention"] = retention

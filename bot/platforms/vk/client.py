@@ -29,6 +29,8 @@ from requests.adapters import HTTPAdapter
 from vk_api.exceptions import ApiError, ApiHttpError, Captcha
 
 from bot.domain.limits import VK_REQUESTS_PER_SECOND
+from bot.outbox import outcomes
+from bot.outbox.outcomes import Permanent, Retry
 
 log = logging.getLogger(__name__)
 
@@ -332,14 +334,12 @@ def outbox_failure(exc: VkError | VkTransportError, attempts: int) -> Exception:
     Error 6 (too many requests per second) and 9 (flood control) hold the whole lane;
     everything else VK answers is permanent and kept in VK's own words.
     """
-    from bot.outbox.worker import Permanent, Retry, backoff
-
     if isinstance(exc, VkTransportError):
-        return Retry(backoff(attempts), str(exc))
+        return Retry(outcomes.backoff(attempts), str(exc))
     if exc.code == 6:
         return Retry(1.0, str(exc), pause_lane=True, transient=False)
     if exc.code == 9:
-        return Retry(backoff(attempts, 5.0, 600.0), str(exc), pause_lane=True)
+        return Retry(outcomes.backoff(attempts, 5.0, 600.0), str(exc), pause_lane=True)
     if exc.code in (1, 10):
-        return Retry(backoff(attempts), str(exc))
+        return Retry(outcomes.backoff(attempts), str(exc))
     return Permanent(str(exc))
