@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Config, ConfigError, example_config, parse_config
-from bot.domain import routing
+from bot.domain import places, routing
 from bot.domain.routing import FAST, Message, Route, Router
 
 SANDBOX_URL = "http://127.0.0.1:8081"
@@ -139,8 +139,8 @@ def format_route(route: Route) -> str:
 def _note(note: str) -> str:
     """A weighing note with its factor: «landmark ×0.3»."""
     factors = {"phrase": routing.PHRASE, "weak": routing.WEAK, "family": routing.FAMILY,
-               "typo": routing.TYPO, "landmark": routing.LANDMARK, "place": routing.PLACE,
-               "subject": routing.SUBJECT}
+               "typo": routing.TYPO, "landmark": places.LANDMARK, "place": places.PLACE,
+               "subject": places.SUBJECT}
     if note in factors:
         return f"{note} ×{factors[note]:g}"
     if note.startswith("in ") and note.endswith(" blocks"):
