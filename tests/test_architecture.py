@@ -136,3 +136,13 @@ def test_the_composition_root_includes_the_routers():
     imports = {module for _, module in _imports(ast.parse(
         (ROOT / COMPOSITION_ROOT).read_text(encoding="utf-8")))}
     assert any(_is(module, "handlers") for module in imports)
+
+
+MAX_LINES = 450  # a module a reader takes in one sitting (the sandbox mirrors whole APIs)
+
+
+def test_no_module_is_too_long_to_read_in_one_sitting():
+    long = [f"{_name(path)}: {n} lines" for path in ALL_CODE
+            if not _name(path).startswith("bot/sandbox/")
+            and (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES]
+    assert not long, "split along its seams:\n" + "\n".join(long)
