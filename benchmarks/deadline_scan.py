@@ -1,7 +1,7 @@
 """How long one deadline scan tick takes with 100,000 incidents in the database.
 
 A year of incidents: most answered and closed, a few thousand open and assigned across
-the working day. Measured on a real SQLite file through ``bot.deadlines.Deadlines``:
+the working day. Measured on a real SQLite file through ``bot.services.deadlines.scan.Deadlines``:
 
 - ``cold_scan_s``: the first tick after every incident was put in front of the scan
   (what the 0002 migration's back-fill or a bulk import causes): it works through all;

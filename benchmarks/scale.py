@@ -6,7 +6,7 @@ open; three audit events each). Then a *separate* process — as the bot would b
 restart — opens that file and times:
 
 - ``deadline_cold_scan_s``: the first deadline tick, with every incident put in front of
-  the scan by the import (bot/deadlines.py), and ``deadline_idle_tick_ms`` afterwards;
+  the scan by the import (bot/services/deadlines/scan.py), and ``deadline_idle_tick_ms`` afterwards;
 - ``open_query_ms``: all open incidents (the workflow's and the digest's question);
 - ``card_build_ms``: rendering one card with its history (median of 50);
 - ``find_ms`` (``/find``, a LIKE over every text) and ``my_ms`` (``/my``);

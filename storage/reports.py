@@ -175,23 +175,23 @@ def _values(row: object, names: list[str]) -> dict[str, object]:
             for name in names}
 
 
+async def _incidents(conn: Conn, names: list[str], where: str, start: datetime,
+                     end: datetime) -> list[dict[str, object]]:
+    """The columns ``names`` of the incidents ``where`` says, in a period, times parsed."""
+    rows = await fetch_all(conn, f"SELECT {', '.join(names)} FROM incidents WHERE {where}",
+                           (iso(start), iso(end)))
+    return [_values(row, names) for row in rows]
+
+
 async def handled(conn: Conn, start: datetime, end: datetime) -> list[Handled]:
     """The incidents whose answer was published in the period (rejected ones aside)."""
-    rows = await fetch_all(
-        conn,
-        f"SELECT {', '.join(_HANDLED)} FROM incidents"
-        " WHERE published_at >= ? AND published_at < ? AND state != 'rejected'",
-        (iso(start), iso(end)),
-    )
-    return [Handled(**_values(row, _HANDLED)) for row in rows]  # type: ignore[arg-type]
+    rows = await _incidents(conn, _HANDLED, "published_at >= ? AND published_at < ?"
+                            " AND state != 'rejected'", start, end)
+    return [Handled(**row) for row in rows]  # type: ignore[arg-type]
 
 
 async def exported(conn: Conn, start: datetime, end: datetime) -> list[ExportRow]:
     """The incidents received in the period, in the order they came."""
-    rows = await fetch_all(
-        conn,
-        f"SELECT {', '.join(_EXPORTED)} FROM incidents"
-        " WHERE received_at >= ? AND received_at < ? ORDER BY received_at, id",
-        (iso(start), iso(end)),
-    )
-    return [ExportRow(**_values(row, _EXPORTED)) for row in rows]  # type: ignore[arg-type]
+    rows = await _incidents(conn, _EXPORTED, "received_at >= ? AND received_at < ?"
+                            " ORDER BY received_at, id", start, end)
+    return [ExportRow(**row) for row in rows]  # type: ignore[arg-type]

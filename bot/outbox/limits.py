@@ -78,7 +78,7 @@ class Limits:
                 if chat < 0 or kind == "edit":
                     result.append(self._window(("tg", rest, "m"), 20, 60.0))
             return result
-        # VK: paced per token by the token's client (bot.platforms.vk.Pacer), which every
+        # VK: paced per token by the token's client (bot.platforms.vk.client.Pacer), which every
         # user of the token shares — the long poll and the publics as well as the outbox
         return []
 

@@ -118,25 +118,30 @@ class TelegramChecks:
                 await cursors.put(conn, f"topic:{block}", str(topic.message_thread_id))
             self.report.ok("topic_made", block=block)
 
-    async def check_member(self, bot: Bot, chat_id: int, kind: str) -> None:
+    async def _chat_and_member(self, bot: Bot, chat_id: int) -> tuple[Any, Any] | None:
+        """The chat and the bot's membership in it; None (and a problem) if unreachable."""
         try:
-            chat = await bot.get_chat(chat_id)
-            member = await bot.get_chat_member(chat_id, self.hub.bot_id)
+            return (await bot.get_chat(chat_id),
+                    await bot.get_chat_member(chat_id, self.hub.bot_id))
         except TelegramAPIError as exc:
             self.report.problem("chat_unreachable", chat=chat_id, error=exc.message)
+            return None
+
+    async def check_member(self, bot: Bot, chat_id: int, kind: str) -> None:
+        found = await self._chat_and_member(bot, chat_id)
+        if found is None:
             return
+        chat, member = found
         if member.status in ("left", "kicked"):
             self.report.problem("not_member", title=chat.title or str(chat_id))
         else:
             self.report.ok(kind, title=chat.title or str(chat_id))
 
     async def check_channel(self, bot: Bot, chat_id: int) -> None:
-        try:
-            chat = await bot.get_chat(chat_id)
-            member = await bot.get_chat_member(chat_id, self.hub.bot_id)
-        except TelegramAPIError as exc:
-            self.report.problem("chat_unreachable", chat=chat_id, error=exc.message)
+        found = await self._chat_and_member(bot, chat_id)
+        if found is None:
             return
+        chat, member = found
         if member.status not in ("administrator", "creator") or not getattr(
             member, "can_post_messages", True
         ):

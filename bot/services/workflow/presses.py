@@ -185,12 +185,17 @@ class Workflow(Replies):
 
     async def ask_for_answer(self, conn: Conn, actor: Actor, incident: Incident,
                              arg: int) -> Reply:
-        check(incident, Action.SUBMIT, actor)
+        return await self._ask(conn, actor, incident, Action.SUBMIT, CardAction.ASK_FOR_ANSWER,
+                               "prompt_answer", "done_submit_prompt")
+
+    async def _ask(self, conn: Conn, actor: Actor, incident: Incident, action: Action,
+                   asked: CardAction, question: str, done: str) -> Reply:
+        """A question under the card that the presser answers by replying to it."""
+        check(incident, action, actor)
         name = self.hub.staff_name(actor.user_id)
-        await self.hub.workspace.ask(
-            conn, incident, CardAction.ASK_FOR_ANSWER, actor.user_id,
-            self.hub.render.html("prompt_answer", name=name, id=incident.id))
-        return Reply(self.hub.render.text("done_submit_prompt"))
+        await self.hub.workspace.ask(conn, incident, asked, actor.user_id,
+                                     self.hub.render.html(question, name=name, id=incident.id))
+        return Reply(self.hub.render.text(done))
 
     async def offer_templates(self, conn: Conn, actor: Actor, incident: Incident,
                               arg: int) -> Reply:
@@ -235,12 +240,8 @@ class Workflow(Replies):
 
     async def return_for_revision(self, conn: Conn, actor: Actor, incident: Incident,
                                   arg: int) -> Reply:
-        check(incident, Action.RETURN, actor)
-        name = self.hub.staff_name(actor.user_id)
-        await self.hub.workspace.ask(
-            conn, incident, CardAction.RETURN_FOR_REVISION, actor.user_id,
-            self.hub.render.html("prompt_return", name=name, id=incident.id))
-        return Reply(self.hub.render.text("done_return"))
+        return await self._ask(conn, actor, incident, Action.RETURN,
+                               CardAction.RETURN_FOR_REVISION, "prompt_return", "done_return")
 
     async def published_manually(self, conn: Conn, actor: Actor, incident: Incident,
                                  arg: int) -> Reply:
