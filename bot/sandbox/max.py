@@ -59,6 +59,14 @@ REQUESTS_PER_SECOND = 30
 # OpenAPI GET /updates: limit 1..1000 (default 100), timeout 0..90 s (default 30)
 UPDATES_LIMIT_MAX = 1000
 UPDATES_TIMEOUT_MAX = 90
+# MAX's long-polling limits «с 11.05.2026» as the maxapi client documents them
+# (maxapi 1.2.3, methods/get_updates.py; the OpenAPI says long polling is «ограничено
+# по скорости и сроку хранения событий» without numbers): at most 2 requests a second,
+# a request held at most 30 s, at most 100 updates a batch, updates kept 24 hours
+LONG_POLL_PER_SECOND = 2
+LONG_POLL_HOLD_MAX = 30
+LONG_POLL_BATCH_MAX = 100
+UPDATE_TTL = 24 * 3600
 # OpenAPI Button.text 1..128, CallbackButton.payload ≤ 1024, LinkButton.url ≤ 2048
 BUTTON_TEXT_MAX = 128
 CALLBACK_PAYLOAD_MAX = 1024
@@ -196,6 +204,7 @@ class MaxSandbox:
         self.requests_per_second = REQUESTS_PER_SECOND
         self.processing_seconds = UPLOAD_PROCESSING_SECONDS
         self._calls: dict[str, deque[float]] = {}
+        self._polls: deque[float] = deque()
         self._changed: asyncio.Event = asyncio.Event()
         self._ready_at: dict[str, float] = {}  # upload token -> monotonic time it is ready
         self.blobs: dict[str, bytes] = {}  # uploaded bytes, in memory only
@@ -559,8 +568,16 @@ class MaxSandbox:
             # OpenAPI POST /subscriptions: «При активной подписке Long Polling не работает»
             raise not_allowed("Long polling is not available while a webhook "
                               "subscription is active")
-        limit = _bounded(params, "limit", 100, 1, UPDATES_LIMIT_MAX)
-        timeout = _bounded(params, "timeout", 30, 0, UPDATES_TIMEOUT_MAX)
+        if self.rate_limits:
+            now = time.monotonic()
+            while self._polls and now - self._polls[0] >= 1.0:
+                self._polls.popleft()
+            self._polls.append(now)
+            if len(self._polls) > LONG_POLL_PER_SECOND:
+                raise too_many_requests()
+        limit = min(_bounded(params, "limit", 100, 1, UPDATES_LIMIT_MAX), LONG_POLL_BATCH_MAX)
+        timeout = min(_bounded(params, "timeout", 30, 0, UPDATES_TIMEOUT_MAX),
+                      LONG_POLL_HOLD_MAX)
         types = {t for t in (params.get("types") or "").split(",") if t}
         unknown = types - UPDATE_TYPES
         if unknown:
@@ -580,6 +597,8 @@ class MaxSandbox:
             latest_only = True
         deadline = time.monotonic() + timeout
         while True:
+            oldest = _ms(self._now() - UPDATE_TTL)
+            self.updates = [u for u in self.updates if u["update"]["timestamp"] >= oldest]
             pending = [u for u in self.updates if u["n"] > self.confirmed
                        and (not types or u["update"]["update_type"] in types)]
             if latest_only and pending:
