@@ -177,6 +177,11 @@ async def test_a_busy_group_gets_new_cards_before_stale_edits_and_one_edit_a_car
         keys = [await comment(c, 16, 501000 + n, f"Не горит фонарь у дома {n}")
                 for n in range(30)]
         await eventually(lambda: c.card(1), timeout=15, interval=0.02)
+
+        async def all_queued() -> bool:  # every card waits in the lane before card 1 changes
+            [(n,)] = await fetch_all(env.app.db.reader, "SELECT count(*) FROM incidents")
+            return n == len(keys)
+        await eventually(all_queued, timeout=15, interval=0.02)
         # card 1 changes four times while 29 cards wait: taken, answered, returned, answered
         await answer_ready(env, 1, "Фонарь заменят сегодня.")
         await env.app.workflow.return_with_reason(COORDINATOR, 1, "Уточните время")

@@ -77,6 +77,44 @@ class Control:
     async def sent(self, chat_id: int | None = None) -> list[dict]:
         return await self.get("tg/sent", chat_id=chat_id)
 
+    # -- MAX ---------------------------------------------------------------------------
+
+    async def max_message(self, user_id: int, text: str, chat_id: int | None = None,
+                          **extra: Any) -> dict:
+        """A citizen writes to the MAX bot (a dialog), or in ``chat_id`` (a city chat)."""
+        body: dict[str, Any] = {"user_id": user_id, "text": text, **extra}
+        if chat_id is not None:
+            body["chat_id"] = chat_id
+        return await self.post("max/message", body)
+
+    async def max_press(self, message: dict, user_id: int, payload: str, *,
+                        forged: bool = False) -> dict:
+        """A press of the callback button ``payload`` on a bot's MAX message."""
+        mid = message["body"]["mid"] if "body" in message else message["mid"]
+        return await self.post("max/callback", {"mid": mid, "user_id": user_id,
+                                                "payload": payload, "forged": forged})
+
+    async def max_block(self, user_id: int, state: str = "stopped") -> dict:
+        return await self.post("max/block", {"user_id": user_id, "state": state})
+
+    async def max_sent(self, chat_id: int | None = None, user_id: int | None = None
+                       ) -> list[dict]:
+        """What the MAX bot sent, as it stands (edits applied, ``deleted`` marked)."""
+        return await self.get("max/sent", chat_id=chat_id, user_id=user_id)
+
+    async def max_channel(self) -> list[dict]:
+        """The live posts of the MAX channel of «Администрация»."""
+        return await self.get("max/channel")
+
+    async def max_callback_answers(self) -> list[dict]:
+        return await self.get("max/callback_answers")
+
+    # -- OK ----------------------------------------------------------------------------
+
+    async def ok_feed(self, gid: str = world.OK_GROUP) -> list[dict]:
+        """The OK group's topics with their media, oldest first."""
+        return await self.get("ok/feed", gid=gid)
+
     async def callback_answers(self) -> list[dict]:
         return await self.get("tg/callback_answers")
 
@@ -108,6 +146,20 @@ class Control:
             if card_number(message["text"]) == number:
                 return message
         return None
+
+
+def max_button(message: dict, word: str) -> str:
+    """The payload of the MAX callback button whose label contains ``word``."""
+    labels = []
+    for attachment in message["body"].get("attachments") or []:
+        if attachment["type"] != "inline_keyboard":
+            continue
+        for row in attachment["payload"]["buttons"]:
+            for b in row:
+                if word in b["text"] and b["type"] == "callback":
+                    return b["payload"]
+                labels.append(b["text"])
+    raise AssertionError(f"no MAX button with {word!r} on message; buttons: {labels}")
 
 
 def button(message: dict, word: str) -> str:

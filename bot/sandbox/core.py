@@ -1,4 +1,4 @@
-"""What the Telegram and VK stand-ins share: the clock, the call log and injected faults."""
+"""What the platform stand-ins share: the clock, the call log and injected faults."""
 
 from __future__ import annotations
 
@@ -37,9 +37,9 @@ class SandboxClock:
 
 @dataclass
 class Fault:
-    platform: str  # "tg" | "vk"
-    kind: str  # "429" | "500" | "timeout" | "vk_error" | "html502" | "html504" | "garbage"
-    #            | "album_partial"
+    platform: str  # "tg" | "vk" | "max" | "ok"
+    kind: str  # "429" | "500" | "503" | "timeout" | "vk_error" | "ok_error" | "html502"
+    #            | "html504" | "garbage" | "album_partial"
     count: int
     method: str | None = None
     chat_id: int | None = None

@@ -1,8 +1,9 @@
-"""One aiohttp server on loopback that plays Telegram and VK, with a control API.
+"""One aiohttp server on loopback that plays Telegram, VK, MAX and OK, with a control API.
 
 ``/tg/...`` speaks the Bot API, ``/vk/...`` the VK API and its Bots Long Poll,
-``/control/...`` lets tests, the demo and people play citizens and staff, read what the
-bot sent, inject faults and move the clock.
+``/max/...`` the MAX Bot API, ``/ok/...`` OK's REST API; ``/control/...`` lets tests,
+the demo and people play citizens and staff, read what the bot sent, inject faults and
+move the clock.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 from aiohttp import web
 
 from bot.sandbox.core import SandboxState
+from bot.sandbox.max import MaxSandbox
+from bot.sandbox.ok import OkSandbox
 from bot.sandbox.telegram import TelegramSandbox
 from bot.sandbox.vk import VkSandbox
 
@@ -29,10 +32,14 @@ class Sandbox:
         self.state = SandboxState()
         self.telegram = TelegramSandbox(self.state, rate_limits=rate_limits)
         self.vk = VkSandbox(self.state, rate_limits=rate_limits)
+        self.max = MaxSandbox(self.state, rate_limits=rate_limits)
+        self.ok = OkSandbox(self.state, rate_limits=rate_limits)
         self.state_path = Path(state_path) if state_path else None
         self.app = web.Application(client_max_size=64 * 1024 * 1024)
         self.telegram.register(self.app)
         self.vk.register(self.app)
+        self.max.register(self.app)
+        self.ok.register(self.app)
         self.app.router.add_get("/control/clock", self._get_clock)
         self.app.router.add_post("/control/clock", self._set_clock)
         self.app.router.add_get("/control/log", self._get_log)
@@ -70,6 +77,8 @@ class Sandbox:
             "clock_offset": self.state.clock._offset,
             "telegram": self.telegram.dump(),
             "vk": self.vk.dump(),
+            "max": self.max.dump(),
+            "ok": self.ok.dump(),
         }
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
@@ -80,6 +89,10 @@ class Sandbox:
         self.state.clock._offset = float(data.get("clock_offset", 0.0))
         self.telegram.load(data["telegram"])
         self.vk.load(data["vk"])
+        if "max" in data:  # state files written before MAX and OK existed
+            self.max.load(data["max"])
+        if "ok" in data:
+            self.ok.load(data["ok"])
 
     # -- control ---------------------------------------------------------------------
 
@@ -119,12 +132,13 @@ class Sandbox:
         body = await _json(request)
         allowed = {"platform", "method", "chat_id", "kind", "code", "retry_after", "count",
                    "sent"}
-        kinds = ("429", "500", "timeout", "vk_error", "html502", "html504", "garbage",
-                 "album_partial")
+        kinds = ("429", "500", "503", "timeout", "vk_error", "ok_error", "html502", "html504",
+                 "garbage", "album_partial")
+        platforms = ("tg", "vk", "max", "ok")
         unknown = set(body) - allowed
-        if unknown or body.get("platform") not in ("tg", "vk") or body.get("kind") not in kinds:
+        if unknown or body.get("platform") not in platforms or body.get("kind") not in kinds:
             return web.json_response(
-                {"error": f"expected {sorted(allowed)}; platform tg|vk; "
+                {"error": f"expected {sorted(allowed)}; platform {'|'.join(platforms)}; "
                  f"kind {'|'.join(kinds)}"}, status=400)
         spec: dict[str, Any] = dict(body)
         spec.setdefault("count", 1)
@@ -159,7 +173,7 @@ async def serve(port: int, write_config: str | None, state_path: str | None,
         write(write_config, base)
         print(f"config written to {write_config}", flush=True)
     print(f"sandbox listening on {base} (Bot API {base}/tg, VK API {base}/vk/method,"
-          f" control {base}/control)", flush=True)
+          f" MAX {base}/max, OK {base}/ok/fb.do, control {base}/control)", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -192,3 +192,50 @@ def write_config(path: str | Path, base_url: str, storage_path: str | None = Non
     db = storage_path or str(path.with_suffix(".sqlite3").name)
     path.write_text(tomli_w.dumps(config_dict(base_url, db)), encoding="utf-8")
     return path
+
+
+# ---------------------------------------------------------------------------------- MAX
+# The MAX world (bot/sandbox/max.py). Not part of the bot's config yet: bot/config.py
+# forbids unknown sections, so the later MAX work reads these constants (or
+# ``platforms_dict``) and adds its own config section.
+MAX_BOT_ID = 8000000001
+MAX_BOT_USERNAME = "mcu_shikhany_max_bot"
+MAX_BOT_NAME = "МЦУ Шиханы"
+MAX_BOT_TOKEN = "max-sandbox-mcu-hub-token-do-not-use"
+# group chats and channels have negative ids in MAX; dialogs positive ones
+MAX_CHANNEL = -72000000000001  # the channel of «Администрация», the bot posts in it
+MAX_CHANNEL_LINK = "adm_shikhany"
+MAX_CITY_CHAT = -72000000000002  # a city chat the bot is a member (admin) of
+MAX_ADMIN_USER = 610001  # the municipality's admin: owns the channel and the city chat
+CITIZENS_MAX = range(620001, 621000)
+
+# ----------------------------------------------------------------------------------- OK
+# Одноклассники (bot/sandbox/ok.py): an application with its keys and the group
+# «Администрация» with a group access token.
+OK_APPLICATION_ID = "512000000001"
+OK_APPLICATION_KEY = "CBSANDBOXAAAAAAAA"
+OK_APPLICATION_SECRET_KEY = "SANDBOXSECRET0123456789ABCDEF0"
+OK_GROUP = "70000000000001"  # gid of «Администрация»
+OK_GROUP_NAME = "Администрация"
+OK_GROUP_TOKEN = "tkn1sandbox-ok-group-70000000000001-do-not-use"
+OK_ADMIN_USER = "590000000001"  # the group's administrator
+
+
+def platforms_dict(base_url: str) -> dict[str, Any]:
+    """MAX and OK endpoints and credentials of this world, for the later bot work
+    (kept out of ``config_dict``: today's config refuses unknown sections)."""
+    return {
+        "max": {
+            "token": MAX_BOT_TOKEN,
+            "api_base": f"{base_url}/max",
+            "channel": MAX_CHANNEL,
+            "city_chats": [MAX_CITY_CHAT],
+        },
+        "ok": {
+            "api_base": f"{base_url}/ok",
+            "application_id": OK_APPLICATION_ID,
+            "application_key": OK_APPLICATION_KEY,
+            "application_secret_key": OK_APPLICATION_SECRET_KEY,
+            "groups": [{"id": OK_GROUP, "name": OK_GROUP_NAME, "token": OK_GROUP_TOKEN}],
+        },
+    }
