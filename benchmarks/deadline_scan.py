@@ -1,7 +1,7 @@
 """How long one deadline scan tick takes with 100,000 incidents in the database.
 
 A year of incidents: most answered and closed, a few thousand open and assigned across
-the working day. Measured on a real SQLite file through ``bot.deadlines.Deadlines``:
+the working day. Measured on a real SQLite file through ``bot.services.deadlines.scan.Deadlines``:
 
 - ``cold_scan_s``: the first tick after every incident was put in front of the scan
   (what the 0002 migration's back-fill or a bulk import causes): it works through all;
@@ -27,15 +27,16 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.app import make_hub
 from bot.clock import FakeClock
 from bot.config import parse_config
-from bot.deadlines import Deadlines
 from bot.domain import sla
 from bot.domain.calendar import WorkCalendar
 from bot.domain.routing import Router
-from bot.hub import Hub
 from bot.render import Renderer
 from bot.sandbox import world
+from bot.services.deadlines.scan import Deadlines
+from bot.services.hub import Hub
 from storage.db import Database, fetch_value
 from storage.incidents import iso
 
@@ -82,7 +83,7 @@ async def main(total: int, open_: int) -> dict:
         clock = FakeClock(NOW)
         db = await Database(str(path)).open()
         cal = WorkCalendar.from_config(config.municipality, config.calendar)
-        hub = Hub(config=config, clock=clock, db=db, render=Renderer(config.municipality.tz),
+        hub = make_hub(config=config, clock=clock, db=db, render=Renderer(config.municipality.tz),
                   calendar=cal, router=Router(config))
         scan = Deadlines(hub)
         try:

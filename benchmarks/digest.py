@@ -35,14 +35,15 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.app import make_hub
 from bot.clock import FakeClock
 from bot.config import parse_config
 from bot.domain.calendar import WorkCalendar
 from bot.domain.routing import Router
-from bot.hub import Hub
 from bot.render import Renderer
-from bot.reports import Reports, digest_period
 from bot.sandbox import world
+from bot.services.reports.periods import digest_period
+from bot.services.reports.reports import Reports
 from storage.db import Database
 from storage.incidents import iso
 
@@ -147,7 +148,7 @@ async def main(total: int) -> dict:
         await db.close()
 
         db = await Database(str(path)).open()  # a fresh process's connections
-        hub = Hub(config=config, clock=FakeClock(NOW), db=db,
+        hub = make_hub(config=config, clock=FakeClock(NOW), db=db,
                   render=Renderer(config.municipality.tz), calendar=calendar,
                   router=Router(config))
         reports = Reports(hub)

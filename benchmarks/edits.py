@@ -16,6 +16,7 @@ last new card went compared with the floor of the sends alone (new cards go firs
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 import tempfile
 import time
@@ -26,7 +27,8 @@ from zoneinfo import ZoneInfo
 
 from benchmarks.common import config, emit, quiet, scaled_sandbox, start, stop, wait_for
 from bot.app import App
-from bot.cards import TAKE, CardCb
+from bot.platforms.telegram.buttons import CardCb
+from bot.ports import CardAction
 from bot.sandbox import world
 from bot.sandbox.client import CARD_NUMBER
 from storage import incidents as repo
@@ -54,7 +56,8 @@ async def main(cards: int = CARDS, scale: float = SCALE) -> None:
     app_box: list[App] = []
 
     def number(text: str) -> int | None:
-        found = CARD_NUMBER.search(text)
+        # the Bot API call carries HTML; the number is read as Telegram shows it
+        found = CARD_NUMBER.search(re.sub(r"<[^>]+>", "", text))
         return int(found.group(1)) if found else None
 
     name, send = telegram._methods["sendmessage"]
@@ -133,7 +136,7 @@ async def _act(app: App, incident_id: int, step: float) -> None:
     await asyncio.sleep(step)
     incident = await repo.get(app.db.reader, incident_id)
     assert incident is not None
-    await workflow.press(COORDINATOR, CardCb(id=incident_id, v=incident.version, a=TAKE))
+    await workflow.press(COORDINATOR, CardCb(id=incident_id, v=incident.version, a=CardAction.TAKE))
     await asyncio.sleep(step)
     await workflow.answer(COORDINATOR, incident_id, f"Фонарь заменят сегодня ({incident_id}).",
                           [])

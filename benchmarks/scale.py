@@ -6,7 +6,7 @@ open; three audit events each). Then a *separate* process — as the bot would b
 restart — opens that file and times:
 
 - ``deadline_cold_scan_s``: the first deadline tick, with every incident put in front of
-  the scan by the import (bot/deadlines.py), and ``deadline_idle_tick_ms`` afterwards;
+  the scan by the import (bot/services/deadlines/scan.py), and ``deadline_idle_tick_ms`` afterwards;
 - ``open_query_ms``: all open incidents (the workflow's and the digest's question);
 - ``card_build_ms``: rendering one card with its history (median of 50);
 - ``find_ms`` (``/find``, a LIKE over every text) and ``my_ms`` (``/my``);
@@ -120,23 +120,23 @@ async def generate(path: Path) -> dict[str, float]:
 
 async def measure(path: Path) -> dict[str, object]:
     """What a bot process opening this database does with it."""
-    from bot import cards
+    from bot.app import make_hub
     from bot.clock import FakeClock
     from bot.config import parse_config
-    from bot.deadlines import Deadlines
     from bot.domain.calendar import WorkCalendar
     from bot.domain.incident import OPEN_STATES
     from bot.domain.routing import Router
-    from bot.hub import Hub
+    from bot.platforms.telegram.workspace import card_call
     from bot.render import Renderer
     from bot.sandbox import world
+    from bot.services.deadlines.scan import Deadlines
     from storage import incidents as repo
     from storage.db import Database, fetch_value
 
     config = parse_config(world.config_dict("http://sandbox.invalid", str(path)), environ={})
     imported = _rss_mb()  # the libraries alone, before any data
     db = await Database(str(path)).open()
-    hub = Hub(config=config, clock=FakeClock(NOW), db=db,
+    hub = make_hub(config=config, clock=FakeClock(NOW), db=db,
               render=Renderer(config.municipality.tz),
               calendar=WorkCalendar.from_config(config.municipality, config.calendar),
               router=Router(config))
@@ -152,8 +152,8 @@ async def measure(path: Path) -> dict[str, object]:
         builds = []
         for _ in range(50):
             started = time.perf_counter()
-            call = await cards.sync_call(db.reader, config, hub.render, target, NOW,
-                                         hub.topics)
+            call = await card_call(db.reader, config, hub.render, target, NOW,
+                                   hub.workspace.topics)
             builds.append(time.perf_counter() - started)
         assert call is not None and "Сообщение №" in call.params["text"]
         figures["card_build_ms"] = round(statistics.median(builds) * 1000, 2)

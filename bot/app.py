@@ -1,4 +1,9 @@
-"""The one place that builds and runs the process (``mcu-hub run``).
+"""The composition root: the one place that builds and runs the process (``mcu-hub run``).
+
+Everything is made here and handed on — the storage, the services, the platform adapters
+behind their ports (``bot.ports``), the outbox with each adapter's delivery function, the
+jobs in their order, and every aiogram router in the order updates must meet them. This
+is the only module under ``bot/`` that imports ``handlers/``.
 
 aiogram polling, the VK sources, the scheduler and the outbox worker share one event
 loop; SIGINT/SIGTERM stop them within seconds, leaving unsent work in the outbox.
@@ -8,43 +13,79 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
-import json
 import logging
 import signal
+from functools import partial
 from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram import Router as AiogramRouter
 from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramUnauthorizedError
 
-from bot import cards, failures
 from bot.clock import Clock, SandboxClock, SystemClock
 from bot.config import Config
 from bot.domain.calendar import WorkCalendar
 from bot.domain.routing import Router
-from bot.hub import Hub
-from bot.ingest import Ingest
-from bot.outbox import Done, Limits, Outbox, Permanent, Retry
-from bot.platforms import telegram as tg
-from bot.platforms.vk import VkClient, VkClients, VkError, VkTransportError, outbox_failure
+from bot.outbox.limits import Limits
+from bot.outbox.worker import Outbox
+from bot.platforms import undelivered
+from bot.platforms.telegram import bot_api as tg
+from bot.platforms.telegram.delivery import TelegramDelivery
+from bot.platforms.telegram.heartbeat import PollHeartbeat
+from bot.platforms.telegram.page import TelegramPage
+from bot.platforms.telegram.startup import TelegramChecks
+from bot.platforms.telegram.workspace import TelegramWorkspace
+from bot.platforms.vk.client import VkClient, VkClients
+from bot.platforms.vk.page import WALL_POSTS, VkPage
+from bot.platforms.vk.startup import check_communities
+from bot.ports import Page
 from bot.render import Renderer
 from bot.scheduler import Jobs
+from bot.services import failures
+from bot.services.deadlines.scan import TICK_SECONDS as DEADLINES_TICK
+from bot.services.deadlines.scan import Deadlines
+from bot.services.health import FLUSH_SECONDS
+from bot.services.hub import Hub
+from bot.services.ingest import Ingest
+from bot.services.publishing.dispatch import PURPOSE as PUBLISHING
+from bot.services.publishing.dispatch import TICK_SECONDS as PUBLISHING_TICK
+from bot.services.publishing.queue import Publishing
+from bot.services.reports.reports import TICK_SECONDS as REPORTS_TICK
+from bot.services.reports.reports import Reports
+from bot.services.retention import TICK_SECONDS as RETENTION_TICK
+from bot.services.retention import Retention
+from bot.services.startup import StartupReport
+from bot.services.workflow.presses import Workflow
 from bot.sources.vk import CommunityLongPoll, PublicWatcher
-from bot.workflow import Workflow
-from storage import incidents as repo
-from storage import outbox as rows
+from handlers import (
+    card_buttons,
+    chats,
+    press,
+    private,
+    staff_group,
+    status,
+)
+from handlers import deadlines as deadline_command
+from handlers import reports as report_commands
+from storage import staff
 from storage.db import Conn, Database
 from storage.outbox import Item
 
 log = logging.getLogger(__name__)
 
-# Feature modules; each has ``install(app)`` adding its routers, jobs and outbox hooks.
-FEATURES = ["bot.startup", "bot.deadlines", "bot.publishing", "bot.reports", "bot.retention",
-            "bot.health"]
-
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "channel_post",
                    "my_chat_member"]
+
+
+def make_hub(*, config: Config, clock: Clock, db: Database, render: Renderer,
+             calendar: WorkCalendar, router: Router) -> Hub:
+    """The services' shared context, with Telegram as the staff workspace and Telegram and
+    VK as the pages: what the process runs with, and what a test of a service builds."""
+    pages: list[Page] = [TelegramPage(config, clock, render),
+                         VkPage(config, clock, render, db)]
+    return Hub(config=config, clock=clock, db=db, render=render, calendar=calendar,
+               router=router, workspace=TelegramWorkspace(config, clock),
+               pages={name: page for page in pages for name in page.platforms})
 
 
 class App:
@@ -58,13 +99,7 @@ class App:
         self.clock = clock
         self.db = Database(config.storage.path)
         self.render = Renderer(config.municipality.tz)
-        self.calendar = WorkCalendar.from_config(config.municipality, config.calendar)
-        self.router = Router(config)
         self.bot: Bot = tg.make_bot(config.telegram)
-        self.hub = Hub(config=config, clock=self.clock, db=self.db, render=self.render,
-                       calendar=self.calendar, router=self.router)
-        self.ingest = Ingest(self.hub)
-        self.workflow = Workflow(self.hub)
         # one client per VK token for the whole process: it owns the token's pacing
         self.vk = VkClients(config.vk.api_base, config.vk.api_version,
                             config.vk.rate_limits.model_dump())
@@ -75,160 +110,120 @@ class App:
                 if secret.get_secret_value():
                     self.vk_clients[f"vk:{kind}:{community.id}"] = self.vk.get(
                         secret.get_secret_value(), kind)
-        self.seen = tg.Seen()  # message ids of others, from updates (bot/platforms/telegram.py)
+        self.hub = make_hub(config=config, clock=self.clock, db=self.db, render=self.render,
+                            calendar=WorkCalendar.from_config(config.municipality,
+                                                              config.calendar),
+                            router=Router(config))
+        self.router = self.hub.router
+        self.workspace = self.hub.workspace
+        assert isinstance(self.workspace, TelegramWorkspace)
+        vk_page = self.hub.pages["vk"]
+        assert isinstance(vk_page, VkPage)
+        vk_page.clients = self.vk_clients
+        vk_page.fetch_photo = partial(tg.download, self.bot)  # posts' photos come from Telegram
+
+        # the services
+        self.ingest = Ingest(self.hub)
+        self.workflow = Workflow(self.hub)
+        self.deadlines = Deadlines(self.hub)
+        self.publishing = Publishing(self.hub)
+        self.reports = Reports(self.hub)
+        self.retention = Retention(self.hub)
+
+        # the outbox and each adapter's delivery functions
+        self.telegram = TelegramDelivery(
+            self.bot, self.db, self.clock, config, self.render, self.workspace,
+            pace=lambda lane: self.outbox.paced(lane, "edit"),
+            staff_unreachable=partial(failures.staff_unreachable, self.hub))
         self.outbox = Outbox(
             self.db, self.clock,
-            deliver={"tg": self._deliver_tg, "vk": self._deliver_vk, "card": self._deliver_card},
+            deliver={"tg": self.telegram.deliver, "card": self.telegram.deliver_card,
+                     "vk": vk_page.deliver, WALL_POSTS: vk_page.deliver_wall_post},
             classify=self._classify,
             limits=Limits(scale=rate_scale),
-            on_done={"card": self._card_sent, "answer": self.workflow.published,
-                     "prompt": self.workflow.prompt_sent},
-            on_failed={"answer": self.workflow.publish_failed},
+            on_done={"card": self.telegram.card_sent, "answer": self.workflow.published,
+                     "prompt": self.workspace.prompt_sent,
+                     PUBLISHING: self.publishing.on_done},
+            on_failed={"answer": self.workflow.publish_failed,
+                       PUBLISHING: self.publishing.on_failed},
             on_failed_default=self._undelivered,
-            watermark=self._watermark,
+            watermark=self.telegram.watermark,
         )
         self.hub.wake = self.outbox.wake
-        self.jobs = Jobs(self.hub, self.workflow)
-        self.routers: list[AiogramRouter] = []  # features' routers, before the catch-alls
-        self.dp_data: dict[str, Any] = {}
-        for feature in FEATURES:
-            importlib.import_module(feature).install(self)
+
+        # the jobs: each a short idempotent tick on the domain clock, run in this order by
+        # ``run_all_once`` (what the demo and the tests call after moving time)
+        self.jobs = Jobs()
+        self.jobs.add("close-quiet", self.workflow.close_quiet, 5.0)
+        self.jobs.add("deadlines", self.deadlines.tick, DEADLINES_TICK)
+        self.jobs.add("publishing", self.publishing.tick, PUBLISHING_TICK)
+        self.jobs.add("reports", self.reports.tick, REPORTS_TICK)
+        self.jobs.add("retention", self.retention.tick, RETENTION_TICK)
+        self.jobs.add("health", lambda: self.hub.health.flush(self.db), FLUSH_SECONDS)
+        self.jobs.on_start.append(self._check_connections)
+        # each getUpdates is a poll of the Telegram source (a heartbeat for /status)
+        self.bot.session.middleware(PollHeartbeat(self.hub.health))
         self.dispatcher = self._dispatcher()
         self.stop = asyncio.Event()
 
     def _dispatcher(self) -> Dispatcher:
-        from handlers import build_router
-
         dp = Dispatcher()
-        dp.update.outer_middleware(self._seen_update)
-        dp.include_router(build_router(self.config, self.routers))
-        for key, value in self.dp_data.items():
-            dp[key] = value
+        dp.update.outer_middleware(self.telegram.seen_update)
+        dp.include_router(self._routers())
+        # what a handler may ask for by name (aiogram passes these as keyword arguments)
         dp["hub"] = self.hub
         dp["ingest"] = self.ingest
         dp["workflow"] = self.workflow
         dp["jobs"] = self.jobs
+        dp["deadlines"] = self.deadlines
+        dp["publishing"] = self.publishing
+        dp["reports"] = self.reports
+        dp["retention"] = self.retention
         return dp
 
-    # -- outbox deliveries ------------------------------------------------------------
+    def _routers(self) -> AiogramRouter:
+        """Every router, in the order updates meet them; the first whose filters match
+        handles an update.
+
+        Presses on cards and ratings come first: their callback data says what they are,
+        whoever sends them. The private-chat commands (/deadline, the press secretary's
+        /post, /poll, /queue, /plan and photos, /report, /rating, /export, /status) come
+        before the private chat's router, whose catch-all takes any other text for a
+        citizen's message (a citizen's «/post» is refused, not ingested). The staff group
+        (a reply is an answer, other talk is ignored) and the private chat come before the
+        city chats, which ingest every message. A press that no router knew is refused
+        last, so that it changes nothing.
+        """
+        root = AiogramRouter(name="root")
+        root.include_router(card_buttons.build())
+        root.include_router(deadline_command.build())
+        root.include_router(press.build())
+        root.include_router(report_commands.build())
+        root.include_router(status.build())
+        root.include_router(staff_group.build(self.config))
+        root.include_router(private.build())
+        root.include_router(chats.build(self.config))
+        root.include_router(card_buttons.build_fallback())
+        return root
 
     async def _classify(self, item: Item) -> str:
-        if item.platform == "tg":
-            return "send" if tg.is_send(item.method) else "edit"
-        if item.platform == "card":
-            incident = await repo.get(self.db.reader, item.ref_id or 0)
-            return "send" if incident is None or incident.card_message_id is None else "edit"
+        """What a row counts as in its lane's limits: Telegram sends and edits; VK calls."""
+        if item.platform in ("tg", "card"):
+            return await self.telegram.classify(item)
         return "call"
 
-    async def _seen_update(self, handler: Any, update: Any, data: dict[str, Any]) -> Any:
-        """Note every message id others write (the bot's window for its own orphans)."""
-        for message in (update.message, update.edited_message, update.channel_post,
-                        update.edited_channel_post):
-            if message is not None:
-                self.seen.note(message.chat.id, message.message_id)
-        return await handler(update, data)
-
-    async def _watermark(self, conn: Conn, item: Item) -> int | None:
-        """The highest message id known in a Telegram send's chat, before the call."""
-        platform, _, chat = item.lane.partition(":")
-        if platform != "tg":
-            return None
-        chat_id = int(chat)
-        return max(await rows.known_message_id(conn, chat_id), self.seen.top(chat_id))
-
     async def _undelivered(self, conn: Conn, item: Item, error: Any) -> None:
-        await failures.tell_coordinators(self.hub, conn, item, error)
+        await failures.tell_coordinators(self.hub, conn, item, error,
+                                         undelivered.describe(self.config, item, error))
 
-    def _pace(self, item: Item) -> Any:
-        return lambda: self.outbox.paced(item.lane, "edit")
-
-    async def _send(self, item: Item, method: str, params: dict[str, Any]) -> tg.Sent:
-        return await tg.deliver_send(
-            self.bot, method, params, item.attempts + 1, uncertain=item.uncertain,
-            watermark=item.watermark, pace=self._pace(item),
-            others=self.seen.others(int(params["chat_id"])))
-
-    def _recorded(self, item: Item, params: dict[str, Any], sent: tg.Sent) -> Any:
-        """What a send leaves behind, in its success's transaction: the highest id of the
-        bot's own in the chat, and a row to remove orphans a lost earlier try left."""
-        async def after(conn: Conn) -> None:
-            chat_id = int(params["chat_id"])
-            if sent.ids:
-                await rows.note_message_ids(conn, chat_id, max(sent.ids))
-            if sent.window is not None:
-                after_id, before_id = sent.window
-                orphans: dict[str, Any] = {"chat_id": chat_id, "after": after_id,
-                                           "before": before_id}
-                if not isinstance(params.get("media"), list) and params.get("reply_markup"):
-                    orphans["reply_markup"] = params["reply_markup"]
-                await rows.enqueue(conn, key=f"orphans:{item.id}:{before_id}", platform="tg",
-                                   lane=item.lane, method=tg.ORPHANS, params=orphans,
-                                   now=self.clock.now(), ref_id=item.ref_id)
-        return after
-
-    async def _deliver_tg(self, item: Item) -> Any:
-        try:
-            if item.method == tg.ORPHANS:
-                return await tg.delete_orphans(self.bot, item.params, item.attempts + 1,
-                                               self._pace(item),
-                                               self.seen.others(int(item.params["chat_id"])))
-            if tg.is_send(item.method):
-                sent = await self._send(item, item.method, item.params)
-                return Done(sent.result, self._recorded(item, item.params, sent))
-            return await tg.deliver(self.bot, item.method, item.params, item.attempts + 1)
-        except Permanent as exc:
-            await self._staff_unreachable(item, str(exc))
-            raise
-
-    async def _staff_unreachable(self, item: Item, error: str) -> None:
-        """A notice to a staff member refused because of them (blocked, deleted): told."""
-        chat = item.params.get("chat_id")
-        reason = tg.unreachable(error)
-        if reason is None or not isinstance(chat, int) or self.config.staff_by_id(chat) is None:
-            return
-        async with self.db.tx() as conn:
-            await self.workflow.staff_unreachable(conn, chat, reason)
-        self.outbox.wake()
-
-    async def _deliver_card(self, item: Item) -> Any:
-        call = await cards.sync_call(self.db.reader, self.config, self.render,
-                                     item.ref_id or 0, self.clock.now(), self.hub.topics)
-        if call is None:
-            return None
-        if call.method == "sendMessage":
-            sent = await self._send(item, call.method, call.params)
-            return Done({"method": call.method, "result": sent.result},
-                        self._recorded(item, call.params, sent))
-        try:
-            result = await tg.deliver(self.bot, call.method, call.params, item.attempts + 1)
-        except Permanent as exc:
-            if call.method == "editMessageText" and "not found" in str(exc):
-                # the card was deleted in the group: post it again
-                async with self.db.tx() as conn:
-                    await conn.execute(
-                        "UPDATE incidents SET card_message_id = NULL WHERE id = ?",
-                        (item.ref_id,))
-                raise Retry(0.1, "card message gone; sending anew") from None
-            raise
-        return {"method": call.method, "result": result}
-
-    async def _card_sent(self, conn: Conn, item: Item, result: Any) -> None:
-        if not isinstance(result, dict) or result.get("method") != "sendMessage":
-            return
-        message = result.get("result") or {}
-        await repo.set_card(conn, item.ref_id or 0, message["chat"]["id"],
-                            message["message_id"], message.get("message_thread_id"))
-
-    async def _deliver_vk(self, item: Item) -> Any:
-        client = self.vk_clients.get(item.lane)
-        if client is None:
-            raise Permanent(f"no VK token for {item.lane}")
-        try:
-            return await client.call(item.method, **item.params)
-        except (VkError, VkTransportError) as exc:
-            raise outbox_failure(exc, item.attempts + 1) from None
-
-    # -- running ----------------------------------------------------------------------
+    async def _check_connections(self, bot: Bot) -> None:
+        """At start: every platform's connections checked, the report to the admins."""
+        report = StartupReport(self.hub, tg.describe)
+        telegram = TelegramChecks(self.hub, self.workspace, report)
+        await telegram.run(bot)
+        await report.checked(check_communities(self.config, self.vk_clients, report), "what_vk")
+        await telegram.set_commands(bot)
+        await report.send()
 
     CONNECT_ATTEMPTS = 5
 
@@ -268,16 +263,9 @@ class App:
 
     async def _sync_staff(self) -> None:
         async with self.db.tx() as conn:
-            await conn.execute("UPDATE staff SET active = 0")
-            for m in self.config.staff:
-                await conn.execute(
-                    "INSERT INTO staff(telegram_id, name, roles, blocks, vk_id, active)"
-                    " VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT(telegram_id) DO UPDATE SET"
-                    " name = excluded.name, roles = excluded.roles, blocks = excluded.blocks,"
-                    " vk_id = excluded.vk_id, active = 1",
-                    (m.telegram_id, m.name, json.dumps(m.roles, ensure_ascii=False),
-                     json.dumps(m.blocks, ensure_ascii=False), m.vk_id),
-                )
+            await staff.replace_all(conn, [
+                staff.Person(m.telegram_id, m.name, m.roles, m.blocks, m.vk_id)
+                for m in self.config.staff])
 
     def request_stop(self) -> None:
         self.stop.set()

@@ -14,21 +14,14 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.hub import Hub
-from bot.workflow import Workflow
-
 log = logging.getLogger(__name__)
 
 Tick = Callable[[], Awaitable[Any]]
 
 
 class Jobs:
-    def __init__(self, hub: Hub, workflow: Workflow):
-        self.hub = hub
-        self.workflow = workflow
-        self.ticks: list[tuple[str, Tick, float]] = [
-            ("close-quiet", workflow.close_quiet, 5.0),
-        ]
+    def __init__(self) -> None:
+        self.ticks: list[tuple[str, Tick, float]] = []
         self.on_start: list[Callable[[Any], Awaitable[None]]] = []
         # one run of a job at a time, whoever starts it (the scheduler or run_all_once)
         self._running: dict[str, asyncio.Lock] = {}

@@ -9,9 +9,9 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.types import CallbackQuery
 
-from bot.cards import CardCb
-from bot.hub import Hub
-from bot.workflow import RatingCb, Workflow
+from bot.platforms.telegram.buttons import CardCb, RatingCb
+from bot.services.hub import Hub
+from bot.services.workflow.presses import Workflow
 
 
 async def on_card(query: CallbackQuery, callback_data: CardCb, workflow: Workflow) -> None:

@@ -6,7 +6,7 @@ from aiogram import F, Router
 from aiogram.types import Message, MessageOriginChannel
 
 from bot.config import Config
-from bot.ingest import Ingest
+from bot.services.ingest import Ingest
 from bot.sources.telegram import channel_post_of, comment_root, from_chat, text_of
 
 

@@ -1,4 +1,5 @@
-"""``/deadline`` in a private chat: «when is it due?» for staff (bot.deadlines does the work)."""
+"""``/deadline`` in a private chat: «when is it due?» for staff
+(``bot.services.deadlines.command`` does the work)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.deadlines import deadline_reply
-from bot.hub import Hub
+from bot.services.deadlines.command import deadline_reply
+from bot.services.hub import Hub
+from handlers.replies import reply
 
 
 async def on_deadline(message: Message, command: CommandObject, hub: Hub) -> None:
@@ -15,15 +17,12 @@ async def on_deadline(message: Message, command: CommandObject, hub: Hub) -> Non
     user = message.from_user
     if user is None:
         return
-    text = deadline_reply(hub, user.id, command.args)
-    async with hub.db.tx() as conn:
-        await hub.send(conn, message.chat.id, text,
-                       key=f"reply:{message.chat.id}:{message.message_id}")
-    hub.wake_outbox()
+    await reply(hub, message.chat.id, deadline_reply(hub, user.id, command.args),
+                key=f"reply:{message.chat.id}:{message.message_id}")
 
 
 def build() -> Router:
-    """The router ``bot.deadlines.install`` adds before the private chat's catch-all."""
+    """Before the private chat's catch-all (``bot.app`` says the order)."""
     router = Router(name="deadlines")
     router.message.filter(F.chat.type == "private")
     router.message.register(on_deadline, Command("deadline"))

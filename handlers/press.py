@@ -1,5 +1,6 @@
 """The press secretary's commands in a private chat: /post, /poll, /queue, /plan and their
-buttons. Thin: parse, check the role, call ``bot.publishing``, answer through the outbox.
+buttons. Thin: parse, check the role, call ``bot.services.publishing``, answer through the
+outbox.
 
 Only staff with the role ``press`` (or ``admin``) may use them; anyone else gets a
 clear refusal (and a citizen's «/post …» is not taken for an appeal).
@@ -8,7 +9,6 @@ clear refusal (and a citizen's «/post …» is not taken for an appeal).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -19,19 +19,11 @@ from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
 
-from bot.hub import Hub
-from bot.publishing import (
-    Publishing,
-    Refused,
-    Reply,
-    get_post,
-    parse_command,
-    parse_poll,
-    parse_when,
-)
 from bot.render import Renderer
-from storage import cursors
-from storage import outbox as rows
+from bot.services.hub import Hub
+from bot.services.publishing.compose import Refused, parse_command, parse_poll, parse_when
+from bot.services.publishing.queue import Publishing, Reply
+from handlers import replies
 
 ROLES = {"press", "admin"}
 log = logging.getLogger(__name__)
@@ -101,21 +93,12 @@ def allowed(hub: Hub, user_id: int) -> bool:
     return member is not None and bool(ROLES & set(member.roles))
 
 
-def _await_key(user_id: int) -> str:
-    return f"pressawait:{user_id}"
-
-
 async def _say(hub: Hub, chat_id: int, key: str, reply: Reply | str) -> None:
     """Answer through the outbox (rate limits, retries) rather than directly."""
     if isinstance(reply, str):
         reply = Reply(reply)
-    params: dict[str, Any] = {}
-    keyboard = markup(hub.render, reply)
-    if keyboard:
-        params["reply_markup"] = keyboard
-    async with hub.db.tx() as conn:
-        await hub.send(conn, chat_id, reply.text, key=f"press:{chat_id}:{key}", **params)
-    hub.wake_outbox()
+    await replies.reply(hub, chat_id, reply.text, key=f"press:{chat_id}:{key}",
+                        markup=markup(hub.render, reply))
 
 
 async def _edit(hub: Hub, query: CallbackQuery, *, text: str | None = None,
@@ -124,24 +107,7 @@ async def _edit(hub: Hub, query: CallbackQuery, *, text: str | None = None,
     message = query.message
     if message is None:
         return
-    base = {"chat_id": message.chat.id, "message_id": message.message_id,
-            "reply_markup": keyboard or {"inline_keyboard": []}}
-    method, params = "editMessageReplyMarkup", base
-    if text is not None:
-        method, params = "editMessageText", {**base, "text": text}
-    async with hub.db.tx() as conn:
-        await rows.enqueue(conn, key=f"pressedit:{method}:{message.chat.id}:{message.message_id}",
-                           platform="tg", lane=f"tg:{message.chat.id}", method=method,
-                           params=params, now=hub.clock.now(), refresh=True)
-    hub.wake_outbox()
-
-
-async def _set_awaiting(hub: Hub, user_id: int, state: dict[str, Any] | None) -> None:
-    async with hub.db.tx() as conn:
-        if state is None:
-            await conn.execute("DELETE FROM cursors WHERE name = ?", (_await_key(user_id),))
-        else:
-            await cursors.put(conn, _await_key(user_id), json.dumps(state, ensure_ascii=False))
+    await replies.edit(hub, message.chat.id, message.message_id, text=text, markup=keyboard)
 
 
 async def _draft_from(publishing: Publishing, user_id: int, state: dict[str, Any], text: str,
@@ -160,7 +126,7 @@ async def _draft_from(publishing: Publishing, user_id: int, state: dict[str, Any
         except Refused:
             pass
     if state.get("replaces"):
-        old = await get_post(hub.db.reader, int(state["replaces"]))
+        old = await publishing.post(int(state["replaces"]))
         if old is not None and not photos:
             photos = old.photos  # a new text for the same photos
         await publishing.cancel(int(state["replaces"]))
@@ -182,7 +148,7 @@ async def on_post(message: Message, command: CommandObject, hub: Hub,
         await _say(hub, message.chat.id, key, hub.render.html("posts.j2:refused_role"))
         return
     kind = "poll" if command.command == "poll" else "post"
-    await _set_awaiting(hub, user.id, None)
+    await publishing.await_text(user.id, None)
     if not (command.args or "").strip():
         await _say(hub, message.chat.id, key, _page_picker(hub, kind))
         return
@@ -191,7 +157,7 @@ async def on_post(message: Message, command: CommandObject, hub: Hub,
         if not parsed.text:
             state = {"page": parsed.page.name, "kind": kind,
                      "when": parsed.when.isoformat() if parsed.when else None}
-            await _set_awaiting(hub, user.id, state)
+            await publishing.await_text(user.id, state)
             await _say(hub, message.chat.id, key,
                        hub.render.html(f"posts.j2:ask_{kind}", page=parsed.page.name))
             return
@@ -274,37 +240,36 @@ async def _post_photos(messages: list[Message], hub: Hub, publishing: Publishing
             args = caption.removeprefix("/post").lstrip(" ")
             if args.startswith("@"):  # /post@botname
                 args = args.partition(" ")[2]
-            await _set_awaiting(hub, user.id, None)
+            await publishing.await_text(user.id, None)
             parsed = parse_command(args, hub.config, hub.clock.now())
             reply = await publishing.draft(user.id, page=parsed.page, text=parsed.text,
                                            photos=photos, when=parsed.when)
         else:
-            raw = await cursors.get(hub.db.reader, _await_key(user.id))
-            state = json.loads(raw) if raw else None
+            state = await publishing.awaiting(user.id)
             if state is None or state.get("kind") == "poll":
                 reply = Reply(hub.render.html("posts.j2:photo_hint"), ok=False)
             else:
-                await _set_awaiting(hub, user.id, None)
+                await publishing.await_text(user.id, None)
                 reply = await _draft_from(publishing, user.id, state, caption, photos)
     except Refused as exc:
         reply = Reply(hub.render.html("posts.j2:refused", reason=str(exc)), ok=False)
     await _say(hub, message.chat.id, key, reply)
 
 
-async def awaited(message: Message, hub: Hub) -> bool | dict[str, Any]:
+async def awaited(message: Message, publishing: Publishing) -> bool | dict[str, Any]:
     """Filter: a press secretary's text that answers the bot's «пришлите текст»."""
     user = message.from_user
     if user is None or not message.text or message.text.startswith("/"):
         return False
-    raw = await cursors.get(hub.db.reader, _await_key(user.id))
-    return {"awaiting": json.loads(raw)} if raw else False
+    state = await publishing.awaiting(user.id)
+    return {"awaiting": state} if state else False
 
 
 async def on_awaited(message: Message, hub: Hub, publishing: Publishing,
                      awaiting: dict[str, Any]) -> None:
     user = message.from_user
     assert user is not None
-    await _set_awaiting(hub, user.id, None)
+    await publishing.await_text(user.id, None)
     try:
         reply = await _draft_from(publishing, user.id, awaiting, message.text or "", [])
     except Refused as exc:
@@ -335,7 +300,8 @@ async def on_plan(message: Message, hub: Hub, publishing: Publishing) -> None:
 # -- buttons --------------------------------------------------------------------------------
 
 
-async def on_page_pick(query: CallbackQuery, callback_data: PageCb, hub: Hub) -> None:
+async def on_page_pick(query: CallbackQuery, callback_data: PageCb, hub: Hub,
+                       publishing: Publishing) -> None:
     pages = hub.config.pages
     if not allowed(hub, query.from_user.id):
         await query.answer(hub.render.text("posts.j2:refused_role"), show_alert=True)
@@ -345,7 +311,7 @@ async def on_page_pick(query: CallbackQuery, callback_data: PageCb, hub: Hub) ->
         return
     kind = KINDS[callback_data.k]
     page = pages[callback_data.i]
-    await _set_awaiting(hub, query.from_user.id, {"page": page.name, "kind": kind})
+    await publishing.await_text(query.from_user.id, {"page": page.name, "kind": kind})
     await query.answer()
     await _edit(hub, query, text=hub.render.html(f"posts.j2:ask_{kind}", page=page.name))
 
@@ -363,11 +329,11 @@ async def on_draft_button(query: CallbackQuery, callback_data: DraftCb, hub: Hub
     if action == "x":
         reply = await publishing.cancel(callback_data.id)
     elif action == "e":
-        post = await get_post(hub.db.reader, callback_data.id)
+        post = await publishing.post(callback_data.id)
         if post is None or post.status != "draft":
             reply = Reply(hub.render.text("posts.j2:draft_gone"), alert=True, ok=False)
         else:
-            await _set_awaiting(hub, user_id, {
+            await publishing.await_text(user_id, {
                 "page": post.page, "kind": post.kind, "replaces": post.id,
                 "when": post.fixed_at.isoformat() if post.fixed_at else None})
             reply = Reply(hub.render.html(f"posts.j2:ask_edit_{post.kind}", id=post.id))

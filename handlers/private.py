@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC
+from typing import TYPE_CHECKING, Any
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
@@ -11,16 +11,17 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 from pydantic import Field
 
-from bot import cards
-from bot.cards import ID
-from bot.domain.incident import OPEN_STATES
-from bot.hub import Hub
-from bot.ingest import Inbound, Ingest
+from bot.platforms.telegram.buttons import ID, card_keyboard
+from bot.services import failures, lookups
+from bot.services.hub import Hub
+from bot.services.ingest import Ingest
+from bot.services.workflow.presses import Workflow
 from bot.sources.telegram import attachments, from_private, origin_author, text_of
-from bot.workflow import Workflow
+from handlers.replies import reply
 from handlers.staff_group import handle_reply
-from storage import cursors
-from storage import incidents as repo
+
+if TYPE_CHECKING:
+    from storage.incidents import Incident
 
 SOURCES = ["pos", "portal", "other"]
 
@@ -37,12 +38,11 @@ def _roles(hub: Hub, user_id: int) -> list[str]:
     return list(member.roles) if member else []
 
 
-async def _say(hub: Hub, message: Message, text: str, **params: object) -> None:
+async def _say(hub: Hub, message: Message, text: str,
+               markup: dict[str, Any] | None = None) -> None:
     """Answer through the outbox (rate limits, retries) rather than directly."""
-    async with hub.db.tx() as conn:
-        await hub.send(conn, message.chat.id, text,
-                       key=f"reply:{message.chat.id}:{message.message_id}", **params)
-    hub.wake_outbox()
+    await reply(hub, message.chat.id, text, key=f"reply:{message.chat.id}:{message.message_id}",
+                markup=markup)
 
 
 async def on_help(message: Message, hub: Hub) -> None:
@@ -64,7 +64,7 @@ async def on_my(message: Message, hub: Hub) -> None:
     if not _roles(hub, user.id):
         await _say(hub, message, hub.render.html("staff_only"))
         return
-    items = await repo.assigned_to(hub.db.reader, user.id, [s.value for s in OPEN_STATES])
+    items = await lookups.mine(hub, user.id)
     await _say(hub, message, _list(hub, items, hub.render.text("my_title"),
                                    hub.render.text("my_empty")))
 
@@ -79,7 +79,7 @@ async def on_find(message: Message, command: CommandObject, hub: Hub) -> None:
     if not query:
         await _say(hub, message, hub.render.html("find_usage"))
         return
-    items = await repo.search(hub.db.reader, query)
+    items = await lookups.find(hub, query)
     await _say(hub, message, _list(hub, items, hub.render.text("find_title", query=query),
                                    hub.render.text("find_empty", query=query)))
 
@@ -94,16 +94,15 @@ async def on_incident(message: Message, command: CommandObject, hub: Hub) -> Non
     if not arg.isdigit() or len(arg) > 12:
         await _say(hub, message, hub.render.html("incident_usage"))
         return
-    incident = await repo.get(hub.db.reader, int(arg))
-    if incident is None:
+    found = await lookups.card(hub, int(arg))
+    if found is None:
         await _say(hub, message, hub.render.html("refused_unknown_incident"))
         return
-    events = await repo.events(hub.db.reader, incident.id)
-    text = cards.card_text(hub.config, hub.render, incident, events, hub.clock.now())
-    await _say(hub, message, text, reply_markup=cards.keyboard(hub.render, incident))
+    incident, text = found
+    await _say(hub, message, text, markup=card_keyboard(hub.render, incident))
 
 
-async def on_new(message: Message, hub: Hub) -> None:
+async def on_new(message: Message, hub: Hub, ingest: Ingest) -> None:
     """``/new`` in reply to a message: register it as an incident."""
     user = message.from_user
     assert user is not None
@@ -113,10 +112,10 @@ async def on_new(message: Message, hub: Hub) -> None:
     if message.reply_to_message is None:
         await _say(hub, message, hub.render.html("forward_nothing"))
         return
-    await _ask_source(hub, message, message.reply_to_message)
+    await _ask_source(hub, ingest, message, message.reply_to_message)
 
 
-def _list(hub: Hub, items: list[repo.Incident], title: str, empty: str) -> str:
+def _list(hub: Hub, items: list[Incident], title: str, empty: str) -> str:
     states = {s: hub.render.text(f"state_{s}") for s in
               ["new", "assigned", "in_progress", "answer_ready", "approved", "published",
                "closed", "returned", "reopened", "rejected"]}
@@ -124,7 +123,7 @@ def _list(hub: Hub, items: list[repo.Incident], title: str, empty: str) -> str:
                              empty=empty, states=states)
 
 
-async def _ask_source(hub: Hub, message: Message, original: Message) -> None:
+async def _ask_source(hub: Hub, ingest: Ingest, message: Message, original: Message) -> None:
     origin = original.forward_origin
     author = origin_author(origin)
     payload = {
@@ -136,42 +135,27 @@ async def _ask_source(hub: Hub, message: Message, original: Message) -> None:
     }
     user = message.from_user
     assert user is not None
-    async with hub.db.tx() as conn:
-        await cursors.put(conn, f"fwd:{user.id}:{original.message_id}",
-                          json.dumps(payload, ensure_ascii=False))
+    await ingest.hold_forward(user.id, original.message_id, payload)
     buttons = [[{"text": hub.render.text(f"src_{name}"),
                  "callback_data": ForwardCb(s=i, m=original.message_id).pack()}]
                for i, name in enumerate(SOURCES)]
     await _say(hub, message, hub.render.html("forward_ask"),
-               reply_markup={"inline_keyboard": buttons})
+               markup={"inline_keyboard": buttons})
 
 
 async def on_forward_source(query: CallbackQuery, callback_data: ForwardCb, hub: Hub,
                             ingest: Ingest) -> None:
-    from datetime import datetime
-
     user = query.from_user
     if not _roles(hub, user.id) or not 0 <= callback_data.s < len(SOURCES):
         await query.answer(hub.render.text("refused_not_staff"), show_alert=True)
         return
-    raw = await cursors.get(hub.db.reader, f"fwd:{user.id}:{callback_data.m}")
-    if raw is None:
+    outcome = await ingest.register_forward(user.id, callback_data.m, SOURCES[callback_data.s])
+    if outcome is None:
         await query.answer(hub.render.text("forward_expired"), show_alert=True)
-        return
-    payload = json.loads(raw)
-    source = SOURCES[callback_data.s]
-    outcome = await ingest.receive(Inbound(
-        source=f"forward:{source}", kind="forwarded", key=f"fwd:{user.id}:{callback_data.m}",
-        author_id=f"forward:{payload['author'] or 'unknown'}", author_name=payload["author"],
-        text=payload["text"], written_at=datetime.fromisoformat(payload["date"]),
-        attachments=payload["attachments"], reply_target={"platform": "manual"},
-    ))
-    if outcome.result == "created":
+    elif outcome.result == "created":
         await query.answer(hub.render.text("forward_done", id=outcome.incident_id))
     else:
-        existing = await repo.by_source_key(hub.db.reader, f"fwd:{user.id}:{callback_data.m}")
-        await query.answer(hub.render.text("forward_duplicate",
-                                           id=existing.id if existing else "?"))
+        await query.answer(hub.render.text("forward_duplicate", id=outcome.incident_id or "?"))
 
 
 async def on_reply(message: Message, hub: Hub, workflow: Workflow, ingest: Ingest) -> None:
@@ -189,7 +173,7 @@ async def on_text(message: Message, hub: Hub, ingest: Ingest) -> None:
         return
     if _roles(hub, user.id):
         if message.forward_origin is not None:
-            await _ask_source(hub, message, message)
+            await _ask_source(hub, ingest, message, message)
         elif (message.text or "").startswith("/"):
             await _say(hub, message, hub.render.html("unknown_command"))
         else:
@@ -203,10 +187,10 @@ async def on_text(message: Message, hub: Hub, ingest: Ingest) -> None:
         await _say(hub, message, hub.render.html("received_private"))
 
 
-async def on_bot_status(update: ChatMemberUpdated, hub: Hub, workflow: Workflow) -> None:
+async def on_bot_status(update: ChatMemberUpdated, hub: Hub) -> None:
     """A person blocked or unblocked the bot (Telegram tells with my_chat_member)."""
     if update.new_chat_member.status == "member" and hub.config.staff_by_id(update.chat.id):
-        await workflow.staff_reachable(update.chat.id)
+        await failures.staff_reachable(hub, update.chat.id)
 
 
 def build() -> Router:

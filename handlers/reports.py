@@ -14,8 +14,9 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.hub import Hub
-from bot.reports import KINDS, RATING_KINDS, Reply, Reports, report_kind
+from bot.services.hub import Hub
+from bot.services.reports.periods import KINDS, RATING_KINDS, report_kind
+from bot.services.reports.reports import Reply, Reports
 
 Make = Callable[[Reports, str, datetime], Awaitable[Reply]]
 

@@ -6,9 +6,11 @@ from aiogram import F, Router
 from aiogram.types import Message
 
 from bot.config import Config
-from bot.hub import Hub
+from bot.ports import CardAction
+from bot.services.hub import Hub
+from bot.services.workflow.presses import Workflow
 from bot.sources.telegram import text_of
-from bot.workflow import Workflow
+from handlers.replies import reply, workspace
 
 
 def build(config: Config) -> Router:
@@ -34,25 +36,18 @@ async def handle_reply(message: Message, hub: Hub, workflow: Workflow) -> bool:
     if replied.from_user.id != hub.bot_id:
         return False
     chat = message.chat.id
-    photos = [message.photo[-1].file_id] if message.photo else []
-    prompt = await workflow.prompt_of(chat, replied.message_id)
-    if prompt is not None:
-        incident_id, kind = prompt
-        if kind == "rt":
-            text = await workflow.return_with_reason(message.from_user.id, incident_id,
-                                                     text_of(message))
-        else:
-            text = await workflow.answer(message.from_user.id, incident_id, text_of(message),
-                                         photos)
+    about = await workspace(hub).replied_to(hub.db.reader, chat, replied.message_id)
+    if about is None:
+        return False
+    incident_id, asked = about
+    if asked == CardAction.RETURN_FOR_REVISION:
+        text = await workflow.return_with_reason(message.from_user.id, incident_id,
+                                                 text_of(message))
     else:
-        incident_id = await workflow.incident_of_card(chat, replied.message_id)
-        if incident_id is None:
-            return False
-        text = await workflow.answer(message.from_user.id, incident_id, text_of(message), photos)
+        photos = [message.photo[-1].file_id] if message.photo else []
+        text = await workflow.answer(message.from_user.id, incident_id, text_of(message),
+                                     photos)
     if text:
-        async with hub.db.tx() as conn:
-            await hub.send(conn, chat, text, key=f"ack:{chat}:{message.message_id}",
-                           reply_parameters={"message_id": message.message_id,
-                                             "allow_sending_without_reply": True})
-        hub.wake_outbox()
+        await reply(hub, chat, text, key=f"ack:{chat}:{message.message_id}",
+                    to=message.message_id)
     return True

@@ -6,8 +6,9 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import Message
 
-from bot import health
-from bot.hub import Hub
+from bot.services import health
+from bot.services.hub import Hub
+from handlers.replies import reply
 
 
 def label(hub: Hub, name: str) -> str:
@@ -75,10 +76,7 @@ async def on_status(message: Message, hub: Hub) -> None:
         text = hub.render.html("health.j2:admins_only")
     else:
         text = await status_text(hub)
-    async with hub.db.tx() as conn:
-        await hub.send(conn, message.chat.id, text,
-                       key=f"reply:{message.chat.id}:{message.message_id}")
-    hub.wake_outbox()
+    await reply(hub, message.chat.id, text, key=f"reply:{message.chat.id}:{message.message_id}")
 
 
 def build() -> Router:

@@ -1,0 +1,1 @@
+"""All the SQL: migrations and one repository module per aggregate, returning dataclasses."""

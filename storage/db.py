@@ -138,6 +138,20 @@ class Database:
                 await dest.close()
 
 
+@asynccontextmanager
+async def savepoint(conn: Conn, name: str) -> AsyncIterator[None]:
+    """A part of a transaction that can fail alone: its writes are undone and the
+    error raised, the rest of the transaction goes on."""
+    await conn.execute(f"SAVEPOINT {name}")
+    try:
+        yield
+    except Exception:
+        await conn.execute(f"ROLLBACK TO {name}")
+        await conn.execute(f"RELEASE {name}")
+        raise
+    await conn.execute(f"RELEASE {name}")
+
+
 async def fetch_one(conn: Conn, sql: str, params: tuple | dict = ()) -> sqlite3.Row | None:
     async with conn.execute(sql, params) as cur:
         return await cur.fetchone()

@@ -172,6 +172,27 @@ async def set_card(conn: Conn, incident_id: int, chat_id: int, message_id: int,
     )
 
 
+async def forget_card(conn: Conn, incident_id: int) -> None:
+    """The card's message is gone from the group: the next sync posts it anew."""
+    await conn.execute("UPDATE incidents SET card_message_id = NULL WHERE id = ?",
+                       (incident_id,))
+
+
+async def by_card(conn: Conn, chat_id: int, message_id: int) -> int | None:
+    """The incident whose card is this message."""
+    row = await fetch_one(
+        conn, "SELECT id FROM incidents WHERE card_chat_id = ? AND card_message_id = ?",
+        (chat_id, message_id))
+    return None if row is None else int(row[0])
+
+
+async def mark_overdue(conn: Conn, incident_id: int, due_at: datetime) -> None:
+    """Overdue since its deadline (kept from the first time; no version bump)."""
+    await conn.execute(
+        "UPDATE incidents SET overdue_at = ? WHERE id = ? AND overdue_at IS NULL",
+        (iso(due_at), incident_id))
+
+
 @dataclass
 class Event:
     id: int

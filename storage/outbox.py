@@ -249,6 +249,13 @@ async def known_message_id(conn: Conn, chat_id: int) -> int:
     return int(row["message_id"]) if row is not None else 0
 
 
+async def unsettled(conn: Conn) -> int:
+    """Rows still to go (pending, or being sent)."""
+    row = await fetch_one(
+        conn, "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')")
+    return int(row[0]) if row else 0
+
+
 async def counts(conn: Conn) -> dict[str, int]:
     rows = await fetch_all(conn, "SELECT status, count(*) FROM outbox GROUP BY status")
     return {row[0]: row[1] for row in rows}

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.config import Calendar, Municipality
-from bot.domain.calendar import WorkCalendar, national_year
+from bot.domain.calendar import WorkCalendar
+from bot.domain.national_calendar import national_year
 from bot.domain.production_calendar import YEARS, is_fixed_holiday
 
 MSK = ZoneInfo("Europe/Moscow")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.calendar_cli import add_parsers, main
+from bot.cli.working_time import add_parsers, main
 
 # the official production calendars, (working days, hours) by month: see test_calendar.py
 OFFICIAL = {

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot import cli
+from bot.config import example_config
 from tests.test_config import PLACEHOLDER_KEYS
 
 ROOT = Path(__file__).parents[1]
@@ -38,7 +39,7 @@ def test_check_config_on_the_unedited_example_names_each_placeholder(tmp_path: P
 
 def test_check_config_takes_the_file_either_way(tmp_path: Path, capsys):
     path = tmp_path / "config.toml"
-    path.write_text(cli.example_config().replace("REPLACE-WITH", "filled"), encoding="utf-8")
+    path.write_text(example_config().replace("REPLACE-WITH", "filled"), encoding="utf-8")
     assert cli.main(["check-config", "-c", str(path)]) == 0
     assert cli.main(["check-config", str(path)]) == 0
     assert cli.main(["check-config", "--config", str(path)]) == 0
@@ -51,14 +52,14 @@ def test_check_config_takes_the_file_either_way(tmp_path: Path, capsys):
 def test_init_config_writes_the_example_and_never_overwrites(tmp_path: Path, capsys):
     path = tmp_path / "etc" / "config.toml"
     assert cli.main(["init-config", str(path)]) == 0
-    assert path.read_text(encoding="utf-8") == cli.example_config()
+    assert path.read_text(encoding="utf-8") == example_config()
     assert "check-config -c" in capsys.readouterr().out
     path.write_text("# mine\n", encoding="utf-8")
     assert cli.main(["init-config", str(path)]) == 2
     assert "exists already" in capsys.readouterr().err
     assert path.read_text(encoding="utf-8") == "# mine\n"
     assert cli.main(["init-config", str(path), "--force"]) == 0
-    assert path.read_text(encoding="utf-8") == cli.example_config()
+    assert path.read_text(encoding="utf-8") == example_config()
 
 
 def test_an_installed_package_writes_the_example_without_the_checkout(tmp_path: Path):

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.cli import example_config
-from bot.config import ConfigError, parse_config
+from bot.config import ConfigError, example_config, parse_config
 
 PLACEHOLDER_KEYS = [
     "telegram.token",

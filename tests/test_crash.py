@@ -12,7 +12,7 @@ match — the same rules, faster; nothing else about the process changes.
 A Telegram *send* interrupted between the platform's answer and the bot's record of it
 is uncertain after the restart: the Bot API has no idempotency key, so the bot looks for
 its own orphan above the message id it recorded before the call and adopts it
-(bot/platforms/telegram.py). Every card appears exactly once — also when a kill lands
+(bot/platforms/telegram/sends.py). Every card appears exactly once — also when a kill lands
 exactly there, which the test sees (the card row was ``sending`` and the sandbox already
 holds the card) and counts; one test puts a kill there on purpose.
 """

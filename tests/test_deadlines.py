@@ -12,16 +12,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import cards
+from bot.app import make_hub
 from bot.clock import FakeClock
 from bot.config import parse_config
-from bot.deadlines import Deadlines, deadline_reply
 from bot.domain import sla
 from bot.domain.calendar import WorkCalendar
 from bot.domain.routing import Router
-from bot.hub import Hub
 from bot.render import Renderer
 from bot.sandbox import world
+from bot.services import cards
+from bot.services.deadlines.command import deadline_reply
+from bot.services.deadlines.scan import Deadlines
+from bot.services.hub import Hub
 from storage import incidents as repo
 from storage.db import Database, fetch_all, fetch_value
 from storage.incidents import NewIncident
@@ -121,7 +123,7 @@ async def _world(path: Path, start: datetime = MONDAY, **sla_overrides: Any) -> 
     config = _config(path, **sla_overrides)
     clock = FakeClock(start)
     db = await Database(str(path)).open()
-    hub = Hub(config=config, clock=clock, db=db, render=Renderer(config.municipality.tz),
+    hub = make_hub(config=config, clock=clock, db=db, render=Renderer(config.municipality.tz),
               calendar=WorkCalendar.from_config(config.municipality, config.calendar),
               router=_router(config))
     return World(hub=hub, clock=clock, db=db, scan=Deadlines(hub), path=path)
@@ -564,7 +566,7 @@ def test_a_policy_title_from_the_config_is_shown_and_understood(tmp_path: Path):
                 "fast_track": {"kind": "working_hours", "hours": 4},
                 "school": {"kind": "calendar_days", "days": 3, "title": "школьный"}}
     config = _config(tmp_path / "db.sqlite3", policies=policies)
-    hub = Hub(config=config, clock=FakeClock(MONDAY), db=None,  # type: ignore[arg-type]
+    hub = make_hub(config=config, clock=FakeClock(MONDAY), db=None,  # type: ignore[arg-type]
               render=Renderer(config.municipality.tz),
               calendar=WorkCalendar.from_config(config.municipality, config.calendar),
               router=_router(config))

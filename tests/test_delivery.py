@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from bot import outbox as outbox_module
+from bot.outbox import outcomes
+from bot.outbox import worker as outbox_module
 from storage import outbox as rows
 from storage.db import fetch_all
 from tests.harness import STAFF_GROUP, eventually, running
@@ -77,7 +78,7 @@ async def test_unreadable_answers_post_each_card_once(tmp_path):
 
 async def test_a_server_answering_html_and_garbage_for_a_while(tmp_path, monkeypatch):
     # retries a second apart at most: the subject is what is sent, not how long it waits
-    monkeypatch.setattr(outbox_module, "backoff",
+    monkeypatch.setattr(outcomes, "backoff",
                         lambda attempts, base=0.5, cap=60.0: min(1.0, 0.1 * 2 ** attempts))
     async with running(tmp_path, clock=MONDAY, start_bot=False) as env:
         await start_scaled(env)

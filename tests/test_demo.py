@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import demo
-from bot.demo import EXPECTED, DemoFailed, Week, count_problems, run
+from bot.cli import demo
+from bot.cli.demo import EXPECTED, count_problems, run
+from bot.cli.demo_week import DemoFailed, Week
 
 pytestmark = pytest.mark.e2e
 

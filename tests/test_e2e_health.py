@@ -13,9 +13,9 @@ import aiohttp
 import pytest
 import tomli_w
 
-from bot import health
 from bot.sandbox import world
 from bot.sandbox.server import Sandbox
+from bot.services import health
 from tests.harness import Control, eventually, running
 
 pytestmark = pytest.mark.e2e

@@ -16,8 +16,8 @@ import pytest
 from bot.app import App
 from bot.clock import FakeClock
 from bot.config import load_config
-from bot.publishing import queued_posts
 from bot.sandbox import world
+from storage.posts import queued as queued_posts
 from tests.harness import button, eventually, running
 
 pytestmark = pytest.mark.e2e

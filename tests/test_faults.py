@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.app import App
-from bot.cards import CardCb
+from bot.platforms.telegram.buttons import CardCb
 from bot.sandbox.server import Sandbox
 from bot.sandbox.telegram import RateLimiter
 from storage import incidents as repo
@@ -336,7 +336,7 @@ def test_the_group_window_counts_a_send_from_its_answer_not_its_start():
     """A platform counts a call when it arrives; the outbox noted it when it started.
     Counting it from the answer keeps the bot's window behind the platform's whatever
     the jitter: the 21st send to a group waits for 60 s after the 1st *answer*."""
-    from bot.outbox import Limits
+    from bot.outbox.limits import Limits
 
     limits = Limits()
     lane = f"tg:{STAFF_GROUP}"

@@ -26,10 +26,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.app import App
-from bot.cards import CardCb
-from bot.ingest import Inbound
+from bot.platforms.telegram.buttons import CardCb
 from bot.sandbox import world
 from bot.sandbox.server import Sandbox
+from bot.services.ingest import Inbound
 from bot.sources import vk_events
 from bot.sources.vk import CommunityLongPoll
 from storage import incidents as repo
@@ -141,13 +141,13 @@ inbound_specs = st.lists(st.tuples(
 def test_a_batch_is_stored_exactly_as_one_by_one():
     """``receive_many`` (a long-poll batch) ends where ``receive`` one at a time does,
     whatever the repeats, threads, authors and noise; and a redelivery changes nothing."""
+    from bot.app import make_hub
     from bot.clock import FakeClock
     from bot.config import parse_config
     from bot.domain.calendar import WorkCalendar
     from bot.domain.routing import Router
-    from bot.hub import Hub
-    from bot.ingest import Ingest
     from bot.render import Renderer
+    from bot.services.ingest import Ingest
     from storage.db import Database
 
     config = parse_config(world.config_dict("http://sandbox.invalid", ":memory:"), environ={})
@@ -155,7 +155,7 @@ def test_a_batch_is_stored_exactly_as_one_by_one():
 
     async def fresh() -> tuple[Ingest, Database]:
         db = await Database(":memory:").open()
-        hub = Hub(config=config, clock=FakeClock(MONDAY), db=db,
+        hub = make_hub(config=config, clock=FakeClock(MONDAY), db=db,
                   render=Renderer(config.municipality.tz),
                   calendar=WorkCalendar.from_config(config.municipality, config.calendar),
                   router=Router(config))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from bot import health
 from bot.sandbox import world
+from bot.services import health
 from storage import health as tables
 from storage import outbox
 from storage.db import Database

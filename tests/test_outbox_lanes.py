@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.outbox import Limits, Window
+from bot.outbox.limits import Limits, Window
 from storage import incidents as repo
 from storage import outbox as rows
 from storage.db import Database

@@ -12,31 +12,32 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.app import make_hub
 from bot.clock import FakeClock
 from bot.config import parse_config
 from bot.domain.calendar import WorkCalendar
 from bot.domain.limits import callback_data_fits
-from bot.hub import Hub
-from bot.outbox import Permanent, Retry
-from bot.platforms.vk import VkError
-from bot.publishing import (
-    VK_PLATFORM,
-    Publishing,
+from bot.outbox.outcomes import Permanent, Retry
+from bot.platforms.telegram.bot_api import download
+from bot.platforms.telegram.page import telegram_calls, telegram_link
+from bot.platforms.vk.client import VkError
+from bot.platforms.vk.page import WALL_POSTS as VK_PLATFORM
+from bot.platforms.vk.page import VkPage
+from bot.render import Renderer
+from bot.sandbox import world
+from bot.services.publishing.compose import (
     Refused,
     compose,
-    get_post,
     parse_command,
     parse_poll,
     parse_when,
     split_heading,
-    telegram_calls,
-    telegram_link,
 )
-from bot.render import Renderer
-from bot.sandbox import world
+from bot.services.publishing.queue import Publishing
 from handlers.press import DraftCb, PageCb, QueueCb, draft_markup, queue_buttons
 from storage import outbox as rows
 from storage.db import Database, fetch_all
+from storage.posts import get as get_post
 
 TZ = ZoneInfo(world.TIMEZONE)
 MONDAY = datetime(2026, 11, 23, 8, 0, tzinfo=TZ)  # a working Monday
@@ -58,7 +59,7 @@ async def service():
     cfg = config()
     clock = FakeClock(MONDAY)
     db = await Database(":memory:").open()
-    hub = Hub(config=cfg, clock=clock, db=db, render=Renderer(TZ),
+    hub = make_hub(config=cfg, clock=clock, db=db, render=Renderer(TZ),
               calendar=WorkCalendar.from_config(cfg.municipality, cfg.calendar),
               router=None)  # type: ignore[arg-type]  # routing is not used here
     svc = Publishing(hub)
@@ -272,7 +273,7 @@ async def test_a_clock_jump_does_not_burst(service):
 
 
 async def _queued(service: Publishing, page_name: str):
-    from bot.publishing import queued_posts
+    from storage.posts import queued as queued_posts
 
     return await queued_posts(service.hub.db.reader, page_name)
 
@@ -395,7 +396,7 @@ async def test_a_permanent_failure_is_reported_in_the_platforms_words(service):
         assert "Что это значит: ВКонтакте не принял запись" in notice.params["text"]
         assert "ВКонтакте «Глава»" in notice.params["text"]
     # a post that reached no target does not count toward the quota
-    from bot.publishing import published_times
+    from storage.posts import published_times
 
     assert await published_times(service.hub.db.reader, "Глава", MONDAY) == []
 
@@ -456,16 +457,26 @@ class FakeBot:
         return io.BytesIO(b"jpeg:" + file_id.encode())
 
 
+def vk_walls(service: Publishing, clients: dict[str, Any], bot: Any = None) -> VkPage:
+    """The VK page adapter of the service's hub, with these clients (and this bot to
+    fetch photos from)."""
+    page = service.hub.pages["vk"]
+    assert isinstance(page, VkPage)
+    page.clients = clients
+    if bot is not None:
+        page.fetch_photo = lambda file_id: download(bot, file_id)
+    return page
+
+
 async def test_vk_photos_are_uploaded_once_then_posted_with_guid(service):
     vk = FakeVk(fail={"wall.post": VkError(10, "Internal server error")})
-    service.vk_clients = {"vk:user:100001": vk}
-    service.bot = FakeBot()
+    walls = vk_walls(service, {"vk:user:100001": vk}, FakeBot())
     post_id = (await service.queue("Администрация", "Фото", photos=["a", "b"])).post_id
     await service.publish_now(post_id)
     item = (await outbox_rows(service))[0]
     with pytest.raises(Retry):
-        await service.deliver_vk(item)
-    result = await service.deliver_vk(item)  # the retry does not upload again
+        await walls.deliver_wall_post(item)
+    result = await walls.deliver_wall_post(item)  # the retry does not upload again
     assert result == {"post_id": 77, "owner_id": -100001}
     methods = [method for method, _ in vk.calls]
     assert methods == ["upload", "upload", "wall.post", "wall.post"]
@@ -477,12 +488,12 @@ async def test_vk_photos_are_uploaded_once_then_posted_with_guid(service):
 
 async def test_vk_poll_is_created_then_attached(service):
     vk = FakeVk()
-    service.vk_clients = {"vk:user:100002": vk}
+    walls = vk_walls(service, {"vk:user:100002": vk})
     poll = parse_poll("Каток где?\nУ школы\nВ парке")
     post_id = (await service.queue("Глава", poll=poll)).post_id
     await service.publish_now(post_id)
     (item,) = await outbox_rows(service)
-    await service.deliver_vk(item)
+    await walls.deliver_wall_post(item)
     assert [m for m, _ in vk.calls] == ["polls.create", "wall.post"]
     assert vk.calls[0][1]["add_answers"] == '["У школы", "В парке"]'
     assert vk.calls[1][1]["attachments"] == "poll-100002_3"
@@ -491,20 +502,21 @@ async def test_vk_poll_is_created_then_attached(service):
 @pytest.mark.parametrize(("code", "kind"), [(214, Permanent), (5, Permanent), (27, Permanent),
                                             (6, Retry), (9, Retry)])
 async def test_vk_errors_are_sorted(service, code, kind):
-    service.vk_clients = {"vk:user:100002": FakeVk(fail={"wall.post": VkError(code, "x")})}
+    walls = vk_walls(service, {"vk:user:100002": FakeVk(fail={"wall.post": VkError(code, "x")})})
     post_id = (await service.queue("Глава", "Пост")).post_id
     await service.publish_now(post_id)
     (item,) = await outbox_rows(service)
     with pytest.raises(kind):
-        await service.deliver_vk(item)
+        await walls.deliver_wall_post(item)
 
 
 async def test_no_user_token_is_a_permanent_failure_that_says_so(service):
+    walls = vk_walls(service, {})
     post_id = (await service.queue("Глава", "Пост")).post_id
     await service.publish_now(post_id)
     (item,) = await outbox_rows(service)
     with pytest.raises(Permanent, match="нет токена администратора сообщества"):
-        await service.deliver_vk(item)
+        await walls.deliver_wall_post(item)
 
 
 async def test_plan_view_counts_against_the_quota(service):
@@ -565,6 +577,6 @@ async def test_forged_or_foreign_presses_change_nothing(service, user, data, wor
     ("something new", "why_unknown"),
 ])
 def test_a_platforms_refusal_is_explained_in_russian(error: str, phrase: str):
-    from bot.publishing import explain_failure
+    from bot.services.publishing.compose import explain_failure
 
     assert explain_failure(error) == phrase

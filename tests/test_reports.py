@@ -11,23 +11,17 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
+from bot.app import make_hub
 from bot.clock import FakeClock
 from bot.config import parse_config
 from bot.domain.calendar import WorkCalendar
 from bot.domain.routing import Router
-from bot.hub import Hub
 from bot.render import Renderer
-from bot.reports import (
-    Period,
-    Reports,
-    Topics,
-    digest_period,
-    fit,
-    report_period,
-    rises,
-    visible_len,
-)
 from bot.sandbox import world
+from bot.services.hub import Hub
+from bot.services.reports.figures import Topics, rises
+from bot.services.reports.periods import Period, digest_period, report_period
+from bot.services.reports.reports import Reports, fit, visible_len
 from storage import cursors
 from storage import incidents as repo
 from storage.db import Database, fetch_all
@@ -44,7 +38,7 @@ def local(*parts: int) -> datetime:
 async def hub():
     config = parse_config(world.config_dict("http://sandbox", ":memory:"), environ={})
     db = await Database(":memory:").open()
-    hub = Hub(config=config, clock=FakeClock(TUESDAY_9), db=db,
+    hub = make_hub(config=config, clock=FakeClock(TUESDAY_9), db=db,
               render=Renderer(config.municipality.tz),
               calendar=WorkCalendar.from_config(config.municipality, config.calendar),
               router=Router(config))
@@ -304,7 +298,7 @@ async def _queued(hub: Hub) -> list[str]:
 
 
 async def test_queue_sends_text_then_chart_and_documents_alone(hub):
-    from bot.reports import Reply
+    from bot.services.reports.reports import Reply
 
     reports = Reports(hub)
     async with hub.db.tx() as conn:
@@ -362,6 +356,6 @@ async def test_posting_quota_per_page(hub):
     ("месяц", "month"), ("КВАРТАЛ", "quarter"), ("год", "год"),
 ])
 def test_report_periods_may_be_asked_in_russian(said, kind):
-    from bot.reports import report_kind
+    from bot.services.reports.periods import report_kind
 
     assert report_kind(said, "week") == kind

@@ -7,23 +7,23 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.cards import CardCb
+from bot.app import make_hub
 from bot.clock import FakeClock
 from bot.config import parse_config
 from bot.domain.calendar import WorkCalendar
 from bot.domain.routing import Router
-from bot.hub import Hub
-from bot.ingest import Inbound, Ingest
+from bot.platforms.telegram.buttons import CardCb
 from bot.render import Renderer
-from bot.retention import Retention, install
 from bot.sandbox import world
-from bot.workflow import Workflow
+from bot.services.hub import Hub
+from bot.services.ingest import Inbound, Ingest
+from bot.services.retention import Retention
+from bot.services.workflow.presses import Workflow
 from storage import cursors
 from storage import incidents as repo
 from storage import outbox as rows
@@ -102,7 +102,7 @@ async def _world(path: Path, days: int) -> World:
     config = parse_config(raw, environ={})
     clock = FakeClock(MONDAY)
     db = await Database(str(path)).open()
-    hub = Hub(config=config, clock=clock, db=db, render=Renderer(config.municipality.tz),
+    hub = make_hub(config=config, clock=clock, db=db, render=Renderer(config.municipality.tz),
               calendar=WorkCalendar.from_config(config.municipality, config.calendar),
               router=Router(config))
     return World(hub=hub, clock=clock, db=db, ingest=Ingest(hub), workflow=Workflow(hub),
@@ -229,9 +229,9 @@ async def test_zero_days_keeps_everything_forever(tmp_path: Path):
 
 
 async def test_a_big_backlog_is_purged_in_batches(w: World, monkeypatch: pytest.MonkeyPatch):
-    import bot.retention
+    import bot.services.retention
 
-    monkeypatch.setattr(bot.retention, "BATCH", 7)
+    monkeypatch.setattr(bot.services.retention, "BATCH", 7)
     for n in range(40):
         await w.ingest.receive(Inbound(
             source="vk:100001", kind="vk_comment", key=f"k{n}", author_id=f"vk:{500200 + n}",
@@ -244,9 +244,10 @@ async def test_a_big_backlog_is_purged_in_batches(w: World, monkeypatch: pytest.
     assert left[0][0] == 0
 
 
-def test_install_adds_a_daily_job():
-    added: list[tuple[str, float]] = []
-    app = SimpleNamespace(hub=None, dp_data={},
-                          jobs=SimpleNamespace(add=lambda name, tick, s: added.append((name, s))))
-    install(app)  # type: ignore[arg-type]
-    assert added and added[0][0] == "retention" and "retention" in app.dp_data
+def test_the_process_runs_the_purge_daily(tmp_path):
+    """The composition root adds the daily job and hands the service to the handlers."""
+    from bot.app import App
+
+    app = App(world.config("http://127.0.0.1:1", tmp_path / "db.sqlite3"))
+    added = [(name, seconds) for name, _, seconds in app.jobs.ticks if name == "retention"]
+    assert added and added[0][0] == "retention" and "retention" in app.dispatcher.workflow_data

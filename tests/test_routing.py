@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 import tomli_w
 
+from bot.cli.route import format_route, main
 from bot.config import Config, parse_config
-from bot.domain.routing import KeywordIndex, Message, Reason, Route, Router, analyse, matches_any
+from bot.domain.keywords import KeywordIndex, analyse, matches_any
+from bot.domain.routing import Message, Reason, Route, Router
 from bot.domain.text import is_noise, words
-from bot.route_cli import format_route, main
 from bot.sandbox.world import PUBLIC_KEYWORDS, config_dict
 
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
+from bot.cli.route import EXAMPLE_CONFIG, main, routing_config
 from bot.config import parse_config
 from bot.domain.routing import Message, Reason, Route, Router
-from bot.route_cli import EXAMPLE_CONFIG, main, routing_config
 from bot.sandbox.world import config_dict
 
 HERE = Path(__file__).resolve().parent
@@ -404,8 +404,8 @@ def test_the_card_history_says_why_in_russian(reason: Reason | None, line: str) 
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
-    from bot.cards import history_lines
     from bot.render import Renderer
+    from bot.services.cards import history_lines
     from storage.incidents import Event
 
     detail = reason.to_detail() if reason else "keyword «труба» (block ЖКХ)"

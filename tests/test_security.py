@@ -18,17 +18,19 @@ import aiohttp
 import pytest
 import tomli_w
 
-from bot import cards, cli
-from bot.cards import CardCb
+from bot import cli
+from bot.app import make_hub
 from bot.clock import FakeClock
 from bot.config import parse_config
 from bot.domain.calendar import WorkCalendar
 from bot.domain.routing import Router
-from bot.hub import Hub
-from bot.ingest import Inbound, Ingest
+from bot.platforms.telegram.buttons import CardCb
+from bot.ports import CardAction
 from bot.render import Renderer
 from bot.sandbox import world
-from bot.workflow import Workflow
+from bot.services.hub import Hub
+from bot.services.ingest import Inbound, Ingest
+from bot.services.workflow.presses import Workflow
 from storage import incidents as repo
 from storage.db import Database, fetch_all
 from tests.harness import STAFF_GROUP, button, eventually, running
@@ -116,8 +118,9 @@ async def test_an_error_naming_the_token_url_is_stored_and_told_without_it(tmp_p
     from aiogram import methods
     from aiogram.exceptions import TelegramNetworkError
 
-    from bot.outbox import Outbox, Permanent
-    from bot.platforms import telegram as tg
+    from bot.outbox.outcomes import Permanent
+    from bot.outbox.worker import Outbox
+    from bot.platforms.telegram import bot_api as tg
     from storage import outbox as rows
 
     config = parse_config(world.config_dict("http://127.0.0.1:9",
@@ -222,7 +225,7 @@ async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
     config = parse_config(world.config_dict("http://sandbox.invalid",
                                             str(tmp_path / "db.sqlite3")), environ={})
     db = await Database(config.storage.path).open()
-    hub = Hub(config=config, clock=FakeClock(MONDAY), db=db,
+    hub = make_hub(config=config, clock=FakeClock(MONDAY), db=db,
               render=Renderer(config.municipality.tz),
               calendar=WorkCalendar.from_config(config.municipality, config.calendar),
               router=Router(config))
@@ -288,10 +291,11 @@ async def _everything(db: Database, tables: tuple[str, ...] = (
     return found
 
 
-ALL_ACTIONS = [cards.TAKE, cards.ASSIGN, cards.REASSIGN, cards.INTERIM, cards.SUBMIT,
-               cards.TEMPLATES, cards.APPROVE, cards.RETURN, cards.REJECT, cards.REOPEN,
-               cards.MANUAL, cards.PICK_EXECUTOR, cards.PICK_REASON, cards.PICK_TEMPLATE,
-               cards.BACK]
+ALL_ACTIONS = [CardAction.TAKE, CardAction.ASSIGN, CardAction.REASSIGN,
+               CardAction.SEND_INTERIM, CardAction.ASK_FOR_ANSWER, CardAction.OFFER_TEMPLATES,
+               CardAction.APPROVE, CardAction.RETURN_FOR_REVISION, CardAction.REJECT,
+               CardAction.REOPEN, CardAction.PUBLISHED_MANUALLY, CardAction.ASSIGN_TO,
+               CardAction.REJECT_WITH_REASON, CardAction.USE_TEMPLATE, CardAction.BACK]
 
 
 async def test_citizens_and_strangers_pressing_every_button_change_nothing(desk: Desk):
@@ -302,7 +306,7 @@ async def test_citizens_and_strangers_pressing_every_button_change_nothing(desk:
             incident = await repo.get(desk.db.reader, incident_id)
             assert incident is not None
             for action in ALL_ACTIONS:
-                arg = 1005 if action == cards.PICK_EXECUTOR else 0
+                arg = 1005 if action == CardAction.ASSIGN_TO else 0
                 reply = await desk.workflow.press(
                     user, CardCb(id=incident_id, v=incident.version, a=action, arg=arg))
                 assert reply.alert and reply.text, (user, action)
@@ -316,14 +320,14 @@ async def test_staff_without_the_role_cannot_take_the_step(desk: Desk):
     made = await _incidents_in_every_state(desk)
     before = await _everything(desk.db)
     refused = [
-        (1001, cards.TAKE, "new"),  # the head: reports, not work
-        (1007, cards.REJECT, "new"),  # the press secretary
-        (1006, cards.TAKE, "new"),  # an executor of another block
-        (1005, cards.ASSIGN, "new"),  # an executor may not assign
-        (1005, cards.APPROVE, "answer_ready"),  # nor approve
-        (1005, cards.RETURN, "answer_ready"),
-        (1006, cards.SUBMIT, "assigned"),  # nor answer another's incident
-        (1002 + 1000, cards.TAKE, "new"),  # an id that is nobody
+        (1001, CardAction.TAKE, "new"),  # the head: reports, not work
+        (1007, CardAction.REJECT, "new"),  # the press secretary
+        (1006, CardAction.TAKE, "new"),  # an executor of another block
+        (1005, CardAction.ASSIGN, "new"),  # an executor may not assign
+        (1005, CardAction.APPROVE, "answer_ready"),  # nor approve
+        (1005, CardAction.RETURN_FOR_REVISION, "answer_ready"),
+        (1006, CardAction.ASK_FOR_ANSWER, "assigned"),  # nor answer another's incident
+        (1002 + 1000, CardAction.TAKE, "new"),  # an id that is nobody
     ]
     for user, action, state in refused:
         incident = await repo.get(desk.db.reader, made[state])
@@ -354,7 +358,7 @@ async def test_a_citizen_pressing_every_button_of_a_real_card(tmp_path):
         pressed = []
         for action in ALL_ACTIONS:
             data = CardCb(id=1, v=incident.version, a=action,
-                          arg=1005 if action == cards.PICK_EXECUTOR else 0).pack()
+                          arg=1005 if action == CardAction.ASSIGN_TO else 0).pack()
             pressed.append(await c.post("tg/callback", {
                 "chat_id": card["chat_id"], "message_id": card["message_id"],
                 "from_id": 2001, "data": data, "forged": True}))

@@ -30,12 +30,14 @@ import pytest
 from jinja2 import nodes
 
 import templates
-from bot import cards
 from bot.domain.routing import Reason
 from bot.domain.wording import greeting_name, greets
-from bot.hub import Hub
-from bot.publishing import Publishing, compose
-from bot.reports import Reports
+from bot.platforms.telegram.buttons import card_keyboard
+from bot.services import cards
+from bot.services.hub import Hub
+from bot.services.publishing.compose import compose
+from bot.services.publishing.queue import Publishing
+from bot.services.reports.reports import Reports
 from storage import incidents as repo
 from tests import test_reports
 from tests.test_reports import TUESDAY_9, TZ, seed
@@ -147,7 +149,7 @@ def _libraries(render: Any) -> list[str]:
 async def _structured(hub: Hub) -> dict[str, Any]:
     """The digest parts' arguments: a real summary and ratings of a seeded week."""
     reports = Reports(hub)
-    from bot.reports import digest_period
+    from bot.services.reports.periods import digest_period
 
     period = digest_period(TUESDAY_9.date(), hub.calendar)
     summary = await reports.summary(period, TUESDAY_9, note=True)
@@ -215,7 +217,7 @@ async def _cards(hub: Hub) -> Renderings:
         events = await repo.events(hub.db.reader, incident_id)
         found.append((f"card №{incident_id}",
                       cards.card_text(hub.config, hub.render, incident, events, TUESDAY_9)))
-        for row in cards.keyboard(hub.render, incident)["inline_keyboard"]:
+        for row in card_keyboard(hub.render, incident)["inline_keyboard"]:
             found += [(f"button on №{incident_id}", b["text"]) for b in row]
     return found
 
@@ -301,7 +303,7 @@ async def _startup(hub: Hub) -> Renderings:
 
 
 async def _status(hub: Hub) -> Renderings:
-    from bot.health import Health
+    from bot.services.health import Health
     from handlers.status import status_text
 
     pulse = Health(clock=lambda: TUESDAY_9.timestamp())

@@ -14,8 +14,8 @@ import pytest
 from aiogram.types import InlineKeyboardMarkup
 
 from bot.config import ConfigError, parse_config
-from bot.outbox import Retry
-from bot.platforms import telegram as tg
+from bot.outbox.outcomes import Retry
+from bot.platforms.telegram import sends as tg
 from bot.sandbox import world
 from bot.sandbox.telegram import RateLimiter
 from tests.sandbox.test_tg_api import CHANNEL, STAFF, TgWorld
@@ -154,7 +154,7 @@ async def test_unreadable_answers_while_looking_send_nothing(sandbox: TgWorld,
 
 async def test_a_refusal_is_permanent_and_a_flood_is_not_uncertain(sandbox: TgWorld,
                                                                    calls: list[str]) -> None:
-    from bot.outbox import Permanent
+    from bot.outbox.outcomes import Permanent
 
     w = sandbox
     with pytest.raises(Permanent, match="message thread not found"):
@@ -179,7 +179,7 @@ def test_check_config_refuses_the_general_topic(tmp_path: Any) -> None:
 async def test_a_card_never_names_the_general_topic(tmp_path: Any) -> None:
     from datetime import UTC, datetime
 
-    from bot import cards
+    from bot.platforms.telegram.workspace import card_call
     from bot.render import Renderer
     from storage import incidents as repo
     from storage.db import Database
@@ -195,8 +195,8 @@ async def test_a_card_never_names_the_general_topic(tmp_path: Any) -> None:
                 block="ЖКХ", priority="normal", policy="answer"))
         assert incident is not None
         render = Renderer(config.municipality.tz)
-        general = await cards.sync_call(db.reader, config, render, incident, now, {"ЖКХ": 1})
-        topic = await cards.sync_call(db.reader, config, render, incident, now, {"ЖКХ": 2})
+        general = await card_call(db.reader, config, render, incident, now, {"ЖКХ": 1})
+        topic = await card_call(db.reader, config, render, incident, now, {"ЖКХ": 2})
         assert general is not None and "message_thread_id" not in general.params
         assert topic is not None and topic.params["message_thread_id"] == 2
     finally:

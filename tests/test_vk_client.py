@@ -14,7 +14,14 @@ import pytest
 from aiohttp import web
 
 from bot.domain.limits import VK_REQUESTS_PER_SECOND
-from bot.platforms.vk import Pacer, VkClient, VkClients, VkError, VkLongPoll, VkTransportError
+from bot.platforms.vk.client import (
+    Pacer,
+    VkClient,
+    VkClients,
+    VkError,
+    VkLongPoll,
+    VkTransportError,
+)
 from bot.sandbox import world
 from bot.sandbox.core import SandboxState
 from bot.sandbox.vk import VkSandbox

@@ -19,13 +19,9 @@ Pure: no I/O, no clock. Order of decisions, from the config:
 4. Policy: the rule's policy, else ``sla.fast_track_policy`` when fast, else
    ``sla.default_policy``.
 
-Matching. Keywords match by lemma (pymorphy3), case- and ё-insensitively: «отопления»
-matches «отопление»; a multi-word keyword («управляющая компания») matches the same
-lemmas as consecutive words. Block keywords (and the watch keywords of VK publics) also
-match their word family and misspellings (:mod:`bot.domain.morphology`): «дорожный»
-is evidence for «дорога», «подезд» for «подъезд». Fast-track and rule keywords match
-exactly: they change deadlines, so they must mean what they say. Where keywords overlap
-in the text, the longest wins («выгребная яма» is not a road's «яма»).
+Matching (:mod:`bot.domain.keywords`): by lemma, word family and misspelling; fast-track
+and rule keywords exactly. Where keywords overlap in the text, the longest wins
+(«выгребная яма» is not a road's «яма»).
 
 Scoring. A keyword found adds to its block's score:
 
@@ -50,15 +46,13 @@ the message's exactly, or as a platform prefix: ``"vk"`` matches every ``"vk:…
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from bot.config import Config, RoutingRule
-from bot.domain.morphology import Families, is_noun_lemma
-from bot.domain.text import fold, keyword_lemmas, lemmas, morph, words
+from bot.domain.keywords import Hit, KeywordIndex, Tag, WordInfo, compile_keyword
+from bot.domain.places import LANDMARK, PLACE, SUBJECT, location_weight, without_street_names
 
 NORMAL = "normal"
 FAST = "fast"
@@ -66,31 +60,11 @@ FAST = "fast"
 PHRASE = 1.5
 FAMILY = 0.8
 TYPO = 0.8
-LANDMARK = 0.3
-PLACE = 0.8
-SUBJECT = 1.5
+# LANDMARK, PLACE and SUBJECT: bot.domain.places, where the phrases that carry them are
 WEAK = 0.5
 REPEAT = 0.2
 MIN_SCORE = 0.5
 TIE_MARGIN = 0.05
-
-# words that open a location phrase: the noun after them names where, not what
-LANDMARK_WORDS = frozenset(
-    "у возле около рядом напротив вблизи близ недалеко неподалеку вдоль мимо перед передо "
-    "позади сзади вокруг между подле поблизости".split()
-)
-PLACE_WORDS = frozenset(("в", "во", "на"))
-SUBJECT_WORDS = frozenset(("нет", "нету"))  # «нет горячей воды»: what is missing is the subject
-JOINERS = frozenset(("с", "со", "от", "к", "ко"))  # рядом со школой, недалеко от остановки
-AREA_NOUNS = frozenset(("район", "сторона", "окрестность", "близость"))  # в районе рынка
-_SCOPE_WORDS = 5  # a location phrase is short: «возле детского сада номер 5»
-# street names are adjectives of nouns: «на Школьной», «ул. Садовая», «Заводская 5»
-STREET_NOUNS = frozenset(("улица", "проспект", "переулок", "бульвар", "шоссе", "площадь",
-                          "проезд", "тупик", "микрорайон", "остановка"))
-STREET_ABBREVIATIONS = frozenset(("ул", "пр", "просп", "пер", "пл", "мкр", "б", "р"))
-_RAW_WORD = re.compile(r"[^\W_]+")  # as text.words, on the unfolded text
-_SENTENCE_ENDS = ".!?…\n"
-
 
 @dataclass(frozen=True)
 class Message:
@@ -174,273 +148,6 @@ class Route:
     scores: tuple[BlockScore, ...] = field(default=(), compare=False)
 
 
-# -- keyword matching -------------------------------------------------------------------
-
-# whose keyword: ("block", block number), ("fast", 0), ("rule", rule number), ("watch", 0)
-Tag = tuple[str, int]
-_EXACT_ONLY = frozenset(("fast", "rule"))
-_NOUN_POS = frozenset(("NOUN",))
-_ADJ_POS = frozenset(("ADJF", "PRTF", "NUMR", "ADJS"))
-
-
-def analyse(text: str) -> list[frozenset[str]]:
-    """The lemma sets of a text's words, in order."""
-    return [lemmas(word) for word in words(text)]
-
-
-def compile_keyword(keyword: str) -> tuple[frozenset[str], ...]:
-    """A keyword as the sequence of lemma sets its words must match.
-
-    A single word in dictionary form means that lemma only (see ``keyword_lemmas``); in a
-    phrase every word stands for all its lemmas, so «детская площадка» also matches
-    «детские площадки» (whose «детские» is only ever «детский»).
-    """
-    parts = words(keyword)
-    if len(parts) == 1:
-        return (keyword_lemmas(parts[0]),)
-    return tuple(lemmas(word) | keyword_lemmas(word) for word in parts)
-
-
-class WordInfo:
-    """What the matcher knows of one word form; computed once per form and cached."""
-
-    __slots__ = ("adj", "derived", "gen", "lemmas", "marker", "named", "noun", "starts",
-                 "term", "word")
-
-    def __init__(self, word: str, parses: Sequence[Any], lemma_set: frozenset[str],
-                 derived: dict[str, str], starts: tuple[tuple[int, str | None], ...],
-                 term: bool):
-        self.word = word
-        self.lemmas = lemma_set
-        self.derived = derived  # keyword lemma → "family" | "typo", reached not by lemma
-        self.starts = starts  # (entry number, None | "family" | "typo") of keywords starting here
-        self.term = term  # some keyword word matches this word
-        if word in SUBJECT_WORDS:
-            self.marker = 3
-        elif word in LANDMARK_WORDS:
-            self.marker = 2
-        elif word in PLACE_WORDS:
-            self.marker = 1
-        else:
-            self.marker = 0
-        self.named = False  # a keyword's full adjective: may be a street's name
-        if word.isdigit():
-            self.noun, self.gen, self.adj = False, False, True
-        else:
-            pos = {str(p.tag.POS) for p in parses}
-            self.noun = bool(pos & _NOUN_POS)
-            # the likeliest noun reading: «яма» could be the genitive of «ям», but is not
-            nouns = [p for p in parses if p.tag.POS == "NOUN"]
-            self.gen = bool(nouns) and nouns[0].tag.case in ("gent", "gen2")
-            self.adj = bool(pos & _ADJ_POS)
-            self.named = "ADJF" in pos and bool(starts)
-
-
-class Hit(NamedTuple):
-    position: int  # index of the first matched word in the text
-    keyword: str  # as written in the config
-    tag: Tag  # whose keyword it is
-    end: int = 0  # index after the last matched word
-    how: str | None = None  # None: by lemma; "family" | "typo"
-    entry: int = 0  # the keyword's number in the index
-
-
-class KeywordIndex:
-    """Many keywords, found in one pass over a text.
-
-    Indexed by every lemma of a keyword's first word; each word form of a message is
-    analysed once (lemmas, family, misspelling, part of speech) and cached, so a
-    message costs a dict look-up per word plus a check per keyword starting there.
-    """
-
-    CACHE_SIZE = 50_000
-
-    def __init__(self, entries: Iterable[tuple[str, Tag]]):
-        self._entries: list[tuple[tuple[frozenset[str], ...], str, Tag]] = []
-        self.given: list[int] = []  # each entry's place in ``entries`` as given
-        self._by_first: dict[str, list[int]] = {}
-        keyword_words: set[str] = set()
-        single_words: set[str] = set()  # a word that is a keyword is never another's relative
-        single_nouns: set[str] = set()
-        for given, (keyword, tag) in enumerate(entries):
-            phrase = compile_keyword(keyword)
-            if not phrase:
-                continue  # "!!!" has no words and cannot match anything
-            number = len(self._entries)
-            self._entries.append((phrase, keyword, tag))
-            self.given.append(given)
-            for lemma in phrase[0]:
-                self._by_first.setdefault(lemma, []).append(number)
-            for lemma_set in phrase:
-                keyword_words.update(lemma_set)
-            if len(phrase) == 1:
-                single_words.update(phrase[0])
-            if tag[0] not in _EXACT_ONLY:
-                single_nouns.update(lemma for lemma_set in phrase for lemma in lemma_set
-                                    if is_noun_lemma(lemma))
-        self._words = frozenset(keyword_words)
-        self._single = frozenset(single_words)
-        self._families = Families(single_words, single_nouns, keyword_words)
-        self._cache: dict[str, WordInfo] = {}
-
-    @property
-    def entries(self) -> list[tuple[tuple[frozenset[str], ...], str, Tag]]:
-        return self._entries
-
-    def word(self, word: str) -> WordInfo:
-        """The cached analysis of a folded word form."""
-        info = self._cache.get(word)
-        if info is not None:
-            return info
-        # one parse serves the lemmas, the part of speech and whether the word is known
-        parses = () if word.isdigit() else morph().parse(word)
-        lemma_set = frozenset((word,)) if not parses else frozenset(
-            fold(p.normal_form) for p in parses)
-        derived: dict[str, str] = {}
-        if not lemma_set & self._single:
-            for lemma in lemma_set:
-                parent = self._families.parent(lemma)
-                if parent is not None:
-                    derived[parent] = "family"
-            if (not derived and not lemma_set & self._words and parses
-                    and not any(p.is_known for p in parses)):
-                for lemma in lemma_set | {word}:
-                    for near in self._families.misspelt(lemma):
-                        derived.setdefault(near, "typo")
-        starts: list[tuple[int, str | None]] = []
-        seen: set[int] = set()
-        for lemma in lemma_set:
-            for number in self._by_first.get(lemma, ()):
-                if number not in seen:
-                    seen.add(number)
-                    starts.append((number, None))
-        for lemma, how in derived.items():
-            for number in self._by_first.get(lemma, ()):
-                if number not in seen and self._entries[number][2][0] not in _EXACT_ONLY:
-                    seen.add(number)
-                    starts.append((number, how))
-        starts.sort()
-        info = WordInfo(word, parses, lemma_set, derived, tuple(starts),
-                        bool(lemma_set & self._words or derived))
-        if len(self._cache) >= self.CACHE_SIZE:
-            self._cache.clear()
-        self._cache[word] = info
-        return info
-
-    def analyse(self, text: str) -> list[WordInfo]:
-        cache = self._cache
-        return [cache.get(w) or self.word(w) for w in words(text)]
-
-    def hits(self, infos: Sequence[WordInfo]) -> list[Hit]:
-        """Every keyword occurrence, in text order (same position: config order)."""
-        found: list[Hit] = []
-        total = len(infos)
-        entries = self._entries
-        for position, info in enumerate(infos):
-            if not info.starts:
-                continue
-            for number, how in info.starts:
-                phrase, keyword, tag = entries[number]
-                if len(phrase) == 1:
-                    found.append(Hit(position, keyword, tag, position + 1, how, number))
-                    continue
-                end = position + len(phrase)
-                if end > total:
-                    continue
-                matched = True
-                for k in range(1, len(phrase)):
-                    other = infos[position + k]
-                    if phrase[k] & other.lemmas:
-                        continue
-                    near = phrase[k] & other.derived.keys()
-                    if not near or tag[0] in _EXACT_ONLY:
-                        matched = False
-                        break
-                    how = how or other.derived[next(iter(near))]
-                if matched:
-                    found.append(Hit(position, keyword, tag, end, how, number))
-        return found
-
-    def first(self, text: str) -> Hit | None:
-        found = self.hits(self.analyse(text))
-        return found[0] if found else None
-
-
-@lru_cache(maxsize=256)
-def _index_for(keywords: tuple[str, ...]) -> KeywordIndex:
-    return KeywordIndex((keyword, ("watch", 0)) for keyword in keywords)
-
-
-def matches_any(text: str, keywords: Sequence[str]) -> str | None:
-    """The first of ``keywords`` (earliest in the text) found in ``text``, or None.
-
-    For the watch keywords of third-party VK publics; same morphology as block routing.
-    """
-    if not keywords:
-        return None
-    hit = _index_for(tuple(keywords)).first(text)
-    return hit.keyword if hit else None
-
-
-_PLACE_NOTES = {LANDMARK: "landmark", PLACE: "place", SUBJECT: "subject"}
-
-
-def _scope(infos: Sequence[WordInfo], i: int) -> tuple[int, float]:
-    """The location phrase opened by the marker word at ``i``: (end, factor)."""
-    total = len(infos)
-    marker = infos[i].marker
-    factor = (PLACE, LANDMARK, SUBJECT)[marker - 1]
-    j = i + 1
-    if marker == 2 and j < total and infos[j].word in JOINERS:
-        j += 1
-    elif marker == 1 and j < total and infos[j].lemmas & AREA_NOUNS:
-        factor = LANDMARK
-    limit = min(total, j + _SCOPE_WORDS)
-    seen_noun = False
-    while j < limit:
-        info = infos[j]
-        if info.marker:
-            break
-        number = info.word.isdigit()
-        if seen_noun:
-            if not (info.gen or number):
-                break
-        elif not (info.noun or info.adj or number):
-            break
-        # «детской» may be a noun, but before «площадки» it is the adjective
-        head = info.noun and not (info.adj and j + 1 < limit and infos[j + 1].noun)
-        j += 1
-        if head:
-            if info.term or marker == 3:
-                break
-            seen_noun = True
-    return j, factor
-
-
-def location_weight(infos: Sequence[WordInfo], position: int,
-                    scopes: dict[int, tuple[int, float]] | None = None) -> float:
-    """``LANDMARK``, ``PLACE`` or ``SUBJECT`` when the word at ``position`` is in such a
-    phrase, else 1.
-
-    A phrase opens at «у», «возле», «около», «рядом с», … (a landmark), «в», «на» (a
-    place; «в районе», «в сторону» are landmarks) or «нет» (the subject) and runs over
-    adjectives and numbers to its first noun; a location phrase goes on through genitive
-    nouns («около здания школы») until a noun that is itself a keyword: the landmark.
-    Phrases do not nest, so only the nearest marker before the word can hold it.
-    """
-    for i in range(position - 1, max(-1, position - _SCOPE_WORDS - 3), -1):
-        if infos[i].marker:
-            if scopes is None:
-                end, factor = _scope(infos, i)
-            else:  # the message's other keywords may sit in the same phrase
-                scope = scopes.get(i)
-                if scope is None:
-                    scope = scopes[i] = _scope(infos, i)
-                end, factor = scope
-            return factor if position < end else 1.0
-    return 1.0
-
-
 # -- the router -------------------------------------------------------------------------
 
 
@@ -484,6 +191,7 @@ def describe_reason(reason: Reason, scores: Sequence[BlockScore], rule_text: str
 
 
 _FAST_TAG: Tag = ("fast", 0)
+_PLACE_NOTES = {LANDMARK: "landmark", PLACE: "place", SUBJECT: "subject"}
 
 
 def _by_weight(evidence: Evidence) -> float:
@@ -600,29 +308,37 @@ class Router:
                               else self._nothing_by_number[number])
                 continue
             name = self._blocks[number]
-            evidence = []
-            for best, hit, place, summed, count in found.values():
-                if hit.tag[1] != number:
-                    continue
-                if not explain:  # the terms and weights are all the decision needs
-                    evidence.append(Evidence(name, hit.keyword, "",
-                                             best + REPEAT * (summed - best), (), count))
-                    continue
-                notes = meta[hit.entry][1]
-                if hit.how is not None:
-                    notes += (hit.how,)
-                if place != 1:
-                    notes += (_PLACE_NOTES[place],)
-                if hit.end - hit.position == 1:
-                    text = infos[hit.position].word
-                else:
-                    text = " ".join([infos[p].word for p in range(hit.position, hit.end)])
-                evidence.append(Evidence(name, hit.keyword, text,
-                                         best + REPEAT * (summed - best), notes, count))
-            if len(evidence) > 1:
-                evidence.sort(key=_by_weight)
-            scores.append(BlockScore(name, total, tuple(evidence)))
+            scores.append(BlockScore(name, total,
+                                     self._evidence(name, number, found, infos, explain)))
         return scores
+
+    def _evidence(self, name: str, number: int, found: dict[int, list], infos: Sequence[WordInfo],
+                  explain: bool) -> tuple[Evidence, ...]:
+        """The block's keywords found, strongest first: with the words and the notes that
+        explain their weights when ``explain``, else only the terms and weights."""
+        meta = self._meta
+        evidence = []
+        for best, hit, place, summed, count in found.values():
+            if hit.tag[1] != number:
+                continue
+            if not explain:  # the terms and weights are all the decision needs
+                evidence.append(Evidence(name, hit.keyword, "",
+                                         best + REPEAT * (summed - best), (), count))
+                continue
+            notes = meta[hit.entry][1]
+            if hit.how is not None:
+                notes += (hit.how,)
+            if place != 1:
+                notes += (_PLACE_NOTES[place],)
+            if hit.end - hit.position == 1:
+                text = infos[hit.position].word
+            else:
+                text = " ".join([infos[p].word for p in range(hit.position, hit.end)])
+            evidence.append(Evidence(name, hit.keyword, text,
+                                     best + REPEAT * (summed - best), notes, count))
+        if len(evidence) > 1:
+            evidence.sort(key=_by_weight)
+        return tuple(evidence)
 
     def decide(self, scores: Sequence[BlockScore]) -> Reason:
         """The block the scores point to, or the default block and why."""
@@ -642,39 +358,13 @@ class Router:
 
     # -- the whole decision ---------------------------------------------------------------
 
-    @staticmethod
-    def _names(text: str, infos: Sequence[WordInfo], hits: list[Hit]) -> list[Hit]:
-        """``hits`` without the street and stop names among them: an adjective after
-        «улица», «ул.», «остановка», or capitalised inside a sentence («на Заводской»,
-        «по Школьной») names a place and says nothing about the complaint."""
-        candidates = [h for h in hits if infos[h.position].named and h.end - h.position == 1
-                      and h.tag[0] == "block"]
-        if not candidates:
-            return hits
-        raw = list(_RAW_WORD.finditer(text))
-        if len(raw) != len(infos):
-            raw = []  # folding changed the words (rare scripts): judge by context only
-        names: set[int] = set()
-        for hit in candidates:
-            p = hit.position
-            before = infos[p - 1] if p else None
-            if before is not None and (before.word in STREET_ABBREVIATIONS
-                                       or before.lemmas & STREET_NOUNS):
-                names.add(p)
-            elif raw:
-                word = raw[p].group()
-                opening = text[: raw[p].start()].rstrip(" \t\"'«»()-—")
-                if word.istitle() and opening and opening[-1] not in _SENTENCE_ENDS:
-                    names.add(p)
-        return [h for h in hits if h.position not in names or h not in candidates]
-
     def route(self, message: Message, explain: bool = False) -> Route:
         """The decision; ``explain`` keeps every block's evidence in ``Route.scores``
         (else only the chosen block's, which is all a card needs)."""
         infos = self._index.analyse(message.text)
         hits = self._index.hits(infos)
         if hits:
-            hits = self._names(message.text, infos, hits)
+            hits = without_street_names(message.text, infos, hits)
         rule_keywords: set[int] = set()
         fast_hit: Hit | None = None
         for hit in hits:  # text order

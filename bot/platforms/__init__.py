@@ -1,0 +1,1 @@
+"""The platform adapters: Telegram and VK behind the ports of ``bot.ports``."""

@@ -1,0 +1,1 @@
+"""Where citizens' messages come from: VK communities and publics, Telegram chats."""

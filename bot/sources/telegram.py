@@ -14,7 +14,7 @@ from aiogram.types import (
     MessageOriginUser,
 )
 
-from bot.ingest import Inbound
+from bot.services.ingest import Inbound
 
 
 def _link(message: Message) -> str | None:

@@ -12,9 +12,9 @@ import logging
 from typing import Any
 
 from bot.config import Config, VkCommunity, VkPublic
-from bot.domain.routing import matches_any
-from bot.ingest import Inbound, Ingest
-from bot.platforms.vk import VkClient, VkError, VkLongPoll, VkTransportError
+from bot.domain.keywords import matches_any
+from bot.platforms.vk.client import VkClient, VkError, VkLongPoll, VkTransportError
+from bot.services.ingest import Inbound, Ingest
 from bot.sources import vk_events
 from storage import cursors
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.ingest import Inbound
+from bot.services.ingest import Inbound
 
 MANUAL = {"platform": "manual"}
 

@@ -21,7 +21,7 @@ from jconfig.memory import MemoryConfig
 from vk_api.bot_longpoll import VkBotEventType, VkBotLongPoll
 from vk_api.exceptions import ApiError, ApiHttpError
 
-from bot.platforms.vk import make_session
+from bot.platforms.vk.client import make_session
 from bot.sandbox import world
 from bot.sandbox.core import SandboxState
 from bot.sandbox.vk import VkSandbox

@@ -1,0 +1,141 @@
+"""References between the config's sections: what pydantic cannot see field by field —
+a staff member's blocks, a block's lead and executors, a rule's block and policy, a
+page's VK community, the recipients of the digest, ids listed twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.config.sections import Config
+
+
+def _entry(section: str, index: int, name: str = "") -> str:
+    """A list entry as problems name it: ``staff[7] (Исполнитель ЖКХ)``."""
+    return f"{section}[{index}] ({name})" if name else f"{section}[{index}]"
+
+
+def _known(names: list[str]) -> str:
+    return ", ".join(names) if names else "none"
+
+
+def _twice(problems: list[str], section: str, key: str, items: list[tuple[Any, str]],
+           what: str) -> None:
+    """A value that must be unique: name both entries that hold it."""
+    first: dict[Any, int] = {}
+    for i, (value, name) in enumerate(items):
+        if value in first:
+            j = first[value]
+            problems.append(
+                f"{_entry(section, i, name)}.{key}: {what} {value!r} is listed twice, also in "
+                f"{_entry(section, j, items[j][1])}: keep one of them")
+        else:
+            first[value] = i
+
+
+def _not_staff(where: str, user_id: int) -> str:
+    return (f"{where}: {user_id} is not in [[staff]] (add a [[staff]] entry with "
+            f"telegram_id = {user_id}, or remove it here)")
+
+
+def _block_names(config: Config) -> tuple[list[str], str]:
+    names = [block.name for block in config.blocks]
+    return names, _known(list(dict.fromkeys(names)))
+
+
+def _staff(config: Config, problems: list[str]) -> None:
+    block_names, known_blocks = _block_names(config)
+    _twice(problems, "staff", "telegram_id",
+           [(m.telegram_id, m.name) for m in config.staff], "Telegram id")
+    for i, member in enumerate(config.staff):
+        for name in member.blocks:
+            if name not in block_names:
+                problems.append(f"{_entry('staff', i, member.name)}.blocks: unknown block "
+                                f"{name!r} (known: {known_blocks})")
+
+
+def _blocks(config: Config, problems: list[str]) -> None:
+    staff_ids = {member.telegram_id for member in config.staff}
+    _twice(problems, "blocks", "name", [(b.name, b.name) for b in config.blocks], "block")
+    defaults = [i for i, block in enumerate(config.blocks) if block.default]
+    if len(defaults) > 1:
+        listed = " and ".join(_entry("blocks", i, config.blocks[i].name) for i in defaults)
+        problems.append(f"blocks: only one block may be the default, but {listed} are: "
+                        "keep default = true on one")
+    for i, block in enumerate(config.blocks):
+        where = _entry("blocks", i, block.name)
+        if block.lead is not None and block.lead not in staff_ids:
+            problems.append(_not_staff(f"{where}.lead", block.lead))
+        for executor in block.executors:
+            if executor not in staff_ids:
+                problems.append(_not_staff(f"{where}.executors", executor))
+
+
+def _topics(config: Config, problems: list[str]) -> None:
+    block_names, known_blocks = _block_names(config)
+    for name, topic in config.telegram.topics.items():
+        if name not in block_names:
+            problems.append(f"telegram.topics: unknown block {name!r} (known: {known_blocks})")
+        elif topic == 1:  # telegram-bot-api refuses the General topic as a thread id
+            problems.append(
+                f"telegram.topics.{name}: 1 is the forum's General topic, which Telegram "
+                "refuses as a topic to post to; give the id of the block's own topic, or "
+                "remove the line and the bot creates one")
+
+
+def _routing(config: Config, problems: list[str]) -> None:
+    block_names, known_blocks = _block_names(config)
+    policies = _known(list(config.sla.policies))
+    for i, rule in enumerate(config.routing.rules):
+        where = _entry("routing.rules", i)
+        if rule.block is not None and rule.block not in block_names:
+            problems.append(f"{where}.block: unknown block {rule.block!r} "
+                            f"(known: {known_blocks})")
+        if rule.policy is not None and rule.policy not in config.sla.policies:
+            problems.append(f"{where}.policy: unknown policy {rule.policy!r} "
+                            f"(known: {policies})")
+        if rule.source is None and rule.author is None and rule.keyword is None:
+            problems.append(f"{where}: needs 'source', 'author' or 'keyword' "
+                            '(e.g. source = "vk:100002")')
+
+
+def _pages(config: Config, problems: list[str]) -> None:
+    _twice(problems, "pages", "name", [(p.name.casefold(), p.name) for p in config.pages],
+           "page")
+    communities = _known([str(c.id) for c in config.vk.communities])
+    for i, page in enumerate(config.pages):
+        for j, target in enumerate(page.targets):
+            if target.platform == "vk" and config.community(target.id) is None:
+                problems.append(
+                    f"{_entry('pages', i, page.name)}.targets[{j}].id: VK community "
+                    f"{target.id} is not in [[vk.communities]] (known: {communities})"
+                )
+
+
+def _digest(config: Config, problems: list[str]) -> None:
+    staff_ids = {member.telegram_id for member in config.staff}
+    for i, recipient in enumerate(config.digest.recipients):
+        if recipient not in staff_ids:
+            problems.append(_not_staff(f"digest.recipients[{i}]", recipient))
+
+
+def _tokens(config: Config, problems: list[str]) -> None:
+    _twice(problems, "vk.communities", "id",
+           [(c.id, c.name) for c in config.vk.communities], "community id")
+    _twice(problems, "vk.publics", "id", [(p.id, p.name) for p in config.vk.publics],
+           "public id")
+    for i, community in enumerate(config.vk.communities):
+        if community.longpoll and not community.token.get_secret_value():
+            problems.append(
+                f"{_entry('vk.communities', i, community.name)}.token: empty (set it here or "
+                f"in MCU_VK_TOKEN_{community.id})"
+            )
+    if not config.telegram.token.get_secret_value():
+        problems.append("telegram.token: empty (set it here or in MCU_TELEGRAM_TOKEN)")
+
+
+def cross_check(config: Config) -> list[str]:
+    """Every reference between sections, in the order of the file's sections."""
+    problems: list[str] = []
+    for check in (_staff, _blocks, _topics, _routing, _pages, _digest, _tokens):
+        check(config, problems)
+    return problems

@@ -1,0 +1,407 @@
+"""The config's sections as pydantic models: one TOML file, validated strictly.
+
+Values are checked strictly: a number written in quotes (``staff_group = "-100…"``) is
+refused, not guessed at. What one section says about another (a staff member's block,
+a page's VK community) is checked after (``bot.config.cross_checks``).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from bot.domain.limits import VK_REQUESTS_PER_SECOND, VK_REQUESTS_PER_SECOND_MAX
+
+ROLES = (
+    "head",
+    "curator",
+    "manager",
+    "coordinator",
+    "block_lead",
+    "executor",
+    "press",
+    "admin",
+)
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class _Model(BaseModel):
+    # strict: "-1001…" in quotes is text, not a group id; "yes" is not true
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+def _check_hhmm(value: str) -> str:
+    if not _HHMM.match(value):
+        raise ValueError(f"expected a time as HH:MM, got {value!r}")
+    return value
+
+
+HHMM = Annotated[str, Field(description="local time HH:MM")]
+
+
+def parse_hhmm(value: str) -> time:
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+class Municipality(_Model):
+    name: str = Field(min_length=1)
+    timezone: str = "Europe/Moscow"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r}: use an IANA name such as Europe/Saratov, "
+                "Europe/Moscow or Asia/Novokuznetsk") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Telegram(_Model):
+    token: SecretStr = SecretStr("")
+    api_base: str = "https://api.telegram.org"
+    staff_group: int
+    # block name -> forum topic (message_thread_id); blocks without one get a topic created
+    topics: dict[str, int] = Field(default_factory=dict)
+    city_chats: list[int] = Field(default_factory=list)
+    channel: int | None = None
+    discussion_group: int | None = None
+    poll_timeout: int = Field(default=25, ge=0, le=50)
+
+    @field_validator("staff_group")
+    @classmethod
+    def _group_id(cls, value: int) -> int:
+        if value >= 0:
+            raise ValueError("a group id is negative (e.g. -1001234567890)")
+        return value
+
+
+class VkCommunity(_Model):
+    id: int = Field(gt=0, description="community id without the minus sign")
+    name: str = ""
+    token: SecretStr = SecretStr("")
+    user_token: SecretStr = SecretStr("")
+    longpoll: bool = True
+
+
+class VkPublic(_Model):
+    id: int = Field(gt=0)
+    name: str = ""
+    keywords: list[str] = Field(default_factory=list)
+
+
+class VkRateLimits(_Model):
+    """Requests per second per access token, by kind (``bot.domain.limits`` has VK's
+    numbers and their source). Raise ``service`` only for an app VK allows more."""
+
+    community: float = VK_REQUESTS_PER_SECOND["community"]
+    user: float = VK_REQUESTS_PER_SECOND["user"]
+    service: float = VK_REQUESTS_PER_SECOND["service"]
+
+    @model_validator(mode="after")
+    def _within_vk(self) -> VkRateLimits:
+        problems = []
+        for kind, top in VK_REQUESTS_PER_SECOND_MAX.items():
+            value = getattr(self, kind)
+            if not 0 < value <= top:
+                problems.append(f"{kind}: {value:g} requests/s; VK allows a {kind} token "
+                                f"at most {top}/s (and more than 0)")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class Vk(_Model):
+    api_base: str = "https://api.vk.com/method"
+    api_version: str = "5.199"
+    communities: list[VkCommunity] = Field(default_factory=list)
+    publics: list[VkPublic] = Field(default_factory=list)
+    # a public's wall is read with this token (any user or service token)
+    service_token: SecretStr = SecretStr("")
+    poll_interval_seconds: int = Field(default=60, ge=1)
+    longpoll_wait: int = Field(default=25, ge=1, le=90)
+    rate_limits: VkRateLimits = Field(default_factory=VkRateLimits)
+
+
+class StaffMember(_Model):
+    telegram_id: int = Field(gt=0)
+    name: str = Field(min_length=1)
+    roles: list[str] = Field(min_length=1)
+    blocks: list[str] = Field(default_factory=list)
+    vk_id: int | None = None
+
+    @field_validator("roles")
+    @classmethod
+    def _known_roles(cls, roles: list[str]) -> list[str]:
+        for role in roles:
+            if role not in ROLES:
+                raise ValueError(f"unknown role {role!r} (known: {', '.join(ROLES)})")
+        return roles
+
+
+class Block(_Model):
+    name: str = Field(min_length=1)
+    keywords: list[str] = Field(default_factory=list)
+    # words that hint at the block but often stand in other complaints («машина»,
+    # «квартира»): half the weight of a keyword
+    weak_keywords: list[str] = Field(default_factory=list)
+    lead: int | None = None
+    executors: list[int] = Field(default_factory=list)
+    default: bool = False
+
+
+class RoutingRule(_Model):
+    """A rule on source or author; the first matching one wins, before keywords."""
+
+    source: str | None = None  # e.g. "vk:100002", "tg:-1001000000002", "portal"
+    author: str | None = None  # e.g. "vk:500001", "tg:2001"
+    keyword: str | None = None
+    block: str | None = None
+    priority: Literal["normal", "fast"] | None = None
+    policy: str | None = None
+
+
+class Routing(_Model):
+    fast_track_keywords: list[str] = Field(
+        default_factory=lambda: ["авария", "прорыв", "без света", "пожар", "затопило"]
+    )
+    rules: list[RoutingRule] = Field(default_factory=list)
+
+
+class SlaPolicy(_Model):
+    """A deadline rule: working hours, calendar days, or every day by a fixed hour."""
+
+    kind: Literal["working_hours", "calendar_days", "same_day"]
+    # the name staff read and type (/deadline срочный); the built-in policies have one
+    title: str = ""
+    hours: float | None = Field(default=None, gt=0)
+    days: int | None = Field(default=None, gt=0)
+    by: str | None = None  # same_day: HH:MM
+    accept_hours: float | None = Field(default=None, gt=0)
+    every_day: bool = False
+    pause_while_waiting: bool = False
+
+    @model_validator(mode="after")
+    def _complete(self) -> SlaPolicy:
+        if self.kind == "working_hours" and self.hours is None:
+            raise ValueError("kind 'working_hours' needs 'hours'")
+        if self.kind == "calendar_days" and self.days is None:
+            raise ValueError("kind 'calendar_days' needs 'days'")
+        if self.kind == "same_day":
+            if self.by is None:
+                raise ValueError("kind 'same_day' needs 'by' (HH:MM)")
+            _check_hhmm(self.by)
+        return self
+
+
+def _default_policies() -> dict[str, SlaPolicy]:
+    return {
+        "first_reply": SlaPolicy(kind="working_hours", hours=1),
+        "answer": SlaPolicy(kind="working_hours", hours=8),
+        "fast_track": SlaPolicy(kind="working_hours", hours=4),
+        "portal": SlaPolicy(kind="calendar_days", days=14, accept_hours=24),
+        "governor": SlaPolicy(kind="same_day", by="18:00", every_day=True),
+    }
+
+
+class Sla(_Model):
+    policies: dict[str, SlaPolicy] = Field(default_factory=_default_policies)
+    default_policy: str = "answer"
+    fast_track_policy: str = "fast_track"
+    first_reply_policy: str = "first_reply"
+    # reminder points: fractions of the time gone ("0.5") or time left ("1h", "0h")
+    reminders: list[str] = Field(default_factory=lambda: ["50%", "1h", "0h"])
+
+    @field_validator("reminders")
+    @classmethod
+    def _reminder_points(cls, points: list[str]) -> list[str]:
+        for point in points:
+            if not re.fullmatch(r"\d{1,3}%|\d+(\.\d+)?h", point):
+                raise ValueError(f"reminder {point!r}: expected '50%' or '1h'")
+        return points
+
+    @model_validator(mode="after")
+    def _known_policies(self) -> Sla:
+        for key in ("default_policy", "fast_track_policy", "first_reply_policy"):
+            name = getattr(self, key)
+            if name not in self.policies:
+                raise ValueError(f"{key}: no policy named {name!r}")
+        return self
+
+
+class Calendar(_Model):
+    # weekday -> list of "HH:MM-HH:MM" intervals; breaks are gaps between intervals
+    office_hours: dict[str, list[str]] = Field(
+        default_factory=lambda: {day: ["08:30-17:30"] for day in WEEKDAYS[:5]}
+    )
+    extra_holidays: list[date] = Field(default_factory=list)
+    extra_working_days: list[date] = Field(default_factory=list)
+    shortened_days: list[date] = Field(default_factory=list)
+
+    @field_validator("office_hours")
+    @classmethod
+    def _intervals(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for day, intervals in value.items():
+            if day not in WEEKDAYS:
+                raise ValueError(f"unknown weekday {day!r} (use {', '.join(WEEKDAYS)})")
+            for interval in intervals:
+                start, sep, end = interval.partition("-")
+                if not sep:
+                    raise ValueError(f"{day}: expected 'HH:MM-HH:MM', got {interval!r}")
+                _check_hhmm(start)
+                _check_hhmm(end)
+                if start >= end:
+                    raise ValueError(f"{day}: interval {interval!r} ends before it starts")
+        return value
+
+
+class PageTarget(_Model):
+    platform: Literal["vk", "telegram"]
+    id: int  # VK community id (positive) or Telegram chat id
+
+
+class Page(_Model):
+    name: str = Field(min_length=1)
+    targets: list[PageTarget] = Field(min_length=1)
+    quota: int = Field(gt=0)
+    period: Literal["day", "week"] = "day"
+    hours: str = "09:00-18:00"
+    working_days_only: bool = True
+    min_gap_minutes: int = Field(default=60, ge=0)
+    hashtags: list[str] = Field(default_factory=list)
+    signature: str = ""
+    warn_at: str = "12:00"
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        start, sep, end = value.partition("-")
+        if not sep:
+            raise ValueError(f"expected 'HH:MM-HH:MM', got {value!r}")
+        _check_hhmm(start)
+        _check_hhmm(end)
+        if start >= end:
+            raise ValueError(f"{value!r} ends before it starts")
+        return value
+
+    @field_validator("warn_at")
+    @classmethod
+    def _warn_at(cls, value: str) -> str:
+        return _check_hhmm(value)
+
+
+class Digest(_Model):
+    time: str = "09:00"
+    recipients: list[int] = Field(default_factory=list)
+    weekly_day: Literal[WEEKDAYS] = "monday"  # type: ignore[valid-type]
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        return _check_hhmm(value)
+
+
+class Storage(_Model):
+    path: str = "mcu-hub.sqlite3"
+    retention_days: int = Field(default=0, ge=0, description="0 keeps citizens' data forever")
+
+
+class Ingest(_Model):
+    skip_noise: bool = True
+    thread_window_minutes: int = Field(default=30, ge=0)
+    reopen_days: float = Field(default=2, ge=0)
+
+
+class Health(_Model):
+    """When ``mcu-hub status`` calls the process stale (and exits 1)."""
+
+    # a source (Telegram polling, a VK long poll) with no successful poll for this long;
+    # the publics, polled every vk.poll_interval_seconds, get three intervals if longer
+    source_stale_seconds: int = Field(default=300, ge=10)
+    # an outbox row waiting this long; 300 cards at Telegram's 20 a minute in one group
+    # take 15 minutes, so less would cry wolf on a busy morning
+    outbox_stale_seconds: int = Field(default=1200, ge=60)
+
+
+class Clock(_Model):
+    source: Literal["system", "sandbox"] = "system"
+    url: str | None = None
+
+    @model_validator(mode="after")
+    def _url(self) -> Clock:
+        if self.source == "sandbox" and not self.url:
+            raise ValueError("source 'sandbox' needs 'url'")
+        return self
+
+
+class Config(_Model):
+    municipality: Municipality
+    telegram: Telegram
+    vk: Vk = Field(default_factory=Vk)
+    staff: list[StaffMember] = Field(default_factory=list)
+    blocks: list[Block] = Field(min_length=1)
+    routing: Routing = Field(default_factory=Routing)
+    sla: Sla = Field(default_factory=Sla)
+    calendar: Calendar = Field(default_factory=Calendar)
+    pages: list[Page] = Field(default_factory=list)
+    digest: Digest = Field(default_factory=Digest)
+    storage: Storage = Field(default_factory=Storage)
+    ingest: Ingest = Field(default_factory=Ingest)
+    clock: Clock = Field(default_factory=Clock)
+    health: Health = Field(default_factory=Health)
+
+    @model_validator(mode="after")
+    def _health_outlasts_a_poll(self) -> Config:
+        # a long poll that waits its full timeout is still alive: stale must be later
+        longest = max(self.telegram.poll_timeout, self.vk.longpoll_wait)
+        if self.health.source_stale_seconds <= longest + 5:
+            raise ValueError(f"health.source_stale_seconds must be more than {longest + 5} "
+                             f"(the longest long poll, {longest} s, and a margin)")
+        return self
+
+    # -- look-ups used all over the process -------------------------------------------
+
+    def staff_by_id(self, telegram_id: int) -> StaffMember | None:
+        for member in self.staff:
+            if member.telegram_id == telegram_id:
+                return member
+        return None
+
+    def block(self, name: str) -> Block | None:
+        for block in self.blocks:
+            if block.name == name:
+                return block
+        return None
+
+    @property
+    def default_block(self) -> Block:
+        for block in self.blocks:
+            if block.default:
+                return block
+        return self.blocks[-1]
+
+    def community(self, group_id: int) -> VkCommunity | None:
+        for community in self.vk.communities:
+            if community.id == group_id:
+                return community
+        return None
+
+    def page(self, name: str) -> Page | None:
+        for page in self.pages:
+            if page.name.casefold() == name.casefold():
+                return page
+        return None

@@ -1,0 +1,1 @@
+"""Telegram: the Bot API through aiogram, the staff workspace, channels and citizens' chats."""

@@ -1,0 +1,222 @@
+"""The staff workspace in Telegram (``bot.ports.StaffWorkspace``): the staff group, a forum
+with a topic per block and a card per incident, and each person's private chat.
+
+Every method queues Bot API calls as outbox rows (the lane of a chat is ``tg:<chat id>``);
+``bot.platforms.telegram.delivery`` sends them. A card is one "sync" row per incident
+(platform ``card``): delivering it renders the incident as it stands then — a
+``sendMessage`` the first time, an ``editMessageText`` afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.platforms.telegram import buttons
+from bot.platforms.telegram.bot_api import upload
+from bot.ports import CardAction, Keyboard
+from bot.render import Renderer
+from bot.services import cards
+from storage import cursors, outbox
+from storage import incidents as repo
+from storage.db import Conn
+from storage.incidents import Incident
+from storage.outbox import Item
+
+# A forum's General topic: Telegram refuses it as message_thread_id ("message thread not
+# found", telegram-bot-api Client.cpp); a message goes there without a thread id.
+GENERAL_TOPIC = 1
+PROMPT = "prompt"  # outbox purpose: a reply to this message answers for an incident
+
+
+@dataclass
+class CardCall:
+    method: str
+    params: dict[str, Any]
+
+
+async def card_call(conn: Conn, config: Config, render: Renderer, incident_id: int,
+                    now: datetime, topics: dict[str, int]) -> CardCall | None:
+    """The Bot API call that makes the card show the incident as it is now."""
+    incident = await repo.get(conn, incident_id)
+    if incident is None:
+        return None
+    events = await repo.events(conn, incident_id)
+    text = cards.card_text(config, render, incident, events, now)
+    markup = buttons.card_keyboard(render, incident)
+    if incident.card_message_id is None:
+        chat, topic = config.telegram.staff_group, topics.get(incident.block)
+        params: dict[str, Any] = {"chat_id": chat, "text": text, "reply_markup": markup}
+        if topic is not None and topic != GENERAL_TOPIC:
+            params["message_thread_id"] = topic
+        return CardCall("sendMessage", params)
+    return CardCall(
+        "editMessageText",
+        {
+            "chat_id": incident.card_chat_id,
+            "message_id": incident.card_message_id,
+            "text": text,
+            "reply_markup": markup,
+        },
+    )
+
+
+def _under_card(incident: Incident) -> dict[str, Any]:
+    """Parameters that put a message under the incident's card (or in its topic)."""
+    params: dict[str, Any] = {}
+    if incident.card_message_id is not None:
+        params["reply_parameters"] = {"message_id": incident.card_message_id,
+                                      "allow_sending_without_reply": True}
+    elif incident.card_thread_id is not None:
+        params["message_thread_id"] = incident.card_thread_id
+    return params
+
+
+@dataclass
+class TelegramWorkspace:
+    config: Config
+    clock: Clock
+    # block -> forum topic of the staff group: from the config, plus topics the bot made
+    topics: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.topics = {**self.config.telegram.topics, **self.topics}
+
+    @property
+    def group(self) -> int:
+        return self.config.telegram.staff_group
+
+    async def send(self, conn: Conn, chat_id: int, text: str, *, key: str, purpose: str = "",
+                   ref_id: int | None = None, **params: Any) -> bool:
+        """Queue a Telegram message (HTML) to any chat, once per key."""
+        return await outbox.enqueue(
+            conn, key=key, platform="tg", lane=f"tg:{chat_id}", method="sendMessage",
+            params={"chat_id": chat_id, "text": text, **params}, now=self.clock.now(),
+            purpose=purpose, ref_id=ref_id)
+
+    # -- the port ---------------------------------------------------------------------
+
+    async def show_card(self, conn: Conn, incident_id: int, now: datetime) -> None:
+        await outbox.enqueue(conn, key=f"card:{incident_id}", platform="card",
+                             lane=f"tg:{self.group}", method="sync", params={}, now=now,
+                             purpose="card", ref_id=incident_id, refresh=True)
+
+    async def show_cards(self, conn: Conn, incident_ids: list[int], now: datetime) -> None:
+        lane = f"tg:{self.group}"
+        await outbox.enqueue_refresh_many(
+            conn, [(f"card:{i}", "card", lane, "sync", {}, "card", i) for i in incident_ids],
+            now)
+
+    def card_link(self, card_chat_id: int | None, card_message_id: int | None) -> str:
+        """A t.me link to the card, for staff (members of the supergroup) to open it."""
+        if card_chat_id is None or card_message_id is None:
+            return ""
+        text = str(card_chat_id)
+        if not text.startswith("-100"):
+            return ""
+        return f"https://t.me/c/{text[4:]}/{card_message_id}"
+
+    async def offer_choices(self, conn: Conn, incident: Incident, action: CardAction,
+                            choices: Keyboard) -> None:
+        if incident.card_message_id is None:
+            return
+        await outbox.enqueue(
+            conn, key=f"picker:{incident.id}:{incident.version}:{action}",
+            platform="tg", lane=f"tg:{incident.card_chat_id}",
+            method="editMessageReplyMarkup",
+            params={"chat_id": incident.card_chat_id, "message_id": incident.card_message_id,
+                    "reply_markup": buttons.markup(incident, choices)},
+            now=self.clock.now(), refresh=True,
+        )
+
+    async def ask(self, conn: Conn, incident: Incident, action: CardAction,
+                  user_id: int | None, text: str) -> None:
+        """A message under the card that the person answers by replying to it."""
+        await self.send(conn, incident.card_chat_id or self.group, text,
+                        key=f"prompt:{incident.id}:{action}:{user_id}:{incident.version}",
+                        purpose=PROMPT, ref_id=incident.id,
+                        reply_markup={"force_reply": True, "selective": True},
+                        **_under_card(incident))
+
+    async def notify(self, conn: Conn, user_id: int, text: str, *, key: str,
+                     purpose: str = "", ref_id: int | None = None) -> bool:
+        return await self.send(conn, user_id, text, key=key, purpose=purpose, ref_id=ref_id)
+
+    async def post(self, conn: Conn, text: str, *, key: str,
+                   about: Incident | None = None) -> bool:
+        if about is None:
+            return await self.send(conn, self.group, text, key=key)
+        return await self.send(conn, about.card_chat_id or self.group, text, key=key,
+                               **_under_card(about))
+
+    async def send_report(self, conn: Conn, chat_id: int, text: str, *, key: str,
+                          chart: bytes | None = None, chart_caption: str = "",
+                          document: bytes | None = None, filename: str = "") -> None:
+        now = self.clock.now()
+        lane = f"tg:{chat_id}"
+        if document is not None:
+            await outbox.enqueue(
+                conn, key=f"{key}:document", platform="tg", lane=lane, method="sendDocument",
+                now=now, params={"chat_id": chat_id, "caption": text,
+                                 "document": upload(document, filename)},
+            )
+            return
+        await self.send(conn, chat_id, text, key=key)
+        if chart is not None:
+            await outbox.enqueue(
+                conn, key=f"{key}:chart", platform="tg", lane=lane, method="sendPhoto",
+                now=now, params={"chat_id": chat_id, "caption": chart_caption,
+                                 "photo": upload(chart, "chart.png")},
+            )
+
+    # -- what the Telegram handlers also need -------------------------------------------
+
+    async def reply(self, conn: Conn, chat_id: int, text: str, *, key: str,
+                    markup: dict[str, Any] | None = None, to: int | None = None) -> bool:
+        """An answer in the chat a person wrote in: with buttons, under their message."""
+        params: dict[str, Any] = {}
+        if markup:
+            params["reply_markup"] = markup
+        if to is not None:
+            params["reply_parameters"] = {"message_id": to, "allow_sending_without_reply": True}
+        return await self.send(conn, chat_id, text, key=key, **params)
+
+    async def edit(self, conn: Conn, chat_id: int, message_id: int, *,
+                   text: str | None = None, markup: dict[str, Any] | None = None) -> None:
+        """Bring a message of the bot's up to date: its buttons, maybe its text."""
+        base = {"chat_id": chat_id, "message_id": message_id,
+                "reply_markup": markup or {"inline_keyboard": []}}
+        method, params = "editMessageReplyMarkup", base
+        if text is not None:
+            method, params = "editMessageText", {**base, "text": text}
+        await outbox.enqueue(conn, key=f"pressedit:{method}:{chat_id}:{message_id}",
+                             platform="tg", lane=f"tg:{chat_id}", method=method,
+                             params=params, now=self.clock.now(), refresh=True)
+
+    async def prompt_sent(self, conn: Conn, item: Item, result: Any) -> None:
+        """Outbox hook: remember what a prompt message asks for, to read the reply."""
+        if not isinstance(result, dict) or "message_id" not in result:
+            return
+        kind = (item.key.split(":")[2] if item.key.startswith("prompt:")
+                else CardAction.ASK_FOR_ANSWER.value)
+        chat = result.get("chat", {}).get("id", item.params.get("chat_id"))
+        await cursors.put(conn, f"prompt:{chat}:{result['message_id']}",
+                          f"{item.ref_id}:{kind}")
+
+    async def replied_to(self, conn: Conn, chat_id: int,
+                         message_id: int) -> tuple[int, CardAction] | None:
+        """The incident a reply to the bot's message is about, and what the reply is: an
+        answer (a reply to a card or a notice) or a reason (``RETURN_FOR_REVISION``)."""
+        value = await cursors.get(conn, f"prompt:{chat_id}:{message_id}")
+        if value is not None:
+            incident_id, _, kind = value.partition(":")
+            asked = (CardAction.RETURN_FOR_REVISION if kind == CardAction.RETURN_FOR_REVISION
+                     else CardAction.ASK_FOR_ANSWER)
+            return int(incident_id), asked
+        incident_id_or_none = await repo.by_card(conn, chat_id, message_id)
+        if incident_id_or_none is None:
+            return None
+        return incident_id_or_none, CardAction.ASK_FOR_ANSWER

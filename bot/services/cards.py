@@ -1,0 +1,153 @@
+"""The incident card: its text and its buttons, as the incident stands now.
+
+The staff workspace (``bot.ports.StaffWorkspace``) posts the card and keeps the one
+message up to date; it renders the card from here when the card goes, so ten quick
+steps cost one edit and the card never shows an older state than the database.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.config import Config
+from bot.domain.incident import State
+from bot.domain.routing import Reason
+from bot.ports import CardAction, CardButton, Keyboard
+from bot.render import Renderer
+from storage.incidents import Event, Incident
+
+TEXT_BUDGET = 1500  # citizen's text on the card; the whole card must stay under 4096
+ANSWER_BUDGET = 1200
+HISTORY_LINES = 8
+
+
+REJECT_REASONS = ["reason_not_ours", "reason_spam", "reason_duplicate", "reason_offtopic"]
+
+_A = CardAction
+_TAKE, _ASSIGN = (_A.TAKE, "btn_take"), (_A.ASSIGN, "btn_assign")
+_INTERIM, _SUBMIT = (_A.SEND_INTERIM, "btn_interim"), (_A.ASK_FOR_ANSWER, "btn_submit")
+_TEMPLATES, _REASSIGN = (_A.OFFER_TEMPLATES, "btn_templates"), (_A.REASSIGN, "btn_reassign")
+_REJECT, _REOPEN = (_A.REJECT, "btn_reject"), (_A.REOPEN, "btn_reopen")
+_APPROVE, _RETURN = (_A.APPROVE, "btn_approve"), (_A.RETURN_FOR_REVISION, "btn_return")
+
+# the card's buttons in each state: rows of (action, label phrase in texts.j2)
+_BUTTONS: dict[str, list[list[tuple[CardAction, str]]]] = {
+    State.NEW: [[_TAKE, _ASSIGN], [_INTERIM, _REJECT]],
+    State.ASSIGNED: [[_INTERIM, _SUBMIT], [_TEMPLATES, _REASSIGN], [_REJECT]],
+    State.IN_PROGRESS: [[_INTERIM, _SUBMIT], [_TEMPLATES, _REASSIGN], [_REJECT]],
+    State.RETURNED: [[_SUBMIT, _TEMPLATES], [_REASSIGN]],
+    State.REOPENED: [[_TAKE, _ASSIGN], [_INTERIM, _SUBMIT], [_REJECT]],
+    State.ANSWER_READY: [[_APPROVE, _RETURN]],
+    State.APPROVED: [],
+    State.PUBLISHED: [[_REOPEN]],
+    State.CLOSED: [[_REOPEN]],
+    State.REJECTED: [[_REOPEN]],
+}
+
+STATE_ICONS = {
+    State.NEW: "🆕", State.ASSIGNED: "👷", State.IN_PROGRESS: "🛠", State.ANSWER_READY: "📝",
+    State.APPROVED: "📤", State.PUBLISHED: "✅", State.CLOSED: "☑️", State.RETURNED: "↩️",
+    State.REOPENED: "🔄", State.REJECTED: "🚫",
+}
+
+
+def buttons(render: Renderer, incident: Incident) -> Keyboard:
+    """The card's buttons in the incident's state."""
+    rows = [[CardButton(render.text(label), action) for action, label in row]
+            for row in _BUTTONS.get(State(incident.state), [])]
+    if incident.state == State.APPROVED and incident.reply_target.get("platform") == "manual":
+        rows.append([CardButton(render.text("btn_publish_manual"),
+                                CardAction.PUBLISHED_MANUALLY)])
+    return rows
+
+
+def picker(render: Renderer, action: CardAction, choices: list[tuple[int, str]]) -> Keyboard:
+    """A transient choice on the card (an executor, a reason, a template), and «Назад»."""
+    rows = [[CardButton(label, action, arg)] for arg, label in choices]
+    rows.append([CardButton(render.text("btn_back"), CardAction.BACK)])
+    return rows
+
+
+def source_label(config: Config, render: Renderer, incident: Incident) -> str:
+    """Where the message came from, as staff say it: «ВКонтакте «Администрация», комментарий».
+
+    The words are texts.j2's ``source_*`` and ``kind_<source_kind>``; a kind without a
+    phrase yet reads «сообщение», never the raw key.
+    """
+    platform, _, ident = incident.source.partition(":")
+    phrase = f"kind_{incident.source_kind}"
+    kind = render.text(phrase if hasattr(render._texts, phrase) else "kind_other")
+    if platform == "vk" and ident.isdigit():
+        community = config.community(int(ident))
+        public = next((p for p in config.vk.publics if p.id == int(ident)), None)
+        name = community.name if community else public.name if public else ident
+        return render.text("source_vk", name=name, kind=kind)
+    if platform == "tg":
+        return render.text("source_tg", kind=kind)
+    if platform == "forward":
+        place = f"source_forward_{ident}"
+        where = render.text(place if hasattr(render._texts, place) else "source_forward_other")
+        return render.text("source_forward", where=where, kind=kind)
+    return kind
+
+
+def _clip(text: str, budget: int) -> tuple[str, bool]:
+    if len(text) <= budget:
+        return text, False
+    return text[:budget].rstrip() + "…", True
+
+
+def history_lines(render: Renderer, events: list[Event]) -> list[dict[str, Any]]:
+    lines = []
+    for event in events:
+        name = f"ev_{event.action}"
+        if not hasattr(render._texts, name):
+            continue
+        kwargs: dict[str, Any] = {}
+        if event.action in ("assign", "reassign"):
+            kwargs["to"] = event.detail
+        elif event.action in ("return", "reject"):
+            kwargs["reason"] = event.detail
+        elif event.action == "created":
+            kwargs["reason"] = Reason.from_detail(event.detail)  # None for rows before it
+        elif event.action == "publish_failed":
+            kwargs["error"] = event.detail
+        elif event.action == "rating":
+            kwargs["score"] = event.detail
+        who = event.actor_name or render.text("system")
+        lines.append({"at": event.at, "who": who, "what": render.text(name, **kwargs)})
+    if len(lines) > HISTORY_LINES:
+        lines = lines[:1] + lines[-(HISTORY_LINES - 1):]
+    return lines
+
+
+def card_text(config: Config, render: Renderer, incident: Incident, events: list[Event],
+              now: datetime) -> str:
+    text, truncated = _clip(incident.text, TEXT_BUDGET)
+    answer, _ = _clip(incident.answer_text or "", ANSWER_BUDGET)
+    assignee = None
+    if incident.assignee_id is not None:
+        member = config.staff_by_id(incident.assignee_id)
+        assignee = member.name if member else str(incident.assignee_id)
+    state = State(incident.state)
+    overdue = bool(incident.overdue_at) or (
+        state in (State.NEW, State.ASSIGNED, State.IN_PROGRESS, State.RETURNED,
+                  State.REOPENED, State.ANSWER_READY)
+        and incident.due_at is not None and now > incident.due_at
+    )
+    return render.render(
+        "card.html.j2",
+        i=incident,
+        text=text,
+        truncated=truncated,
+        answer=answer,
+        assignee=assignee,
+        overdue=overdue,
+        state_icon=STATE_ICONS[state],
+        state_label=render.text(f"state_{state.value}"),
+        source_label=source_label(config, render, incident),
+        author=incident.author_name or render.text(
+            "author_vk" if incident.author_id.startswith("vk:") else "author_other"),
+        history=history_lines(render, events),
+    )

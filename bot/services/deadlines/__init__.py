@@ -1,0 +1,1 @@
+"""Deadlines in the running process: reminders, escalation, first-reply alerts, /deadline."""
