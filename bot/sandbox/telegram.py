@@ -1645,16 +1645,21 @@ class TelegramSandbox:
                 "thread_id": root["message_id"]}
 
     async def _c_block(self, request: web.Request) -> Json:
-        """A person blocks the bot (``blocked``), deletes their account (``deactivated``) or
-        unblocks it (``active``); blocking sends the bot a my_chat_member update."""
+        """A person blocks the bot (``blocked``), deletes their account (``deactivated``),
+        unblocks it (``active``) or is one who never pressed Start (``not_started``: the
+        bot may not write first, 403 "bot can't initiate conversation with a user", until
+        they write to it); blocking sends the bot a my_chat_member update."""
         body = await self._body(request)
         user_id = self._int(body, "user_id")
         user = person(user_id)
         if user is None:
             raise ControlError(f"unknown user {user_id}")
         state = str(body.get("state", "blocked"))
+        if state == "not_started":
+            self.started.discard(user_id)
+            return {"ok": True, "update_id": None}
         if state not in ("blocked", "deactivated", "active"):
-            raise ControlError("state must be blocked, deactivated or active")
+            raise ControlError("state must be blocked, deactivated, active or not_started")
         before = self.blocked.get(user_id)
         if state == "active":
             self.blocked.pop(user_id, None)

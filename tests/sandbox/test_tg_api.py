@@ -681,6 +681,13 @@ async def test_a_person_who_blocked_the_bot_cannot_be_written_to(tg: TgWorld) ->
     with pytest.raises(TelegramForbiddenError, match="Forbidden: user is deactivated"):
         await tg.bot.send_message(1005, "Уведомление")
     await tg.control("block", 400, user_id=9, state="blocked")
+    # a staff member who never pressed Start: 403 in the Bot API's words, until they write
+    await tg.control("block", user_id=1006, state="not_started")
+    with pytest.raises(TelegramForbiddenError) as never:
+        await tg.bot.send_message(1006, "Назначено")
+    assert never.value.message == "Forbidden: bot can't initiate conversation with a user"
+    await tg.control("message", chat_id=1006, from_id=1006, text="/start")
+    assert await tg.bot.send_message(1006, "Назначено")
 
 
 async def test_a_group_without_the_bot_cannot_be_read(tg: TgWorld) -> None:
