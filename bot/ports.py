@@ -18,6 +18,7 @@ turns into its answer to the press. A new messenger is a new adapter of these po
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -46,6 +47,7 @@ class CardAction(StrEnum):
     REOPEN = "ro"
     PUBLISHED_MANUALLY = "pm"
     BACK = "bk"  # the card's own buttons again
+    SHOW_PHOTOS = "ph"  # the citizen's photos, under the card
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,10 @@ class StaffWorkspace(Protocol):
                   user_id: int | None, text: str) -> None:
         """A question under the card that the person answers by replying to it: the
         answer (``ASK_FOR_ANSWER``) or the reason (``RETURN_FOR_REVISION``)."""
+
+    async def show_photos(self, conn: Conn, incident: Incident, photos: list[str], *,
+                          key: str) -> None:
+        """The citizen's photos (file ids or addresses) under the card, in its topic."""
 
     async def notify(self, conn: Conn, user_id: int, text: str, *, key: str,
                      purpose: str = "", ref_id: int | None = None) -> bool:
@@ -120,8 +126,10 @@ class Page(Protocol):
         """The most characters one message of an answer may have there."""
 
     async def publish_answer(self, conn: Conn, incident_id: int, reply_target: dict[str, Any],
-                             text: str, *, key: str, purpose: str, now: datetime) -> None:
-        """Queue the answer to where the citizen wrote, in parts if it is too long;
+                             text: str, *, key: str, purpose: str, now: datetime,
+                             photos: Sequence[str] = ()) -> None:
+        """Queue the answer to where the citizen wrote, in parts if it is too long, with
+        ``photos`` (Telegram file ids, at most ``limits.ANSWER_PHOTOS_MAX``) attached;
         ``purpose`` goes on the last part (its delivery is the answer's)."""
 
     async def ask_rating(self, conn: Conn, incident: Incident, text: str) -> None:

@@ -41,6 +41,7 @@ ACTION_OF: dict[CardAction, Action] = {
     CardAction.REOPEN: Action.REOPEN,
     CardAction.PUBLISHED_MANUALLY: Action.PUBLISH_MANUAL,
     CardAction.BACK: Action.INTERIM,
+    CardAction.SHOW_PHOTOS: Action.VIEW,
 }
 
 
@@ -78,6 +79,7 @@ class Workflow(Replies):
             CardAction.REOPEN: self.reopen,
             CardAction.PUBLISHED_MANUALLY: self.published_manually,
             CardAction.BACK: self.back,
+            CardAction.SHOW_PHOTOS: self.show_photos,
         }
 
     async def press(self, user_id: int, data: CardPress) -> Reply:
@@ -229,7 +231,7 @@ class Workflow(Replies):
         await self.step(conn, actor, incident, Action.APPROVE, button=CardAction.APPROVE,
                         publications=round_)
         if not await self.publish(conn, incident, text, f"answer:{incident.id}:{round_}",
-                                  "answer"):
+                                  "answer", photos=incident.answer_photos):
             # manual source: the coordinator gets the text to paste, then presses the button
             source = cards.source_label(self.hub.config, self.hub.render, incident)
             await self.hub.workspace.post(
@@ -274,6 +276,19 @@ class Workflow(Replies):
             await self.hub.notify(conn, incident.assignee_id, "notify_reopened",
                                   key=f"reopen:{incident.id}:{incident.version}", id=incident.id)
         return Reply(self.hub.render.text("done_reopen"))
+
+    async def show_photos(self, conn: Conn, actor: Actor, incident: Incident,
+                          arg: int) -> Reply:
+        """The citizen's photos under the card, for the coordinator to see before
+        approving (at most once a minute for the same card)."""
+        photos = [p.get("file_id") or p.get("url") for p in cards.citizen_photos(incident)]
+        shown = [p for p in photos if p]
+        if not shown:
+            return Reply(self.hub.render.text("no_photos"), alert=True)
+        minute = self.hub.clock.now().strftime("%Y%m%d%H%M")
+        await self.hub.workspace.show_photos(
+            conn, incident, shown, key=f"photos:{incident.id}:{incident.version}:{minute}")
+        return Reply(self.hub.render.text("done_photos", count=len(shown)))
 
     async def back(self, conn: Conn, actor: Actor, incident: Incident, arg: int) -> Reply:
         """The card's own buttons again, in place of a choice."""
