@@ -55,6 +55,7 @@ class CardButton:
     label: str  # what the button says, rendered
     action: CardAction
     arg: int = 0  # which executor, template or reason
+    url: str = ""  # a link to open instead of a press (the card, for staff)
 
 
 Keyboard = list[list[CardButton]]
@@ -87,9 +88,11 @@ class StaffWorkspace(Protocol):
         """The citizen's photos (file ids or addresses) under the card, in its topic."""
 
     async def notify(self, conn: Conn, user_id: int, text: str, *, key: str,
-                     purpose: str = "", ref_id: int | None = None) -> bool:
+                     purpose: str = "", ref_id: int | None = None,
+                     about: Incident | None = None, actions: Keyboard | None = None) -> bool:
         """A message to a staff member, once per ``key``. With ``purpose="prompt"`` a
-        reply to it is their answer to incident ``ref_id``."""
+        reply to it is their answer to incident ``ref_id``; ``actions`` are buttons on
+        it that act on incident ``about`` as the card's do."""
 
     async def post(self, conn: Conn, text: str, *, key: str,
                    about: Incident | None = None) -> bool:

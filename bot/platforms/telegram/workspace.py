@@ -163,8 +163,13 @@ class TelegramWorkspace:
                                  ref_id=incident.id)
 
     async def notify(self, conn: Conn, user_id: int, text: str, *, key: str,
-                     purpose: str = "", ref_id: int | None = None) -> bool:
-        return await self.send(conn, user_id, text, key=key, purpose=purpose, ref_id=ref_id)
+                     purpose: str = "", ref_id: int | None = None,
+                     about: Incident | None = None, actions: Keyboard | None = None) -> bool:
+        extra: dict[str, Any] = {}
+        if about is not None and actions:
+            extra["reply_markup"] = buttons.markup(about, actions)
+        return await self.send(conn, user_id, text, key=key, purpose=purpose, ref_id=ref_id,
+                               **extra)
 
     async def post(self, conn: Conn, text: str, *, key: str,
                    about: Incident | None = None) -> bool:

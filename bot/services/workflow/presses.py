@@ -16,7 +16,7 @@ from typing import Protocol
 from bot.domain.incident import Action, Actor, Refusal, Refused, State, can_work_on, may
 from bot.domain.wording import greeting_name, greets
 from bot.ports import CardAction
-from bot.services import cards
+from bot.services import cards, notices
 from bot.services.hub import Hub
 from bot.services.workflow.replies import Replies
 from bot.services.workflow.steps import Reply, check, storable
@@ -159,13 +159,7 @@ class Workflow(Replies):
         await self.step(conn, actor, incident, action, detail=member.name,
                         button=CardAction.ASSIGN_TO, assignee_id=member.telegram_id,
                         assigned_at=now)
-        await self.hub.workspace.notify(
-            conn, member.telegram_id,
-            self.hub.render.html("notify_assigned", id=incident.id, block=incident.block,
-                                 due=self.hub.render.format_dt(incident.due_at), link=""),
-            key=f"assigned:{incident.id}:{incident.version}:{member.telegram_id}",
-            purpose="prompt", ref_id=incident.id,
-        )
+        await notices.assigned(self.hub, conn, incident.id, member.telegram_id)
         return Reply(self.hub.render.text("done_assign", to=member.name))
 
     # -- the answer ---------------------------------------------------------------------
@@ -273,8 +267,8 @@ class Workflow(Replies):
                         reopens=incident.reopens + 1,
                         **self.hub.deadlines(incident.policy, self.hub.clock.now()))
         if incident.assignee_id is not None:
-            await self.hub.notify(conn, incident.assignee_id, "notify_reopened",
-                                  key=f"reopen:{incident.id}:{incident.version}", id=incident.id)
+            await notices.reopened(self.hub, conn, incident.id, incident.assignee_id, "",
+                                   key=f"reopen:{incident.id}:{incident.version}")
         return Reply(self.hub.render.text("done_reopen"))
 
     async def show_photos(self, conn: Conn, actor: Actor, incident: Incident,
