@@ -228,10 +228,15 @@ class Workflow(Replies):
                                   "answer", photos=incident.answer_photos):
             # manual source: the coordinator gets the text to paste, then presses the button
             source = cards.source_label(self.hub.config, self.hub.render, incident)
+            photos = incident.answer_photos
             await self.hub.workspace.post(
-                conn, self.hub.render.html("manual_publish", id=incident.id, source=source)
+                conn, self.hub.render.html("manual_publish", id=incident.id, source=source,
+                                           photos=len(photos))
                 + "\n\n<code>" + html.escape(text) + "</code>",
                 key=f"manual:{incident.id}:{round_}", about=incident)
+            if photos:
+                await self.hub.workspace.show_photos(
+                    conn, incident, photos, key=f"manualphotos:{incident.id}:{round_}")
         return Reply(self.hub.render.text("done_approve"))
 
     async def return_for_revision(self, conn: Conn, actor: Actor, incident: Incident,
