@@ -5,6 +5,10 @@ from __future__ import annotations
 import pytest
 
 from bot.domain.feedback import Kind, classify
+from bot.services.reports.periods import Period
+from bot.services.reports.reports import Reports
+from storage import incidents as repo
+from tests.test_reports import TZ, hub, local, seed  # noqa: F401  (hub: the fixture)
 
 THANKS = ["Спасибо!", "спасибо большое", "Спасибо, всё сделали", "Благодарю!",
           "Огромное спасибо за оперативность", "👍", "🙏🙏", "спс", "Спасибо что сделали",
@@ -38,3 +42,19 @@ def test_a_question_or_a_new_complaint_is_no_thanks(text: str) -> None:
 def test_a_long_message_is_never_taken_for_thanks() -> None:
     assert classify("Спасибо " * 13) is None
     assert classify("Спасибо" + "!" * 300) is None
+
+
+
+async def test_a_thank_you_counts_in_the_ratings(hub):  # noqa: F811
+    await seed(hub)
+    reports = Reports(hub)
+    period = Period(local(2026, 11, 23), local(2026, 11, 24), TZ)
+    blocks, _ = await reports.ratings(period)
+    assert blocks[0].thanked == 0
+    handled = [i for i in await repo.in_states(hub.db.reader, ["published", "closed"])
+               if i.block == blocks[0].name]
+    async with hub.db.tx() as conn:
+        await repo.add_event(conn, handled[0].id, hub.clock.now(), "thanks",
+                             from_state="published", to_state="closed", detail="Спасибо!")
+    blocks, _ = await reports.ratings(period)
+    assert blocks[0].thanked == 1
