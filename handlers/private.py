@@ -187,6 +187,8 @@ async def on_text(message: Message, hub: Hub, ingest: Ingest) -> None:
     outcome = await ingest.receive(inbound)
     if outcome.result == "created":
         await _say(hub, message, hub.render.html("received_private"))
+    elif outcome.result == "feedback":  # a thank-you after the answer: nothing reopened
+        await _say(hub, message, hub.render.html("received_thanks"))
 
 
 async def on_bot_status(update: ChatMemberUpdated, hub: Hub) -> None:

@@ -114,3 +114,16 @@ async def test_a_notice_that_cannot_be_delivered_is_said_on_the_card_and_told_on
         refused = [e for e in await c.log(method="sendMessage")
                    if e["params"].get("chat_id") == ROADS]
         assert refused and all(e["status"] == 403 for e in refused)
+
+
+async def test_a_thank_you_in_the_private_chat_is_answered_and_reopens_nothing(tmp_path):
+    async with running(tmp_path, clock=MONDAY) as env:
+        c = env.control
+        await c.tg_message(2005, 2005, "Нет отопления в доме 1 по ул. Садовой")
+        await _assign(c, 1, "Исполнитель ЖКХ")
+        await _published(c, 1, "Отопление включили.")
+        await c.tg_message(2005, 2005, "Спасибо, всё работает!")
+        await _card_after(c, 1, lambda m: "поблагодарил" in m["text"])
+        assert await eventually(lambda: _private(c, 2005, "Спасибо за отзыв"))
+        assert len(await c.cards()) == 1
+        assert not await _private(c, HOUSING, "Житель снова написал")
