@@ -202,6 +202,9 @@ CHANNEL_BOT: Json = {"id": 136817688, "is_bot": True, "first_name": "Channel",
 SERVICE_USER: Json = {"id": 777000, "is_bot": False, "first_name": "Telegram"}
 # 403 texts of a private chat the bot cannot write to (telegram-bot-api Client.cpp,
 # fail_query_with_error: USER_IS_BLOCKED, INPUT_USER_DEACTIVATED; check_chat_access)
+# getFile: "bots can download files of up to 20 MB in size" (core.telegram.org/bots/api
+# #getfile); a bigger one is refused "Bad Request: file is too big" (telegram-bot-api)
+FILE_DOWNLOAD_MAX = 20 * 1024 * 1024
 BLOCKED = "Forbidden: bot was blocked by the user"
 DEACTIVATED = "Forbidden: user is deactivated"
 NOT_STARTED = "Forbidden: bot can't initiate conversation with a user"
@@ -1236,6 +1239,8 @@ class TelegramSandbox:
         rec = self.files.get(str(file_id))
         if rec is None:
             raise bad("wrong file_id or the file is temporarily unavailable")
+        if rec["file_size"] > FILE_DOWNLOAD_MAX:
+            raise bad("file is too big")
         return {"file_id": rec["file_id"], "file_unique_id": rec["file_unique_id"],
                 "file_size": rec["file_size"], "file_path": rec["file_path"]}
 
