@@ -251,3 +251,36 @@ async def _replies(p, post: int) -> list[dict]:
 
 async def _one_reply(p, post: int) -> bool:
     return len(await _replies(p, post)) == 1
+
+
+async def test_a_vk_citizens_photo_is_shown_under_the_card_from_its_address(tmp_path):
+    async with running(tmp_path, clock=MONDAY) as env:
+        c = env.control
+        photo = {"id": 456, "owner_id": 500103, "album_id": -7, "date": 1, "sizes": [
+            {"type": "s", "width": 75, "height": 56, "url": "https://sun9-1.userapi.com/s.jpg"},
+            {"type": "x", "width": 604, "height": 453,
+             "url": "https://sun9-1.userapi.com/x.jpg"}]}
+        await c.vk_comment(GROUP, 19, 500103, "Нет отопления в подъезде, фото батареи",
+                           attachments=[{"type": "photo", "photo": photo}])
+        card = await _card_after(c, 1, lambda m: "Фото (1)" in str(m["reply_markup"]))
+        await c.press(card, COORDINATOR, button(card, "Фото (1)"))
+
+        async def shown():
+            return [m for m in await c.sent(STAFF_GROUP) if m.get("file_id")
+                    and m.get("reply_to_message_id") == card["message_id"]]
+
+        assert len(await eventually(shown)) == 1
+        calls = await c.log(method="sendPhoto")
+        assert calls[-1]["params"]["photo"] == "https://sun9-1.userapi.com/x.jpg"
+
+
+async def test_help_tells_what_an_answer_is_and_what_a_note_is(tmp_path):
+    async with running(tmp_path, clock=MONDAY) as env:
+        c = env.control
+        await c.tg_message(EXECUTOR, EXECUTOR, "/help")
+
+        async def helped():
+            return [m for m in await c.sent(EXECUTOR) if "заметка" in (m.get("text") or "")]
+
+        text = (await eventually(helped))[0]["text"]
+        assert "назначенного исполнителя" in text and "альбом до 10 фото" in text
