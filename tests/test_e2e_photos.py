@@ -152,6 +152,11 @@ async def test_a_reply_by_someone_else_is_a_note_not_the_answer(tmp_path):
         card = await _card_after(c, 1, lambda m: "Заметок: 1" in m["text"])
         assert "назначено" in card["text"] and "на согласовании" not in card["text"]
         assert "заметка: Уточните, какой дом?" in card["text"]
+        # an album by someone else is one note, not one a photo
+        await c.tg_message(STAFF_GROUP, COORDINATOR, "Вот так было в прошлом году",
+                           photo=[_png(1), _png(2), _png(3)],
+                           reply_to_message_id=card["message_id"])
+        card = await _card_after(c, 1, lambda m: "Заметок: 2" in m["text"])
 
         async def acked():
             return [m for m in await c.sent(STAFF_GROUP) if "Это заметка" in m["text"]]
@@ -160,7 +165,8 @@ async def test_a_reply_by_someone_else_is_a_note_not_the_answer(tmp_path):
         # the assignee's reply is the answer
         await c.tg_message(STAFF_GROUP, EXECUTOR, "Дом 7, вывезут завтра.",
                            reply_to_message_id=card["message_id"])
-        await _card_after(c, 1, lambda m: "на согласовании" in m["text"])
+        card = await _card_after(c, 1, lambda m: "на согласовании" in m["text"])
+        assert "Заметок: 2" in card["text"] and "Фото к ответу" not in card["text"]
         wall = next(p for p in await c.wall(GROUP) if p["id"] == 18)
         assert not [m for m in wall["comments"] if m["from_id"] == -GROUP]
 

@@ -48,7 +48,7 @@ class Replies(Publication):
             return await self.add_to_answer(user_id, incident_id, text, photos, album,
                                             photo_key)
         if not self.is_answer(incident, user_id, asked):
-            return await self.note(user_id, incident_id, text, photos)
+            return await self.note(user_id, incident_id, text, photos, album=album)
         return await self.answer(user_id, incident_id, text, photos, album=album,
                                  photo_key=photo_key)
 
@@ -105,8 +105,10 @@ class Replies(Publication):
         self.hub.wake_outbox()
         return ""
 
-    async def note(self, user_id: int, incident_id: int, text: str, photos: list[str]) -> str:
-        """A reply that is not the answer: a note in the history, shown on the card."""
+    async def note(self, user_id: int, incident_id: int, text: str, photos: list[str], *,
+                   album: str | None = None) -> str:
+        """A reply that is not the answer: a note in the history, shown on the card (an
+        album is one note, made by its first message)."""
         if self.hub.config.staff_by_id(user_id) is None:
             return ""
         text = text.strip()
@@ -116,6 +118,8 @@ class Replies(Publication):
         async with self.hub.db.tx() as conn:
             incident = await repo.get(conn, incident_id)
             if incident is None:
+                return ""
+            if album is not None and not await cursors.claim(conn, f"note:{album}"):
                 return ""
             now = self.hub.clock.now()
             await repo.add_event(conn, incident_id, now, NOTE, actor_id=user_id,
