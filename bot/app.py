@@ -55,6 +55,7 @@ from bot.services.reports.reports import Reports
 from bot.services.retention import TICK_SECONDS as RETENTION_TICK
 from bot.services.retention import Retention
 from bot.services.startup import StartupReport
+from bot.services.workflow.groups import MEMBER_ANSWER
 from bot.services.workflow.presses import Workflow
 from bot.sources.vk import CommunityLongPoll, PublicWatcher
 from handlers import (
@@ -143,9 +144,11 @@ class App:
             classify=self._classify,
             limits=Limits(scale=rate_scale),
             on_done={"card": self.telegram.card_sent, "answer": self.workflow.published,
+                     MEMBER_ANSWER: self.workflow.member_published,
                      "prompt": self.workspace.prompt_sent,
                      PUBLISHING: self.publishing.on_done},
             on_failed={"answer": self.workflow.publish_failed,
+                       MEMBER_ANSWER: self.workflow.member_failed,
                        PUBLISHING: self.publishing.on_failed},
             on_failed_default=self._undelivered,
             watermark=self.telegram.watermark,

@@ -48,6 +48,9 @@ class CardAction(StrEnum):
     PUBLISHED_MANUALLY = "pm"
     BACK = "bk"  # the card's own buttons again
     SHOW_PHOTOS = "ph"  # the citizen's photos, under the card
+    MERGE = "mg"  # «Объединить с №…»: asks the number, answered by replying
+    SPLIT = "sp"  # offers the group's messages
+    SPLIT_ONE = "so"  # a message chosen (arg: its member id)
 
 
 @dataclass(frozen=True)

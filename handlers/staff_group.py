@@ -68,8 +68,11 @@ async def handle_reply(message: Message, hub: Hub, workflow: Workflow) -> bool:
     user_id = message.from_user.id
     if asked == CardAction.RETURN_FOR_REVISION and asked_of in (None, user_id):
         text = await workflow.return_with_reason(user_id, incident_id, text_of(message))
-    elif asked == CardAction.RETURN_FOR_REVISION:  # someone else's word on the return
+    elif asked in (CardAction.RETURN_FOR_REVISION, CardAction.MERGE) and asked_of not in (
+            None, user_id):  # someone else's word on the return or the merge
         text = await workflow.note(user_id, incident_id, text_of(message), _photos(message))
+    elif asked == CardAction.MERGE:
+        text = await workflow.merge_into(user_id, incident_id, text_of(message))
     else:
         text = await workflow.reply(user_id, incident_id, text_of(message), _photos(message),
                                     asked=asked_of, album=_album(message),

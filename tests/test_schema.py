@@ -41,6 +41,24 @@ table incident_events
   button TEXT
   detail TEXT NOT NULL DEFAULT ''
   incident_id -> incidents(id)
+table incident_members
+  id INTEGER PK1
+  incident_id INTEGER NOT NULL
+  source_key TEXT NOT NULL
+  author_id TEXT NOT NULL
+  author_name TEXT NOT NULL DEFAULT ''
+  author_link TEXT
+  text TEXT NOT NULL DEFAULT ''
+  link TEXT
+  attachments TEXT NOT NULL DEFAULT '[]'
+  reply_target TEXT NOT NULL DEFAULT '{}'
+  written_at TEXT NOT NULL
+  joined_at TEXT NOT NULL
+  merged_from INTEGER
+  published_round INTEGER
+  failed TEXT
+  merged_from -> incidents(id)
+  incident_id -> incidents(id)
 table incidents
   id INTEGER PK1
   source TEXT NOT NULL
@@ -150,6 +168,7 @@ index deadline_queue_next ON deadline_queue(next_at)
 index health_failures_at ON health_failures(at)
 index incident_events_action_at ON incident_events(action, at)
 index incident_events_incident ON incident_events(incident_id, id)
+index incident_members_incident ON incident_members(incident_id, id)
 index incidents_assignee ON incidents(assignee_id, state)
 index incidents_block_received ON incidents(block, received_at)
 index incidents_due ON incidents(due_at) WHERE due_at IS NOT NULL
@@ -162,6 +181,7 @@ index outbox_ref ON outbox(purpose, ref_id)
 index posts_page_status ON posts(page, status)
 index sqlite_autoindex_cursors_1 ON cursors(name)
 index sqlite_autoindex_heartbeats_1 ON heartbeats(name)
+index sqlite_autoindex_incident_members_1 ON incident_members(source_key)
 index sqlite_autoindex_incidents_1 ON incidents(source_key)
 index sqlite_autoindex_notices_1 ON notices(incident_id, kind, due_key)
 index sqlite_autoindex_outbox_1 ON outbox(key)

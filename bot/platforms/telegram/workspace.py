@@ -21,7 +21,7 @@ from bot.platforms.telegram.bot_api import upload
 from bot.ports import CardAction, Keyboard
 from bot.render import Renderer
 from bot.services import cards
-from storage import cursors, outbox
+from storage import cursors, members, outbox
 from storage import incidents as repo
 from storage.db import Conn
 from storage.incidents import Incident
@@ -46,7 +46,8 @@ async def card_call(conn: Conn, config: Config, render: Renderer, incident_id: i
     if incident is None:
         return None
     events = await repo.events(conn, incident_id)
-    text = cards.card_text(config, render, incident, events, now)
+    text = cards.card_text(config, render, incident, events, now,
+                           await members.of(conn, incident_id))
     markup = buttons.card_keyboard(render, incident)
     if incident.card_message_id is None:
         chat, topic = config.telegram.staff_group, topics.get(incident.block)
@@ -243,7 +244,8 @@ class TelegramWorkspace:
         if value is not None:
             incident_id, _, rest = value.partition(":")
             kind, _, asked = rest.partition(":")
-            action = (CardAction.RETURN_FOR_REVISION if kind == CardAction.RETURN_FOR_REVISION
+            action = (CardAction(kind) if kind in (CardAction.RETURN_FOR_REVISION,
+                                                   CardAction.MERGE)
                       else CardAction.ASK_FOR_ANSWER)
             return int(incident_id), action, int(asked) if asked.isdigit() else None
         incident_id_or_none = await repo.by_card(conn, chat_id, message_id)

@@ -18,7 +18,7 @@ from bot.domain.wording import greeting_name, greets
 from bot.ports import CardAction
 from bot.services import cards, notices
 from bot.services.hub import Hub
-from bot.services.workflow.replies import Replies
+from bot.services.workflow.groups import Groups
 from bot.services.workflow.steps import Reply, check, storable
 from storage import incidents as repo
 from storage.db import Conn
@@ -42,6 +42,9 @@ ACTION_OF: dict[CardAction, Action] = {
     CardAction.PUBLISHED_MANUALLY: Action.PUBLISH_MANUAL,
     CardAction.BACK: Action.INTERIM,
     CardAction.SHOW_PHOTOS: Action.VIEW,
+    CardAction.MERGE: Action.MERGE,
+    CardAction.SPLIT: Action.SPLIT,
+    CardAction.SPLIT_ONE: Action.SPLIT,
 }
 
 
@@ -57,7 +60,7 @@ class CardPress(Protocol):
 OnPress = Callable[[Conn, Actor, Incident, int], Awaitable[Reply]]
 
 
-class Workflow(Replies):
+class Workflow(Groups):
     """The staff's work on an incident: the card's buttons (here), answers written as
     replies (``replies``), publication to the citizen (``publication``)."""
 
@@ -80,6 +83,9 @@ class Workflow(Replies):
             CardAction.PUBLISHED_MANUALLY: self.published_manually,
             CardAction.BACK: self.back,
             CardAction.SHOW_PHOTOS: self.show_photos,
+            CardAction.MERGE: self.merge,
+            CardAction.SPLIT: self.split,
+            CardAction.SPLIT_ONE: self.split_one,
         }
 
     async def press(self, user_id: int, data: CardPress) -> Reply:
@@ -237,6 +243,7 @@ class Workflow(Replies):
             if photos:
                 await self.hub.workspace.show_photos(
                     conn, incident, photos, key=f"manualphotos:{incident.id}:{round_}")
+        await self.publish_members(conn, incident, answer, round_)  # a storm's other authors
         return Reply(self.hub.render.text("done_approve"))
 
     async def return_for_revision(self, conn: Conn, actor: Actor, incident: Incident,
