@@ -237,3 +237,30 @@ async def _dump(w: World) -> list[tuple]:
         rows += [tuple(r) for r in await fetch_all(w.db.reader, f"SELECT * FROM {table}")]
     return rows
 
+
+
+async def test_retention_erases_the_whole_group(w: World) -> None:
+    from storage import retention
+    await w.ingest.receive_many([comment(70, n, WATER[n % 5]) for n in range(1, 6)])
+    async with w.db.tx() as conn:
+        await retention.purge(conn, [(1, "vk:100001:wall_reply:70:1")], MONDAY, 30)
+    assert {(m.text, m.author_name) for m in await members.of(w.db.reader, 1)} == {("", "")}
+
+
+async def test_the_digest_counts_a_storm_as_one_incident_and_names_it(w: World) -> None:
+    from bot.services.reports.periods import digest_period
+    from bot.services.reports.reports import Reports
+    batch = [comment(80, n, WATER[n % 5]) for n in range(1, 26)]
+    await w.ingest.receive_many([*batch, comment(81, 30, "Яма на дороге у школы")])
+    await w.ingest.receive(comment(82, 31, "И у нас воды нет"))  # card 3, merged into 1
+    await w.press(3, CardAction.MERGE)
+    assert "№1" in await w.workflow.merge_into(COORDINATOR, 3, "1")
+    reports = Reports(w.hub)
+    tuesday = MONDAY + timedelta(days=1)
+    period = digest_period(tuesday.date(), w.hub.calendar)
+    summary = await reports.summary(period, tuesday)
+    assert summary.totals.new == 2  # the storm, the pothole; the merged card is the storm's
+    assert [(s.id, s.authors) for s in summary.storms] == [(1, 26)]
+    text = reports.digest_text(summary)
+    assert "одна проблема, много жителей: №1 «воды нет третий день» — 26 жителей" in text, text
+    assert "«вода» 2" not in text  # the merged card's words are the storm's, counted once
