@@ -135,3 +135,37 @@ async def test_a_storm_is_one_card_and_one_answer_reaches_each_author_once(tmp_p
         finally:
             await p.stop()
             await p.sandbox.stop()
+
+
+async def test_merge_by_replying_a_number_and_split_back_through_telegram(tmp_path):
+    """«Объединить с №…» asks a number under the card, answered by replying; a wrong
+    number is answered and changes nothing; «Отделить сообщение» offers the group's
+    messages and the chosen one is a card of its own again."""
+    from tests.harness import running
+    from tests.test_e2e_workflow import MONDAY, _card_after, _prompt
+
+    async with running(tmp_path, clock=MONDAY, **{"storms.enabled": True}) as env:
+        c = env.control
+        await c.vk_comment(GROUP, 40, 560001, "Когда дадут воду?")
+        await c.vk_comment(GROUP, 41, 560002, "У нас тоже нет воды")
+        card2 = await _card_after(c, 2, lambda m: "Объединить" in str(m["reply_markup"]))
+        await c.press(card2, APPROVER, button(card2, "Объединить"))
+        prompt = await eventually(lambda: _prompt(c, "номером карточки"))
+        for wrong, says in [("сорок", "Не понял номер"), ("2", "само с собой"),
+                            ("77", "Сообщения №77 нет")]:
+            await c.tg_message(world.STAFF_GROUP, APPROVER, wrong,
+                               reply_to_message_id=prompt["message_id"])
+            await eventually(lambda says=says: _prompt(c, says))
+        assert (await c.card(2))["text"] == card2["text"]  # nothing changed
+        await c.tg_message(world.STAFF_GROUP, APPROVER, "1",
+                           reply_to_message_id=prompt["message_id"])
+        await _card_after(c, 2, lambda m: "объединил(а) с сообщением №1" in m["text"])
+        card1 = await _card_after(c, 1, lambda m: "2 жителя" in m["text"])
+
+        await c.press(card1, APPROVER, button(card1, "Отделить"))
+        card1 = await _card_after(c, 1, lambda m: "У нас тоже" in str(m["reply_markup"]))
+        await c.press(card1, APPROVER, button(card1, "У нас тоже"))
+        await _card_after(c, 2, lambda m: "вернул(а) в работу" in m["text"])
+        await _card_after(c, 1, lambda m: "Об этом же" not in m["text"]
+                          and "отделил(а) сообщение жителя — теперь №2" in m["text"])
+        assert len(await c.cards()) == 2
