@@ -76,6 +76,15 @@ async def of(conn: Conn, incident_id: int) -> list[Member]:
     return [_from_row(r) for r in rows]
 
 
+async def newest(conn: Conn, incident_id: int, limit: int) -> list[Member]:
+    """The group's ``limit`` newest members, oldest of them first (a storm of thousands
+    is compared with its latest words, not read whole for every newcomer)."""
+    rows = await fetch_all(conn, "SELECT * FROM incident_members WHERE incident_id = ?"
+                                 " ORDER BY id DESC LIMIT ?",
+                           (incident_id, limit))
+    return [_from_row(r) for r in reversed(rows)]
+
+
 async def get(conn: Conn, member_id: int) -> Member | None:
     row = await fetch_one(conn, "SELECT * FROM incident_members WHERE id = ?", (member_id,))
     return _from_row(row) if row else None

@@ -51,6 +51,7 @@ def _content_lemma(word: str) -> str | None:
     return None if lemma in GENERIC else lemma
 
 
+@lru_cache(maxsize=4096)  # a storm's newest texts are compared with every newcomer
 def topic(text: str) -> frozenset[str]:
     """The content lemmas of a message: what it is about."""
     return frozenset(lemma for word in words(text) if (lemma := _content_lemma(word)))

@@ -48,9 +48,9 @@ class Storms:
             incident = await repo.get(conn, group_id)
             if incident is None:
                 continue
-            group = await members.of(conn, group_id)
+            group = await members.newest(conn, group_id, RECENT)
             newest = max([incident.written_at] + [m.written_at for m in group])
-            texts = [incident.text] + [m.text for m in group[-RECENT:]]
+            texts = [incident.text] + [m.text for m in group]
             if not self.rule.joins(message.text, message.written_at, texts, newest):
                 continue
             added = await members.add(conn, group_id, members.NewMember(
