@@ -99,6 +99,15 @@ async def open_groups_in_thread(conn: Conn, thread_key: str, states: list[str]) 
     return [int(r["id"]) for r in rows]
 
 
+async def group_of_author(conn: Conn, thread_key: str, author_id: str) -> int | None:
+    """The group on this thread the author last wrote in as a member, if any."""
+    row = await fetch_one(
+        conn, "SELECT m.incident_id FROM incident_members m JOIN incidents i"
+              " ON i.id = m.incident_id WHERE i.thread_key = ? AND m.author_id = ?"
+              " ORDER BY m.id DESC LIMIT 1", (thread_key, author_id))
+    return int(row["incident_id"]) if row else None
+
+
 async def move(conn: Conn, from_incident: int, to_incident: int) -> int:
     """Every member of one group into another (a merge); how many moved."""
     cur = await conn.execute(

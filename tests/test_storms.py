@@ -118,11 +118,13 @@ class World:
         return reply.text
 
 
-def comment(post: int, n: int, text: str, at: datetime = MONDAY) -> Inbound:
+def comment(post: int, n: int, text: str, at: datetime = MONDAY,
+            author: int | None = None) -> Inbound:
     g = world.VK_ADMIN
     return Inbound(
         source=f"vk:{g}", kind="vk_comment", key=f"vk:{g}:wall_reply:{post}:{n}",
-        author_id=f"vk:{500000 + n}", author_name=f"Житель {n}", text=text, written_at=at,
+        author_id=f"vk:{500000 + (author or n)}", author_name=f"Житель {author or n}",
+        text=text, written_at=at,
         thread=f"vk:{g}:wall:{post}", reply_target={
             "platform": "vk", "lane": f"vk:community:{g}", "method": "wall.createComment",
             "params": {"owner_id": -g, "post_id": post, "reply_to_comment": n,
@@ -264,3 +266,39 @@ async def test_the_digest_counts_a_storm_as_one_incident_and_names_it(w: World) 
     text = reports.digest_text(summary)
     assert "одна проблема, много жителей: №1 «воды нет третий день» — 26 жителей" in text, text
     assert "«вода» 2" not in text  # the merged card's words are the storm's, counted once
+
+
+
+async def _published(w: World, incident_id: int) -> None:
+    """Taken, answered, approved, and every answer delivered (the outbox's hooks)."""
+    from storage import outbox
+    await w.press(incident_id, CardAction.TAKE)
+    await w.workflow.answer(COORDINATOR, incident_id, "Воду дадут к 18:00.", [])
+    await w.press(incident_id, CardAction.APPROVE)
+    rows = await fetch_all(w.db.reader, "SELECT id FROM outbox WHERE key LIKE ? ORDER BY id",
+                           (f"answer:{incident_id}:1:%",))
+    async with w.db.tx() as conn:
+        for row in rows:
+            item = await outbox.get(conn, row["id"])
+            assert item is not None
+            hook = w.workflow.published if item.purpose == "answer" else \
+                w.workflow.member_published
+            await hook(conn, item, {"comment_id": 1})
+
+
+async def test_a_members_thanks_and_objection_are_words_on_the_groups_answer(w: World) -> None:
+    await w.ingest.receive_many([comment(90, n, WATER[n % 5]) for n in range(1, 6)])
+    await w.ingest.receive_many([comment(91, n, WATER[n % 5]) for n in range(6, 9)])
+    for group in (1, 2):
+        await _published(w, group)
+    _, text = await _card(w, 1)
+    assert "опубликовано 5 из 5" in text and (await w.get(1)).state == "published"
+    thanks = await w.ingest.receive(comment(90, 13, "Спасибо, воду дали!",
+                                            MONDAY + timedelta(hours=1), author=3))
+    assert (thanks.result, thanks.incident_id) == ("feedback", 1)
+    assert (await w.get(1)).state == "closed"
+    w.clock.advance(3600)
+    objection = comment(91, 14, "Так и не дали воду", MONDAY + timedelta(hours=2), author=7)
+    assert (await w.ingest.receive(objection)).result == "reopened"
+    assert (await w.get(2)).state == "reopened"
+    assert await repo.count(w.db.reader) == 2

@@ -199,7 +199,9 @@ class Ingest:
             return Outcome("duplicate")
         now = self.hub.clock.now()
         if message.thread:
-            previous = await repo.latest_in_thread(conn, message.thread, message.author_id)
+            previous = (await repo.latest_in_thread(conn, message.thread, message.author_id)
+                        or await self.storms.answered_group(conn, message.thread,
+                                                            message.author_id))
             if previous is not None:
                 outcome = await self._follow_up(conn, previous, message, now)
                 if outcome is not None:
@@ -213,7 +215,9 @@ class Ingest:
         """«👍» or «+» is noise — unless it is the citizen's word on an answer they got."""
         if await repo.by_source_key(conn, message.key) is None and not await self._seen(
                 conn, message.key) and message.thread:
-            previous = await repo.latest_in_thread(conn, message.thread, message.author_id)
+            previous = (await repo.latest_in_thread(conn, message.thread, message.author_id)
+                        or await self.storms.answered_group(conn, message.thread,
+                                                            message.author_id))
             if previous is not None and State(previous.state) in (State.PUBLISHED,
                                                                   State.CLOSED):
                 found = feedback.classify(message.text)

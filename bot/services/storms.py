@@ -19,6 +19,7 @@ from bot.services.hub import Hub
 from storage import cursors, members
 from storage import incidents as repo
 from storage.db import Conn
+from storage.incidents import Incident
 
 if TYPE_CHECKING:
     from bot.services.ingest import Inbound
@@ -39,6 +40,15 @@ class Storms:
         self.hub = hub
         self.enabled = hub.config.storms.enabled
         self.rule = rule_of(hub)
+
+    async def answered_group(self, conn: Conn, thread: str, author: str) -> Incident | None:
+        """The answered group this author wrote in as a member: their thank-you or their
+        «так и не сделали» is a word on that answer, as the group's first author's is."""
+        group_id = await members.group_of_author(conn, thread, author)
+        incident = await repo.get(conn, group_id) if group_id is not None else None
+        if incident is None or incident.state not in (State.PUBLISHED, State.CLOSED):
+            return None
+        return incident
 
     async def join(self, conn: Conn, message: Inbound, now: datetime) -> int | None:
         """The group incident the message joined, or None (it is an incident of its own)."""
