@@ -302,3 +302,23 @@ async def test_a_members_thanks_and_objection_are_words_on_the_groups_answer(w: 
     assert (await w.ingest.receive(objection)).result == "reopened"
     assert (await w.get(2)).state == "reopened"
     assert await repo.count(w.db.reader) == 2
+
+
+async def test_the_card_counts_how_far_the_answer_has_gone(w: World) -> None:
+    from storage import outbox
+    await w.ingest.receive_many([comment(95, n, WATER[n % 5]) for n in range(1, 26)])
+    await w.press(1, CardAction.TAKE)
+    await w.workflow.answer(COORDINATOR, 1, "Воду дадут к 18:00.", [])
+    await w.press(1, CardAction.APPROVE)
+    rows = await fetch_all(w.db.reader, "SELECT id FROM outbox WHERE purpose = 'member_answer'"
+                                        " ORDER BY id LIMIT 17")
+    async with w.db.tx() as conn:
+        lead = await fetch_all(conn, "SELECT id FROM outbox WHERE purpose = 'answer'")
+        for row in [*lead, *rows]:
+            item = await outbox.get(conn, row["id"])
+            assert item is not None
+            hook = w.workflow.published if item.purpose == "answer" else \
+                w.workflow.member_published
+            await hook(conn, item, {"comment_id": 1})
+    _, text = await _card(w, 1)
+    assert "Ответ жителям: опубликовано 18 из 25" in text
