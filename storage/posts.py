@@ -39,7 +39,7 @@ class Target:
     """One page target of a dispatched post: 'vk:100001', 'tg:-1001000000003'."""
 
     target: str
-    status: str  # pending | done | failed
+    status: str  # pending | done | failed | refused (the post cannot go there as it is)
     link: str | None
     error: str | None
 
@@ -193,3 +193,10 @@ async def target_failed(conn: Conn, post_id: int, target: str, error: str) -> bo
         "UPDATE post_targets SET status = 'failed', error = ? WHERE post_id = ?"
         " AND target = ? AND status = 'pending'", (error, post_id, target))
     return cur.rowcount == 1
+
+
+async def target_refused(conn: Conn, post_id: int, target: str, reason: str) -> None:
+    """The post does not go to this target (too long there…): settled with the reason."""
+    await conn.execute(
+        "UPDATE post_targets SET status = 'refused', error = ? WHERE post_id = ?"
+        " AND target = ? AND status = 'pending'", (reason, post_id, target))

@@ -108,6 +108,9 @@ class Dispatch(PagePlans):
             if composed.refusal:  # the page's template or hashtags changed since queueing
                 await self._target_failed(conn, post.id, name, composed.refusal)
                 continue
+            if name in composed.skipped:  # too long for this one (the preview said so)
+                await posts.target_refused(conn, post.id, name, composed.skipped[name])
+                continue
             await adapter.publish_post(conn, _page_post(post, composed), target.id, part=0,
                                        key=f"pub:{post.id}:{name}:0", purpose=PURPOSE, now=now)
         await self._settle(conn, post.id)
@@ -187,20 +190,23 @@ class Dispatch(PagePlans):
         targets = await posts.targets(conn, post_id)
         if not targets or any(t.status == "pending" for t in targets):
             return
-        ok = all(t.status == "done" for t in targets)
-        errors = "; ".join(t.error for t in targets if t.error)
+        ok = all(t.status in ("done", "refused") for t in targets) and any(
+            t.status == "done" for t in targets)
+        errors = "; ".join(t.error for t in targets if t.error and t.status == "failed")
         settled = await posts.settle(conn, post_id, ok, errors or None)
         post = await posts.get(conn, post_id)
         if not settled or post is None:
             return
         links = [{"target": self._target_name(t.target), "link": t.link}
                  for t in targets if t.status == "done"]
+        refused = [{"target": self._target_name(t.target), "reason": t.error}
+                   for t in targets if t.status == "refused"]
         if not links:
             return  # nothing went out: the failure notice said it all
         for user_id in self._owners(post):
             await self.hub.notify(conn, user_id, "posts.j2:published", key=f"pubdone:{post_id}",
                                   id=post_id, title=post_title(post), page=post.page, links=links,
-                                  partial=not ok)
+                                  partial=not ok, refused=refused)
 
 
 def _page_post(post: Post, composed: Any) -> PagePost:
