@@ -60,6 +60,7 @@ from bot.services.retention import TICK_SECONDS as RETENTION_TICK
 from bot.services.retention import Retention
 from bot.services.startup import StartupReport
 from bot.services.workflow.presses import Workflow
+from bot.sources.max import MaxLongPoll
 from bot.sources.vk import CommunityLongPoll, PublicWatcher
 from handlers import (
     card_buttons,
@@ -316,6 +317,9 @@ class App:
                 watcher = PublicWatcher(self.config, self.ingest, self.vk.get(
                     self.config.vk.service_token.get_secret_value(), "service"))
                 tasks.append(asyncio.create_task(watcher.run(self.stop), name="vk-publics"))
+            if self.max_client is not None:
+                source = MaxLongPoll(self.config, self.ingest, self.max_client)
+                tasks.append(asyncio.create_task(source.run(self.stop), name="max"))
             tasks.append(asyncio.create_task(self.jobs.run(self.stop), name="jobs"))
             await self.jobs.startup(self.bot)
             polling = asyncio.create_task(

@@ -37,6 +37,7 @@ from typing import Literal
 from bot.domain.wording import plural
 
 __all__ = [
+    "MAX_LONG_POLLS_PER_SECOND",
     "MAX_PHOTOS_MAX",
     "MAX_POLL_HOLD_MAX",
     "MAX_REQUESTS_PER_SECOND",
@@ -87,6 +88,7 @@ MAX_TEXT_MAX = 4000
 MAX_PHOTOS_MAX = 10
 MAX_REQUESTS_PER_SECOND = 30
 MAX_POLL_HOLD_MAX = 30
+MAX_LONG_POLLS_PER_SECOND = 2  # MAX's long-polling limits of 11.05.2026 (maxapi 1.2.3)
 OK_TEXT_MAX = 10000
 OK_PHOTOS_MAX = 10
 OK_REQUESTS_PER_SECOND = 5

@@ -81,6 +81,8 @@ class Summaries:
                 return self.phrase("source_tg_chat", n=ident)
             return self.phrase("source_tg_chat", n=chats.index(chat) + 1 if len(chats) > 1
                                else "")
+        if platform == "max":
+            return self.phrase("source_max_private" if ident == "private" else "source_max_chat")
         if platform == "forward":
             known = {"pos": "source_pos", "portal": "source_portal"}
             return self.phrase(known.get(ident, "source_forward_other"))
