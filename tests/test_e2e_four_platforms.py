@@ -139,7 +139,7 @@ async def _reply(c, chat: int, words: str):
 async def test_too_long_for_max_is_refused_there_and_published_on_the_others(tmp_path):
     async with running(tmp_path, clock=MONDAY) as env:
         c = env.control
-        text = "Отчёт о работе за год\n" + "Администрация сообщает. " * 165  # 3,982; with the signature 4,0xx
+        text = "Отчёт за год\n" + "Администрация сообщает. " * 165  # 3,982: signed, over 4,000
         assert 3950 < len(text) < 4000
         await c.tg_message(PRESS, PRESS, "/post Администрация\n" + text)
         preview = await _reply(c, PRESS, "Предпросмотр")
