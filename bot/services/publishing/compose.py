@@ -199,7 +199,7 @@ def post_title(post: Post) -> str:
 
 def queued(post: Post) -> QueuedPost:
     """The post as the planner sees it."""
-    return QueuedPost(post.id, post.fixed_at, post.queued_at)
+    return QueuedPost(post.id, post.fixed_at, post.queued_at, post.planned_at)
 
 
 # The platform's words in a failure → the posts.j2 phrase that explains them in Russian.
