@@ -200,3 +200,16 @@ async def target_refused(conn: Conn, post_id: int, target: str, reason: str) -> 
     await conn.execute(
         "UPDATE post_targets SET status = 'refused', error = ? WHERE post_id = ?"
         " AND target = ? AND status = 'pending'", (reason, post_id, target))
+
+
+async def target_times(conn: Conn, page: str, since: datetime,
+                       statuses: tuple[str, ...] = ("done",)) -> list[tuple[str, datetime]]:
+    """(target, when its post went out) of the page's posts since ``since``, for the
+    targets in ``statuses``: what each target's quota counts (issue 19)."""
+    marks = ", ".join("?" for _ in statuses)
+    found = await fetch_all(
+        conn,
+        "SELECT t.target, p.published_at FROM posts p JOIN post_targets t ON t.post_id = p.id"
+        f" WHERE p.page = ? AND p.published_at >= ? AND t.status IN ({marks})"
+        " ORDER BY p.published_at", (page, iso(since), *statuses))
+    return [(row[0], datetime.fromisoformat(row[1])) for row in found]
