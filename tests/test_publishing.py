@@ -613,3 +613,15 @@ def test_a_platforms_refusal_is_explained_in_russian(error: str, phrase: str):
     from bot.services.publishing.compose import explain_failure
 
     assert explain_failure(error) == phrase
+
+
+async def test_shortfall_warning_judges_each_target(service):
+    """Five posts today, one too long for MAX: VK, Telegram and OK reach the floor of
+    five, the MAX channel does not, and the warning says so by name."""
+    for n in range(4):
+        await service.queue("Администрация", f"Пост {n}")
+    await service.queue("Администрация", "Длинный отчёт\n" + "слово " * 668)  # 4,000–4,096
+    await run_clock(service, MONDAY.replace(hour=12, minute=5), timedelta(minutes=5))
+    (warning,) = await outbox_rows(service, "notify:")
+    assert "План на сегодня: канал в MAX — 4 из 5" in warning.params["text"]
+    assert "ВКонтакте" not in warning.params["text"]

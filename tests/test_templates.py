@@ -133,6 +133,7 @@ SAMPLES_BY_FILE: dict[str, dict[str, Any]] = {
 _REASON = Reason("terms", "ЖКХ", ("отопление", "батарея"))
 SAMPLES_BY_MACRO: dict[tuple[str, str], dict[str, Any]] = {
     ("texts.j2", "ev_created"): {"reason": _REASON},
+    ("posts.j2", "warn_short"): {"targets": [{"target": "канал в MAX", "have": 4}]},
     ("routing.j2", "route_reason"): {"r": _REASON},
 }
 # arguments that are the platform's own words or ids on purpose, kept out of the check
