@@ -31,8 +31,10 @@ from bot.outbox.worker import Outbox
 from bot.platforms import undelivered
 from bot.platforms.max.client import MaxClient
 from bot.platforms.max.page import CHANNEL_POSTS, MaxPage
+from bot.platforms.max.startup import check_max
 from bot.platforms.ok.client import OkClient
 from bot.platforms.ok.page import TOPICS, OkPage
+from bot.platforms.ok.startup import check_ok
 from bot.platforms.telegram import bot_api as tg
 from bot.platforms.telegram.delivery import TelegramDelivery
 from bot.platforms.telegram.heartbeat import PollHeartbeat
@@ -247,6 +249,10 @@ class App:
         telegram = TelegramChecks(self.hub, self.workspace, report)
         await telegram.run(bot)
         await report.checked(check_communities(self.config, self.vk_clients, report), "what_vk")
+        await report.checked(check_max(self.config, self.max_client, report), "what_max")
+        ok_page = self.hub.pages["ok"]
+        assert isinstance(ok_page, OkPage)
+        await report.checked(check_ok(self.config, ok_page.clients, report), "what_ok")
         await telegram.set_commands(bot)
         await report.send()
 
