@@ -180,7 +180,7 @@ def test_max_and_ok_placeholders_say_where_the_real_values_come_from():
                     "ok.groups[0] (Администрация).token"]
     assert "MCU_MAX_TOKEN" in found[0] and "business.max.ru" in found[0]
     assert "MCU_OK_SECRET_KEY" in found[1]
-    assert "Ключи API" in found[2]
+    assert "Настройки" in found[2] and "MCU_OK_TOKEN_<group id>" in found[2]
 
 
 def test_max_and_ok_filled_in_are_fine_and_may_come_from_the_environment():

@@ -49,13 +49,14 @@ _WHERE: list[tuple[re.Pattern[str], str]] = [
      "the community's token (community → Manage → API usage → Access tokens), here or in "
      "MCU_VK_TOKEN_{id}"),
     (re.compile(r"^max\.token$"),
-     "the MAX bot's token (business.max.ru → Чат-боты → the bot → Интеграция; README, "
-     "«MAX»), here or in MCU_MAX_TOKEN"),
+     "the MAX bot's token (business.max.ru/self → Чат-боты → the bot's ⋮ → Настройки; "
+     "README, «MAX»), here or in MCU_MAX_TOKEN"),
     (re.compile(r"^ok\.application_secret_key$"),
      "the secret key of your OK application (its letter from OK; README, "
      "«Одноклассники»), here or in MCU_OK_SECRET_KEY"),
     (re.compile(r"^ok\.groups\[\d+\]\.token$"),
-     "the group's access token (group → Управление → Ключи API; README, «Одноклассники»)"),
+     "the group's access key (the group's Настройки on ok.ru, as its administrator; "
+     "README, «Одноклассники»), here or in MCU_OK_TOKEN_<group id>"),
     (re.compile(r"^vk\.communities\[\d+\]\.user_token$"),
      "a user token of a community administrator (wall.post needs it; README, VK step 3), "
      "here or in MCU_VK_USER_TOKEN_{id}"),

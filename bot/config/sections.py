@@ -146,7 +146,9 @@ class Max(_Model):
     to and the city chats it reads. Citizens write to the bot itself as well."""
 
     token: SecretStr = SecretStr("")
-    api_base: str = "https://platform-api.max.ru"
+    # dev.max.ru/docs-api: requests go to platform-api2.max.ru (its certificate is issued
+    # by the Минцифры root CA: the host must trust it; README, «MAX»)
+    api_base: str = "https://platform-api2.max.ru"
     channel: int | None = None  # the official channel's chat id (negative)
     city_chats: list[int] = Field(default_factory=list)
     # seconds a long poll is held; MAX holds one at most 30 s (bot.domain.limits)
