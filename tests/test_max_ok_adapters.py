@@ -105,3 +105,28 @@ async def test_ok_uncertain_topic_is_adopted_and_refusals_are_permanent(env):
     with pytest.raises(OkApiError) as denied:
         await env["ok"].call("mediatopic.getTopics", gid="70000000000099")
     assert denied.value.code == 300
+
+
+async def test_max_answer_to_a_deleted_message_goes_without_the_reply(env):
+    c = env["control"]
+    page = MaxPage(env["config"], FakeClock(NOW), Renderer(TZ), env["db"], client=env["max"])
+    made = await c.max_message(620005, "Нет света в подъезде")
+    await c.post("max/remove", {"mid": made["mid"]})
+    body = {"text": "Свет включили.", "link": {"type": "reply", "mid": made["mid"]}}
+    sent = await page.deliver(_item("max", {"chat_id": made["chat_id"], "body": body}))
+    assert sent["mid"]
+    (answer,) = await c.max_sent(user_id=620005)
+    assert answer["body"]["text"] == "Свет включили." and "link" not in answer
+
+
+async def test_max_citizen_who_stopped_the_bot_is_unreachable(env):
+    c = env["control"]
+    page = MaxPage(env["config"], FakeClock(NOW), Renderer(TZ), env["db"], client=env["max"])
+    made = await c.max_message(620006, "Яма во дворе")
+    await c.max_block(620006)
+    target = {"platform": "max", "private": True, "params": {"chat_id": made["chat_id"]}}
+    with pytest.raises(Permanent) as refused:
+        await page.deliver(_item("max", {"chat_id": made["chat_id"],
+                                         "body": {"text": "Ответ"}}))
+    assert "dialog.suspended" in str(refused.value)
+    assert page.unreachable(target, str(refused.value)) == "blocked"

@@ -95,11 +95,22 @@ class MaxPage:
                                          params.get("since_ms", 0))
                 if found is not None:
                     return found
-            answer = await client.call("POST", "/messages", {"chat_id": params["chat_id"]},
-                                       params["body"])
+            answer = await self._send(client, params["chat_id"], params["body"])
         except (MaxApiError, MaxTransportError) as exc:
             raise outbox_failure(exc, item.attempts + 1) from None
         return _sent(answer.get("message") or {})
+
+    @staticmethod
+    async def _send(client: MaxClient, chat_id: int, body: dict[str, Any]) -> Any:
+        """The message; when the citizen's message it replies to is gone (deleted), the
+        answer goes without the reply rather than not at all."""
+        try:
+            return await client.call("POST", "/messages", {"chat_id": chat_id}, body)
+        except MaxApiError as exc:
+            if exc.code != "not.found" or "link" not in body:
+                raise
+        return await client.call("POST", "/messages", {"chat_id": chat_id},
+                                 {k: v for k, v in body.items() if k != "link"})
 
     def _client(self) -> MaxClient:
         if self.client is None:
