@@ -142,12 +142,10 @@ class Vk(_Model):
 
 
 class Max(_Model):
-    """The MAX bot of the organisation (README, «MAX»): its token, the channel it posts
-    to and the city chats it reads. Citizens write to the bot itself as well."""
+    """The organisation's MAX bot (README, «MAX»): its token, channel and city chats."""
 
     token: SecretStr = SecretStr("")
-    # dev.max.ru/docs-api: requests go to platform-api2.max.ru (its certificate is issued
-    # by the Минцифры root CA: the host must trust it; README, «MAX»)
+    # dev.max.ru/docs-api: platform-api2.max.ru, its certificate by the Минцифры root CA
     api_base: str = "https://platform-api2.max.ru"
     channel: int | None = None  # the official channel's chat id (negative)
     city_chats: list[int] = Field(default_factory=list)
@@ -162,7 +160,7 @@ class OkGroup(_Model):
 
 
 class Ok(_Model):
-    """Одноклассники: the OK application that signs the calls, and the groups it posts to."""
+    """Одноклассники: the application that signs the calls, the groups it posts to."""
 
     api_base: str = "https://api.ok.ru"
     application_id: str = ""
