@@ -69,6 +69,8 @@ async def test_city_chat_in_max_becomes_an_incident_and_the_answer_replies_there
                                    chat_id=world.MAX_CITY_CHAT)
         card = await eventually(lambda: c.card(1), timeout=15)
         assert "MAX, городской чат" in card["text"]
+        links = [e["url"] for e in card["entities"] if e["type"] == "text_link"]
+        assert "https://max.ru/join/shikhany-city-chat" in links  # the link back
         assert "Дороги и транспорт" in card["text"]
         await c.press(card, 1004, button(card, "Назначить"))
         card = await _card_after(c, 1, lambda m: "Исполнитель дорог" in str(m["reply_markup"]))

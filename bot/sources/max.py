@@ -45,9 +45,11 @@ def _attachments(body: dict[str, Any]) -> list[dict[str, Any]]:
             for a in body.get("attachments") or [] if a.get("type") == "image"]
 
 
-def from_message(config: Config, message: dict[str, Any]) -> Inbound | None:
+def from_message(config: Config, message: dict[str, Any],
+                 chat_links: dict[int, str] | None = None) -> Inbound | None:
     """A ``message_created`` message as an ``Inbound``; None for what is not a citizen's
-    (the bot's own, a channel post, a chat the config does not list)."""
+    (the bot's own, a channel post, a chat the config does not list). The link back is
+    the message's own when MAX gives one, else the city chat's (``chat_links``)."""
     sender = message.get("sender") or {}
     recipient = message.get("recipient") or {}
     body = message.get("body") or {}
@@ -68,7 +70,8 @@ def from_message(config: Config, message: dict[str, Any]) -> Inbound | None:
                        reply_target={**target, "private": True}, **common)
     if recipient.get("chat_type") == "chat" and chat_id in config.max.city_chats:
         return Inbound(source=f"max:{chat_id}", kind="max_chat",
-                       thread=f"max:{chat_id}:u:{user_id}", link=message.get("url"),
+                       thread=f"max:{chat_id}:u:{user_id}",
+                       link=message.get("url") or (chat_links or {}).get(chat_id),
                        reply_target=target, **common)
     return None
 
@@ -80,10 +83,23 @@ class MaxLongPoll:
         self.client = client
         self.timeout = config.max.poll_timeout
         self._last_poll = 0.0
+        self.chat_links: dict[int, str] = {}
+
+    async def _learn_links(self) -> None:
+        """Each city chat's link (GET /chats/{id}), for the cards' link back; a chat MAX
+        does not answer for is left without one (the start-up report names it)."""
+        for chat_id in self.config.max.city_chats:
+            try:
+                chat = await self.client.call("GET", f"/chats/{chat_id}")
+            except (MaxApiError, MaxTransportError):
+                continue
+            if chat.get("link"):
+                self.chat_links[chat_id] = str(chat["link"])
 
     async def run(self, stop: asyncio.Event) -> None:
         db = self.ingest.hub.db
         marker = await cursors.get(db.reader, CURSOR)
+        await self._learn_links()
         errors = 0
         while not stop.is_set():
             # MAX's long polling: at most 2 requests a second (bot.domain.limits)
@@ -123,7 +139,8 @@ class MaxLongPoll:
                 continue
             kind = update.get("update_type")
             if kind == "message_created":
-                inbound = from_message(self.config, update.get("message") or {})
+                inbound = from_message(self.config, update.get("message") or {},
+                                       self.chat_links)
                 if inbound is not None:
                     messages.append(inbound)
             elif kind == "message_edited":
