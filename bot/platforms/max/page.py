@@ -12,7 +12,7 @@ remembered before the next step, then the message; an attachment still processin
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -60,17 +60,22 @@ class MaxPage:
         return limits.MAX_TEXT_MAX
 
     async def publish_answer(self, conn: Conn, incident_id: int, reply_target: dict[str, Any],
-                             text: str, *, key: str, purpose: str, now: datetime) -> None:
+                             text: str, *, key: str, purpose: str, now: datetime,
+                             photos: Sequence[str] = ()) -> None:
+        """The text in parts, the first replying to the citizen's message; the photos go
+        with the last part (uploaded by its delivery, each token remembered)."""
         parts = limits.split_text(text, self.answer_limit(reply_target))
         chat_id = reply_target["params"]["chat_id"]
         for n, part in enumerate(parts):
             body: dict[str, Any] = {"text": part}
             if n == 0 and reply_target.get("mid"):
                 body["link"] = {"type": "reply", "mid": reply_target["mid"]}
+            params: dict[str, Any] = {"chat_id": chat_id, "body": body, "since_ms": _ms(now)}
+            if n == len(parts) - 1 and photos:
+                params["photos"] = list(photos)[:limits.ANSWER_PHOTOS_MAX]
             await outbox.enqueue(conn, key=f"{key}:{n}", platform="max", lane=f"max:{chat_id}",
-                                 method=SEND, params={"chat_id": chat_id, "body": body,
-                                                      "since_ms": _ms(now)},
-                                 now=now, purpose=purpose if n == len(parts) - 1 else "",
+                                 method=SEND, params=params, now=now,
+                                 purpose=purpose if n == len(parts) - 1 else "",
                                  ref_id=incident_id)
 
     async def ask_rating(self, conn: Conn, incident: Incident, text: str) -> None:
@@ -95,7 +100,10 @@ class MaxPage:
                                          params.get("since_ms", 0))
                 if found is not None:
                     return found
-            answer = await self._send(client, params["chat_id"], params["body"])
+            body = dict(params["body"])
+            if params.get("photos"):
+                body["attachments"] = await self._images(client, item.key, params["photos"])
+            answer = await self._send(client, params["chat_id"], body)
         except (MaxApiError, MaxTransportError) as exc:
             raise outbox_failure(exc, item.attempts + 1) from None
         return _sent(answer.get("message") or {})
@@ -167,12 +175,7 @@ class MaxPage:
                                          params.get("since_ms", 0))
                 if found is not None:
                     return found
-            attachments = []
-            for index, file_id in enumerate(params.get("photos") or []):
-                token = await self._remembered(
-                    f"maxatt:{item.key}:{index}",
-                    lambda f=file_id, i=index: self._upload(client, f, i))
-                attachments.append({"type": "image", "payload": {"token": token}})
+            attachments = await self._images(client, item.key, params.get("photos") or [])
             body: dict[str, Any] = {"text": params.get("text") or None}
             if attachments:
                 body["attachments"] = attachments
@@ -180,6 +183,16 @@ class MaxPage:
         except (MaxApiError, MaxTransportError) as exc:
             raise outbox_failure(exc, item.attempts + 1) from None
         return _sent(answer.get("message") or {})
+
+    async def _images(self, client: MaxClient, key: str,
+                      photos: Sequence[str]) -> list[dict[str, Any]]:
+        """Image attachments of the row's photos, each uploaded once (its token kept)."""
+        attachments = []
+        for index, file_id in enumerate(photos):
+            token = await self._remembered(
+                f"maxatt:{key}:{index}", lambda f=file_id, i=index: self._upload(client, f, i))
+            attachments.append({"type": "image", "payload": {"token": token}})
+        return attachments
 
     async def _remembered(self, key: str, make: Callable[[], Awaitable[str]]) -> str:
         known = await cursors.get(self.db.reader, key)

@@ -10,7 +10,7 @@ the bot in OK, so there are no answers here.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -59,7 +59,8 @@ class OkPage:
         return 0
 
     async def publish_answer(self, conn: Conn, incident_id: int, reply_target: dict[str, Any],
-                             text: str, *, key: str, purpose: str, now: datetime) -> None:
+                             text: str, *, key: str, purpose: str, now: datetime,
+                             photos: Sequence[str] = ()) -> None:
         raise Permanent("answers in Одноклассники are not supported")
 
     async def ask_rating(self, conn: Conn, incident: Incident, text: str) -> None:
