@@ -4,6 +4,7 @@ become for the outbox, and the look before an uncertain post goes again (neither
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,7 @@ from bot.sandbox import ok as ok_sandbox
 from bot.sandbox import world
 from bot.sandbox.client import Control
 from bot.sandbox.server import Sandbox
+from bot.sandbox.telegram import make_png
 from storage.db import Database
 from storage.outbox import Item
 
@@ -130,3 +132,40 @@ async def test_max_citizen_who_stopped_the_bot_is_unreachable(env):
                                          "body": {"text": "Ответ"}}))
     assert "dialog.suspended" in str(refused.value)
     assert page.unreachable(target, str(refused.value)) == "blocked"
+
+
+async def test_max_answer_with_photos_uploads_once_and_attaches_them(env):
+    c = env["control"]
+    await c.post("max/uploads", {"processing_seconds": 0.3})
+    fetched: list[str] = []
+
+    async def fetch(file_id: str) -> bytes:
+        fetched.append(file_id)
+        return make_png(40, 30)
+
+    page = MaxPage(env["config"], FakeClock(NOW), Renderer(TZ), env["db"], client=env["max"],
+                   fetch_photo=fetch)
+    made = await c.max_message(620007, "Сломана скамейка")
+    async with env["db"].tx() as conn:
+        await page.publish_answer(conn, 1, {"platform": "max", "private": True,
+                                            "params": {"chat_id": made["chat_id"]},
+                                            "mid": made["mid"]},
+                                  "Скамейку починили.", key="ans:1", purpose="answer",
+                                  now=NOW, photos=["f1", "f2"])
+    (row,) = [r for r in await _rows(env["db"]) if r.platform == "max"]
+    assert row.params["photos"] == ["f1", "f2"]
+    # the first try meets attachment.not.ready: retried, the uploads are not repeated
+    with pytest.raises(Retry):
+        await page.deliver(row)
+    await asyncio.sleep(0.5)
+    sent = await page.deliver(row)
+    assert sent["mid"] and fetched == ["f1", "f2"]
+    (answer,) = await c.max_sent(user_id=620007)
+    assert [a["type"] for a in answer["body"]["attachments"]] == ["image", "image"]
+    assert answer["link"]["message"]["mid"] == made["mid"]
+
+
+async def _rows(db):
+    from storage import outbox
+
+    return await outbox.lane_heads(db.reader)
