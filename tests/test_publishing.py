@@ -38,6 +38,7 @@ from handlers.press import DraftCb, PageCb, QueueCb, draft_markup, queue_buttons
 from storage import outbox as rows
 from storage.db import Database, fetch_all
 from storage.posts import get as get_post
+from storage.posts import queued as queued_posts
 
 TZ = ZoneInfo(world.TIMEZONE)
 MONDAY = datetime(2026, 11, 23, 8, 0, tzinfo=TZ)  # a working Monday
@@ -625,3 +626,20 @@ async def test_shortfall_warning_judges_each_target(service):
     (warning,) = await outbox_rows(service, "notify:")
     assert "План на сегодня: канал в MAX — 4 из 5" in warning.params["text"]
     assert "ВКонтакте" not in warning.params["text"]
+
+
+async def test_queuing_a_fifth_post_keeps_the_first_at_its_confirmed_time(service):
+    """Issue 19: at 09:05 the first post is told «по плану выйдет 23.11 10:48»; the four
+    queued after it must not move it (it used to jump to 09:05 with the fifth)."""
+    service.hub.clock.set(MONDAY.replace(hour=9, minute=5))
+    first = await service.queue("Администрация", "Пост 1\nТекст 1")
+    assert "23.11 10:48" in first.text
+    told = []
+    for n in range(2, 6):
+        reply = await service.queue("Администрация", f"Пост {n}\nТекст {n}")
+        told.append(reply.text)
+        assert (await get_post(service.hub.db.reader, first.post_id)).planned_at == \
+            MONDAY.replace(hour=10, minute=48)
+    plan = [p.planned_at.astimezone(TZ).strftime("%H:%M")
+            for p in await queued_posts(service.hub.db.reader, "Администрация")]
+    assert plan == ["10:48", "12:36", "14:24", "16:12", "17:12"]  # five today, none moved
