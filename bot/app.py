@@ -29,6 +29,12 @@ from bot.domain.routing import Router
 from bot.outbox.limits import Limits
 from bot.outbox.worker import Outbox
 from bot.platforms import undelivered
+from bot.platforms.max.client import MaxClient
+from bot.platforms.max.page import CHANNEL_POSTS, MaxPage
+from bot.platforms.max.startup import check_max
+from bot.platforms.ok.client import OkClient
+from bot.platforms.ok.page import TOPICS, OkPage
+from bot.platforms.ok.startup import check_ok
 from bot.platforms.telegram import bot_api as tg
 from bot.platforms.telegram.delivery import TelegramDelivery
 from bot.platforms.telegram.heartbeat import PollHeartbeat
@@ -56,6 +62,7 @@ from bot.services.retention import TICK_SECONDS as RETENTION_TICK
 from bot.services.retention import Retention
 from bot.services.startup import StartupReport
 from bot.services.workflow.presses import Workflow
+from bot.sources.max import MaxLongPoll
 from bot.sources.vk import CommunityLongPoll, PublicWatcher
 from handlers import (
     card_buttons,
@@ -79,10 +86,13 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "channel_post"
 
 def make_hub(*, config: Config, clock: Clock, db: Database, render: Renderer,
              calendar: WorkCalendar, router: Router) -> Hub:
-    """The services' shared context, with Telegram as the staff workspace and Telegram and
-    VK as the pages: what the process runs with, and what a test of a service builds."""
+    """The services' shared context, with Telegram as the staff workspace and Telegram,
+    VK, MAX and OK as the pages: what the process runs with, and what a test of a service
+    builds."""
     pages: list[Page] = [TelegramPage(config, clock, render),
-                         VkPage(config, clock, render, db)]
+                         VkPage(config, clock, render, db),
+                         MaxPage(config, clock, render, db),
+                         OkPage(config, clock, render, db)]
     return Hub(config=config, clock=clock, db=db, render=render, calendar=calendar,
                router=router, workspace=TelegramWorkspace(config, clock),
                pages={name: page for page in pages for name in page.platforms})
@@ -121,6 +131,21 @@ class App:
         assert isinstance(vk_page, VkPage)
         vk_page.clients = self.vk_clients
         vk_page.fetch_photo = partial(tg.download, self.bot)  # posts' photos come from Telegram
+        # MAX: one client for the bot's token (the long poll and the outbox share its pace)
+        self.max_client = MaxClient(config.max.api_base, config.max.token.get_secret_value()) \
+            if config.max.token.get_secret_value() else None
+        max_page = self.hub.pages["max"]
+        assert isinstance(max_page, MaxPage)
+        max_page.client = self.max_client
+        max_page.fetch_photo = vk_page.fetch_photo
+        ok_page = self.hub.pages["ok"]
+        assert isinstance(ok_page, OkPage)
+        ok_page.clients = {
+            group.id: OkClient(config.ok.api_base, config.ok.application_key,
+                               config.ok.application_secret_key.get_secret_value(),
+                               group.token.get_secret_value())
+            for group in config.ok.groups if group.token.get_secret_value()}
+        ok_page.fetch_photo = vk_page.fetch_photo
 
         # the services
         self.ingest = Ingest(self.hub)
@@ -139,7 +164,9 @@ class App:
             self.db, self.clock,
             deliver={"tg": self.telegram.deliver, "card": self.telegram.deliver_card,
                      "vk": vk_page.deliver, WALL_POSTS: vk_page.deliver_wall_post,
-                     ANSWERS_WITH_PHOTOS: vk_page.deliver_answer},
+                     ANSWERS_WITH_PHOTOS: vk_page.deliver_answer,
+                     "max": max_page.deliver, CHANNEL_POSTS: max_page.deliver_channel_post,
+                     TOPICS: ok_page.deliver},
             classify=self._classify,
             limits=Limits(scale=rate_scale),
             on_done={"card": self.telegram.card_sent, "answer": self.workflow.published,
@@ -223,6 +250,10 @@ class App:
         telegram = TelegramChecks(self.hub, self.workspace, report)
         await telegram.run(bot)
         await report.checked(check_communities(self.config, self.vk_clients, report), "what_vk")
+        await report.checked(check_max(self.config, self.max_client, report), "what_max")
+        ok_page = self.hub.pages["ok"]
+        assert isinstance(ok_page, OkPage)
+        await report.checked(check_ok(self.config, ok_page.clients, report), "what_ok")
         await telegram.set_commands(bot)
         await report.send()
 
@@ -293,6 +324,9 @@ class App:
                 watcher = PublicWatcher(self.config, self.ingest, self.vk.get(
                     self.config.vk.service_token.get_secret_value(), "service"))
                 tasks.append(asyncio.create_task(watcher.run(self.stop), name="vk-publics"))
+            if self.max_client is not None:
+                source = MaxLongPoll(self.config, self.ingest, self.max_client)
+                tasks.append(asyncio.create_task(source.run(self.stop), name="max"))
             tasks.append(asyncio.create_task(self.jobs.run(self.stop), name="jobs"))
             await self.jobs.startup(self.bot)
             polling = asyncio.create_task(
@@ -318,7 +352,15 @@ class App:
         finally:
             await self.bot.session.close()
             self.vk.close()
+            await self._close_clients()
             await self.db.close()
+
+    async def _close_clients(self) -> None:
+        ok_page = self.hub.pages["ok"]
+        assert isinstance(ok_page, OkPage)
+        for client in [self.max_client, *ok_page.clients.values()]:
+            if client is not None:
+                await client.close()
 
     async def _first_clock_sync(self) -> None:
         import aiohttp

@@ -116,6 +116,10 @@ SAMPLES: dict[str, Any] = {
     "links": [{"target": "ВКонтакте «Администрация»",
                "link": "https://vk.com/wall-100001_21"},
               {"target": "Telegram-канал", "link": "https://t.me/c/1000000003/1"}],
+    "refused": [{"target": "канал в MAX",
+                 "reason": "Текст длиннее 4000 символов (4032) — MAX его не примет"}],
+    "skipped": [{"target": "канал в MAX",
+                 "reason": "Текст длиннее 4000 символов (4032) — MAX его не примет"}],
     "policies": [{"title": "обычный", "rule": "8 рабочих часов"},
                  {"title": "срочный", "rule": "4 рабочих часа"}],
     "weekly_label": "за неделю",
@@ -129,6 +133,7 @@ SAMPLES_BY_FILE: dict[str, dict[str, Any]] = {
 _REASON = Reason("terms", "ЖКХ", ("отопление", "батарея"))
 SAMPLES_BY_MACRO: dict[tuple[str, str], dict[str, Any]] = {
     ("texts.j2", "ev_created"): {"reason": _REASON},
+    ("posts.j2", "warn_short"): {"targets": [{"target": "канал в MAX", "have": 4}]},
     ("routing.j2", "route_reason"): {"r": _REASON},
 }
 # arguments that are the platform's own words or ids on purpose, kept out of the check

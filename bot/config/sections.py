@@ -14,7 +14,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from bot.domain.limits import VK_REQUESTS_PER_SECOND, VK_REQUESTS_PER_SECOND_MAX
+from bot.domain.limits import (
+    MAX_POLL_HOLD_MAX,
+    VK_REQUESTS_PER_SECOND,
+    VK_REQUESTS_PER_SECOND_MAX,
+)
 
 ROLES = (
     "head",
@@ -135,6 +139,34 @@ class Vk(_Model):
     poll_interval_seconds: int = Field(default=60, ge=1)
     longpoll_wait: int = Field(default=25, ge=1, le=90)
     rate_limits: VkRateLimits = Field(default_factory=VkRateLimits)
+
+
+class Max(_Model):
+    """The organisation's MAX bot (README, «MAX»): its token, channel and city chats."""
+
+    token: SecretStr = SecretStr("")
+    # dev.max.ru/docs-api: platform-api2.max.ru, its certificate by the Минцифры root CA
+    api_base: str = "https://platform-api2.max.ru"
+    channel: int | None = None  # the official channel's chat id (negative)
+    city_chats: list[int] = Field(default_factory=list)
+    # seconds a long poll is held; MAX holds one at most 30 s (bot.domain.limits)
+    poll_timeout: int = Field(default=25, ge=0, le=MAX_POLL_HOLD_MAX)
+
+
+class OkGroup(_Model):
+    id: int = Field(gt=0, description="the group's id (gid), digits only")
+    name: str = ""
+    token: SecretStr = SecretStr("")  # the group's access token (README, «Одноклассники»)
+
+
+class Ok(_Model):
+    """Одноклассники: the application that signs the calls, the groups it posts to."""
+
+    api_base: str = "https://api.ok.ru"
+    application_id: str = ""
+    application_key: str = ""  # public
+    application_secret_key: SecretStr = SecretStr("")
+    groups: list[OkGroup] = Field(default_factory=list)
 
 
 class StaffMember(_Model):
@@ -270,8 +302,9 @@ class Calendar(_Model):
 
 
 class PageTarget(_Model):
-    platform: Literal["vk", "telegram"]
-    id: int  # VK community id (positive) or Telegram chat id
+    platform: Literal["vk", "telegram", "max", "ok"]
+    # VK community id (positive), Telegram chat id, MAX channel id, OK group id
+    id: int
 
 
 class Page(_Model):
@@ -352,6 +385,8 @@ class Config(_Model):
     municipality: Municipality
     telegram: Telegram
     vk: Vk = Field(default_factory=Vk)
+    max: Max = Field(default_factory=Max)
+    ok: Ok = Field(default_factory=Ok)
     staff: list[StaffMember] = Field(default_factory=list)
     blocks: list[Block] = Field(min_length=1)
     routing: Routing = Field(default_factory=Routing)
@@ -367,7 +402,8 @@ class Config(_Model):
     @model_validator(mode="after")
     def _health_outlasts_a_poll(self) -> Config:
         # a long poll that waits its full timeout is still alive: stale must be later
-        longest = max(self.telegram.poll_timeout, self.vk.longpoll_wait)
+        longest = max(self.telegram.poll_timeout, self.vk.longpoll_wait,
+                      self.max.poll_timeout)
         if self.health.source_stale_seconds <= longest + 5:
             raise ValueError(f"health.source_stale_seconds must be more than {longest + 5} "
                              f"(the longest long poll, {longest} s, and a margin)")
@@ -398,6 +434,12 @@ class Config(_Model):
         for community in self.vk.communities:
             if community.id == group_id:
                 return community
+        return None
+
+    def ok_group(self, gid: int) -> OkGroup | None:
+        for group in self.ok.groups:
+            if group.id == gid:
+                return group
         return None
 
     def page(self, name: str) -> Page | None:

@@ -96,6 +96,8 @@ def source_label(config: Config, render: Renderer, incident: Incident) -> str:
         return render.text("source_vk", name=name, kind=kind)
     if platform == "tg":
         return render.text("source_tg", kind=kind)
+    if platform == "max":
+        return render.text("source_max", kind=kind)
     if platform == "forward":
         place = f"source_forward_{ident}"
         where = render.text(place if hasattr(render._texts, place) else "source_forward_other")
