@@ -89,6 +89,15 @@ class StaffWorkspace(Protocol):
                    about: Incident | None = None) -> bool:
         """A message in the staff group, under the incident's card when ``about``."""
 
+    async def list_cards(self, conn: Conn, user_id: int, text: str,
+                         items: list[tuple[int, str]], *, key: str) -> bool:
+        """A message to a staff member with a button per incident (id, label) that
+        brings up its card: a gathered notice, once per ``key``."""
+
+    async def show_board(self, conn: Conn, text: str, message_id: int | None) -> None:
+        """The status message in the staff group's general topic: posted when
+        ``message_id`` is None, else edited in place."""
+
     async def send_report(self, conn: Conn, chat_id: int, text: str, *, key: str,
                           chart: bytes | None = None, chart_caption: str = "",
                           document: bytes | None = None, filename: str = "") -> None:

@@ -36,6 +36,20 @@ class RatingCb(CallbackData, prefix="r"):
     s: int = Field(ge=1, le=5)
 
 
+class OpenCb(CallbackData, prefix="o"):
+    """«Show me this card»: a button of /inbox, /find and the gathered notices."""
+
+    id: int = ID
+
+
+def open_buttons(items: list[tuple[int, str]], per_row: int = 2) -> dict[str, Any]:
+    """A button per incident (id, label) that brings up its card."""
+    buttons = [{"text": label, "callback_data": OpenCb(id=incident_id).pack()}
+               for incident_id, label in items]
+    return {"inline_keyboard": [buttons[i:i + per_row]
+                                for i in range(0, len(buttons), per_row)]}
+
+
 def markup(incident: Incident, keyboard: Keyboard) -> dict[str, Any]:
     """A card's buttons as an inline keyboard: each press names the card's version."""
     return {"inline_keyboard": [

@@ -23,6 +23,7 @@ from bot.services import cards
 from storage import cursors, outbox
 from storage import incidents as repo
 from storage.db import Conn
+from storage.inbox import BOARD_MESSAGE
 from storage.incidents import Incident
 from storage.outbox import Item
 
@@ -30,6 +31,7 @@ from storage.outbox import Item
 # found", telegram-bot-api Client.cpp); a message goes there without a thread id.
 GENERAL_TOPIC = 1
 PROMPT = "prompt"  # outbox purpose: a reply to this message answers for an incident
+BOARD = "board"  # outbox purpose: the status message in the General topic
 
 
 @dataclass
@@ -151,6 +153,36 @@ class TelegramWorkspace:
             return await self.send(conn, self.group, text, key=key)
         return await self.send(conn, about.card_chat_id or self.group, text, key=key,
                                **_under_card(about))
+
+    async def list_cards(self, conn: Conn, user_id: int, text: str,
+                         items: list[tuple[int, str]], *, key: str) -> bool:
+        params = {"reply_markup": buttons.open_buttons(items)} if items else {}
+        return await self.send(conn, user_id, text, key=key, **params)
+
+    async def show_board(self, conn: Conn, text: str, message_id: int | None) -> None:
+        """Posted to the General topic (no thread id: Telegram refuses topic 1), then
+        edited in place; purpose ``board`` (its hooks keep the message id)."""
+        now = self.clock.now()
+        if message_id is None:
+            await outbox.enqueue(conn, key="board:new", platform="tg", lane=f"tg:{self.group}",
+                                 method="sendMessage", purpose=BOARD, now=now, refresh=True,
+                                 params={"chat_id": self.group, "text": text})
+            return
+        await outbox.enqueue(conn, key=f"board:{message_id}", platform="tg",
+                             lane=f"tg:{self.group}", method="editMessageText", purpose=BOARD,
+                             now=now, refresh=True,
+                             params={"chat_id": self.group, "message_id": message_id,
+                                     "text": text})
+
+    async def board_sent(self, conn: Conn, item: Item, result: Any) -> None:
+        """Outbox hook: the status message's id, for the next edits."""
+        if item.method == "sendMessage" and isinstance(result, dict) and "message_id" in result:
+            await cursors.put(conn, BOARD_MESSAGE, str(result["message_id"]))
+
+    async def board_failed(self, conn: Conn, item: Item, error: Any) -> None:
+        """Outbox hook: the status message was deleted: the next change posts a new one."""
+        if item.method == "editMessageText" and "not found" in str(error):
+            await cursors.drop(conn, BOARD_MESSAGE)
 
     async def send_report(self, conn: Conn, chat_id: int, text: str, *, key: str,
                           chart: bytes | None = None, chart_caption: str = "",
