@@ -35,7 +35,11 @@ class CardAction(StrEnum):
     ASSIGN = "as"  # offers the executors
     REASSIGN = "ra"  # offers the other executors
     ASSIGN_TO = "to"  # an executor chosen (arg: their id)
-    SEND_INTERIM = "im"
+    SEND_INTERIM = "im"  # offers the dates the works are promised for
+    INTERIM_DATE = "id"  # a date chosen (arg: days from today; NO_DATE: none): the draft
+    INTERIM_EDIT = "ie"  # asks for the draft's new text, answered by replying
+    INTERIM_SEND = "is"  # the draft goes to the citizen
+    INTERIM_DROP = "ix"  # the draft is dropped
     ASK_FOR_ANSWER = "sb"  # «Ответить»: a question the executor answers by replying
     OFFER_TEMPLATES = "tl"
     USE_TEMPLATE = "tp"  # a template chosen (arg: its number)

@@ -43,6 +43,8 @@ async def handle_reply(message: Message, hub: Hub, workflow: Workflow) -> bool:
     if asked == CardAction.RETURN_FOR_REVISION:
         text = await workflow.return_with_reason(message.from_user.id, incident_id,
                                                  text_of(message))
+    elif asked == CardAction.INTERIM_EDIT:
+        text = await workflow.edit_interim(message.from_user.id, incident_id, text_of(message))
     else:
         photos = [message.photo[-1].file_id] if message.photo else []
         text = await workflow.answer(message.from_user.id, incident_id, text_of(message),

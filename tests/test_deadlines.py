@@ -287,7 +287,8 @@ async def test_a_jump_sends_only_the_latest_reminder(w: World):
     texts = await w.messages(EXECUTOR)
     assert len(texts) == 1 and "осталось 50 мин" in texts[0]
     kinds = {r[0] for r in await fetch_all(w.db.reader, "SELECT kind FROM notices")}
-    assert kinds == {"remind:50%", "remind:1h", "first_reply"}  # the 50% one superseded, not pending
+    # the 50% one superseded, not pending
+    assert kinds == {"remind:50%", "remind:1h", "first_reply"}
     await w.tick_at(at(MONDAY, "16:20"))
     assert len(await w.messages(EXECUTOR)) == 1
 

@@ -7,11 +7,11 @@ steps cost one edit and the card never shows an older state than the database.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from bot.config import Config
-from bot.domain.incident import State
+from bot.domain.incident import OPEN_STATES, State
 from bot.domain.routing import Reason
 from bot.ports import CardAction, CardButton, Keyboard
 from bot.render import Renderer
@@ -30,6 +30,9 @@ _INTERIM, _SUBMIT = (_A.SEND_INTERIM, "btn_interim"), (_A.ASK_FOR_ANSWER, "btn_s
 _TEMPLATES, _REASSIGN = (_A.OFFER_TEMPLATES, "btn_templates"), (_A.REASSIGN, "btn_reassign")
 _REJECT, _REOPEN = (_A.REJECT, "btn_reject"), (_A.REOPEN, "btn_reopen")
 _APPROVE, _RETURN = (_A.APPROVE, "btn_approve"), (_A.RETURN_FOR_REVISION, "btn_return")
+# while an interim reply's draft waits: send it, change its text, or drop it
+_DRAFT = [[(_A.INTERIM_SEND, "btn_interim_send"), (_A.INTERIM_EDIT, "btn_interim_edit")],
+          [(_A.INTERIM_DROP, "btn_interim_drop")]]
 
 # the card's buttons in each state: rows of (action, label phrase in texts.j2)
 _BUTTONS: dict[str, list[list[tuple[CardAction, str]]]] = {
@@ -45,6 +48,9 @@ _BUTTONS: dict[str, list[list[tuple[CardAction, str]]]] = {
     State.REJECTED: [[_REOPEN]],
 }
 
+_INTERIM_STATES = {State.NEW, State.ASSIGNED, State.IN_PROGRESS, State.RETURNED,
+                   State.REOPENED}
+
 STATE_ICONS = {
     State.NEW: "🆕", State.ASSIGNED: "👷", State.IN_PROGRESS: "🛠", State.ANSWER_READY: "📝",
     State.APPROVED: "📤", State.PUBLISHED: "✅", State.CLOSED: "☑️", State.RETURNED: "↩️",
@@ -53,9 +59,12 @@ STATE_ICONS = {
 
 
 def buttons(render: Renderer, incident: Incident) -> Keyboard:
-    """The card's buttons in the incident's state."""
+    """The card's buttons in the incident's state (an interim reply's draft first)."""
+    layout = _BUTTONS.get(State(incident.state), [])
+    if incident.interim_text is not None and State(incident.state) in _INTERIM_STATES:
+        layout = _DRAFT
     rows = [[CardButton(render.text(label), action) for action, label in row]
-            for row in _BUTTONS.get(State(incident.state), [])]
+            for row in layout]
     if incident.state == State.APPROVED and incident.reply_target.get("platform") == "manual":
         rows.append([CardButton(render.text("btn_publish_manual"),
                                 CardAction.PUBLISHED_MANUALLY)])
@@ -113,6 +122,8 @@ def history_lines(render: Renderer, events: list[Event]) -> list[dict[str, Any]]
             kwargs["reason"] = Reason.from_detail(event.detail)  # None for rows before it
         elif event.action == "publish_failed":
             kwargs["error"] = event.detail
+        elif event.action == "interim":
+            kwargs["day"] = event.detail  # the promised date, if any
         elif event.action == "rating":
             kwargs["score"] = event.detail
         who = event.actor_name or render.text("system")
@@ -150,4 +161,17 @@ def card_text(config: Config, render: Renderer, incident: Incident, events: list
         author=incident.author_name or render.text(
             "author_vk" if incident.author_id.startswith("vk:") else "author_other"),
         history=history_lines(render, events),
+        promised=_promised(incident),
+        promise_missed=_promise_missed(incident, now, render),
     )
+
+
+def _promised(incident: Incident) -> date | None:
+    return date.fromisoformat(incident.promised_on) if incident.promised_on else None
+
+
+def _promise_missed(incident: Incident, now: datetime, render: Renderer) -> bool:
+    """The promised date has passed and the work is still open."""
+    promised = _promised(incident)
+    return (promised is not None and promised < render.local(now).date()
+            and State(incident.state) in OPEN_STATES)

@@ -85,7 +85,7 @@ class Inbox:
                       "missed": e.promise_missed, "excerpt": _excerpt(e.work.text)}
                      for e in entries[:SHOWN]]
             sections.append({"icon": ICONS[category], "title": render.text(
-                f"inbox.j2:title_{category}"), "count": len(entries), "items": shown,
+                f"inbox.j2:title_{category}"), "count": len(entries), "entries": shown,
                 "overdue": category == inbox.OVERDUE})
             for e in entries[:SHOWN]:
                 buttons.setdefault(e.work.id, render.text(

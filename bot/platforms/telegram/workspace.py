@@ -245,7 +245,8 @@ class TelegramWorkspace:
         value = await cursors.get(conn, f"prompt:{chat_id}:{message_id}")
         if value is not None:
             incident_id, _, kind = value.partition(":")
-            asked = (CardAction.RETURN_FOR_REVISION if kind == CardAction.RETURN_FOR_REVISION
+            asked = (CardAction(kind) if kind in (CardAction.RETURN_FOR_REVISION,
+                                                  CardAction.INTERIM_EDIT)
                      else CardAction.ASK_FOR_ANSWER)
             return int(incident_id), asked
         incident_id_or_none = await repo.by_card(conn, chat_id, message_id)
