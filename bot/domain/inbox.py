@@ -43,7 +43,8 @@ class Work:
 class Entry:
     work: Work
     age: timedelta  # working time: waiting (new, approval) or late (overdue)
-    promise_missed: bool = False  # overdue because the promised date has passed
+    promise_missed: bool = False  # the promised date has passed, the work still open
+    late: bool = True  # overdue: past the answer's deadline (``age`` is how late)
 
 
 def promise_missed(w: Work, today: date) -> bool:
@@ -63,12 +64,13 @@ def sort_out(works: Iterable[Work], now: datetime, cal: WorkCalendar
             lists[NEW].append(Entry(w, waited))
         if state == State.ANSWER_READY:
             lists[APPROVAL].append(Entry(w, waited))
+        missed = promise_missed(w, today)
         late = state in OWED and w.due_at is not None and w.due_at < now
         if late:
             assert w.due_at is not None
-            lists[OVERDUE].append(Entry(w, cal.between(w.due_at, now)))
-        elif promise_missed(w, today):
-            lists[OVERDUE].append(Entry(w, timedelta(0), promise_missed=True))
+            lists[OVERDUE].append(Entry(w, cal.between(w.due_at, now), missed))
+        elif missed:
+            lists[OVERDUE].append(Entry(w, timedelta(0), promise_missed=True, late=False))
         elif (state in OWED and w.due_at is not None
               and w.due_at.astimezone(cal.tz).date() == today):
             lists[DUE_TODAY].append(Entry(w, waited))

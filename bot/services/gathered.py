@@ -19,7 +19,7 @@ from bot.domain.escalation import Item, Rung
 from bot.domain.inbox import OWED, PROMISE_STATES
 from bot.domain.incident import State
 from bot.services.hub import Hub
-from storage import cursors
+from storage import cursors, incidents, notices
 from storage import inbox as repo
 from storage.db import Conn
 from storage.incidents import Incident, iso, parse_time
@@ -27,6 +27,7 @@ from storage.incidents import Incident, iso, parse_time
 TICK_SECONDS = 5.0
 OVERDUE, APPROVAL, FIRST_REPLY, PROMISE = "overdue", "approval", "first_reply", "promise"
 KINDS = (OVERDUE, APPROVAL, FIRST_REPLY, PROMISE)
+PROMISE_MISSED = "promise_missed"  # a notice and an event: the card marked once
 FIRST_REPLY_STATES = frozenset({State.NEW, State.ASSIGNED, State.IN_PROGRESS,
                                 State.REOPENED})
 GRACE = timedelta(seconds=60)  # a notice due at closing time still goes this late
@@ -95,6 +96,7 @@ class Gathering:
             if items:
                 await repo.gather(conn, [(i.user_id, i.kind, i.incident_id, i.key)
                                          for i in items], now)
+            await self.mark_missed(conn, open_work, now)
             sent = await self.send(conn, now, {i.id: i for i in open_work})
         if sent:
             self.hub.wake_outbox()
@@ -118,6 +120,19 @@ class Gathering:
             if (i.promised_on == today and state in PROMISE_STATES
                     and i.assignee_id is not None):
                 yield Item(i.assignee_id, PROMISE, i.id, today)
+
+    async def mark_missed(self, conn: Conn, open_work: Iterable[Incident],
+                          now: datetime) -> None:
+        """A promised date has passed with the work open: the card says so, once."""
+        today = now.astimezone(self.hub.calendar.tz).date()
+        for i in open_work:
+            if not i.promised_on or State(i.state) not in PROMISE_STATES:
+                continue
+            if date.fromisoformat(i.promised_on) >= today:
+                continue
+            if await notices.record(conn, i.id, PROMISE_MISSED, i.promised_on, now):
+                await incidents.add_event(conn, i.id, now, PROMISE_MISSED, detail=i.promised_on)
+                await self.hub.workspace.show_card(conn, i.id, now)
 
     async def first_reply_missed(self, conn: Conn, incident_id: int, key: str) -> None:
         """The deadline scan's word: nobody replied in time; told to the coordinators."""

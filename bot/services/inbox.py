@@ -82,7 +82,8 @@ class Inbox:
         for category in CATEGORIES:
             entries = lists[category]
             shown = [{"id": e.work.id, "block": e.work.block, "age": self.age(e.age),
-                      "missed": e.promise_missed, "excerpt": _excerpt(e.work.text)}
+                      "missed": e.promise_missed, "late": e.late,
+                      "excerpt": _excerpt(e.work.text)}
                      for e in entries[:SHOWN]]
             sections.append({"icon": ICONS[category], "title": render.text(
                 f"inbox.j2:title_{category}"), "count": len(entries), "entries": shown,
@@ -115,12 +116,16 @@ class Inbox:
         text = await self.board_text()
         shown = await cursors.get(reader, repo.BOARD_TEXT)
         message = await cursors.get(reader, repo.BOARD_MESSAGE)
+        if message == "":
+            return False  # posted, its id not known yet
         # the time in the text changes every minute: compare the counts only
         counts = _counts_only(text)
         if message is not None and shown == counts:
             return False
         async with hub.db.tx() as conn:
             await hub.workspace.show_board(conn, text, int(message) if message else None)
+            if message is None:
+                await cursors.put(conn, repo.BOARD_MESSAGE, "")
             await cursors.put(conn, repo.BOARD_TEXT, counts)
             await cursors.put(conn, repo.BOARD_AT, iso(now))
         hub.wake_outbox()

@@ -23,8 +23,8 @@ from bot.services import cards
 from storage import cursors, outbox
 from storage import incidents as repo
 from storage.db import Conn
-from storage.inbox import BOARD_MESSAGE
-from storage.incidents import Incident
+from storage.inbox import BOARD_AT, BOARD_MESSAGE
+from storage.incidents import Incident, iso
 from storage.outbox import Item
 
 # A forum's General topic: Telegram refuses it as message_thread_id ("message thread not
@@ -163,10 +163,10 @@ class TelegramWorkspace:
         """Posted to the General topic (no thread id: Telegram refuses topic 1), then
         edited in place; purpose ``board`` (its hooks keep the message id)."""
         now = self.clock.now()
-        if message_id is None:
-            await outbox.enqueue(conn, key="board:new", platform="tg", lane=f"tg:{self.group}",
-                                 method="sendMessage", purpose=BOARD, now=now, refresh=True,
-                                 params={"chat_id": self.group, "text": text})
+        if message_id is None:  # a new message each time one is needed (the old is gone)
+            await outbox.enqueue(conn, key=f"board:new:{iso(now)}", platform="tg",
+                                 lane=f"tg:{self.group}", method="sendMessage", purpose=BOARD,
+                                 now=now, params={"chat_id": self.group, "text": text})
             return
         await outbox.enqueue(conn, key=f"board:{message_id}", platform="tg",
                              lane=f"tg:{self.group}", method="editMessageText", purpose=BOARD,
@@ -180,9 +180,11 @@ class TelegramWorkspace:
             await cursors.put(conn, BOARD_MESSAGE, str(result["message_id"]))
 
     async def board_failed(self, conn: Conn, item: Item, error: Any) -> None:
-        """Outbox hook: the status message was deleted: the next change posts a new one."""
-        if item.method == "editMessageText" and "not found" in str(error):
+        """Outbox hook: the status message was deleted (or never went): the next tick
+        posts a new one."""
+        if item.method == "sendMessage" or "not found" in str(error):
             await cursors.drop(conn, BOARD_MESSAGE)
+            await cursors.drop(conn, BOARD_AT)
 
     async def send_report(self, conn: Conn, chat_id: int, text: str, *, key: str,
                           chart: bytes | None = None, chart_caption: str = "",
