@@ -118,7 +118,7 @@ async def on_open(query: CallbackQuery, callback_data: OpenCb, hub: Hub) -> None
     await query.answer()
     chat = query.message.chat.id if query.message else user.id
     await reply(hub, chat, text, key=f"open:{chat}:{incident.id}:{query.id}",
-                markup=card_keyboard(hub.render, incident))
+                markup=card_keyboard(hub.render, incident, hub.config))
 
 
 def build() -> Router:

@@ -10,7 +10,6 @@ of its kind, in working time. An item resolved before its message goes is droppe
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
@@ -185,7 +184,7 @@ class Gathering:
     def _age(self, since: datetime | None, now: datetime) -> str:
         if since is None:
             return ""
-        minutes = max(0, math.ceil(self.hub.calendar.between(since, now).total_seconds() / 60))
+        minutes = max(0, int(self.hub.calendar.between(since, now).total_seconds() // 60))
         return self.hub.render.text("deadlines.j2:hours_minutes", hours=minutes // 60,
                                     minutes=minutes % 60)
 

@@ -10,7 +10,6 @@ if it was deleted, the next change posts a new one.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -66,7 +65,7 @@ class Inbox:
                               self.hub.calendar)
 
     def age(self, age: timedelta) -> str:
-        minutes = max(0, math.ceil(age.total_seconds() / 60))
+        minutes = max(0, int(age.total_seconds() // 60))  # an age: whole minutes gone
         return self.hub.render.text("deadlines.j2:hours_minutes", hours=minutes // 60,
                                     minutes=minutes % 60)
 

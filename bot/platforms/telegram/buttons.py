@@ -12,6 +12,7 @@ from typing import Any
 from aiogram.filters.callback_data import CallbackData
 from pydantic import Field
 
+from bot.config import Config
 from bot.ports import CardAction, Keyboard
 from bot.render import Renderer
 from bot.services import cards
@@ -60,9 +61,11 @@ def markup(incident: Incident, keyboard: Keyboard) -> dict[str, Any]:
         for row in keyboard]}
 
 
-def card_keyboard(render: Renderer, incident: Incident) -> dict[str, Any]:
-    """The card's own buttons in the incident's state."""
-    return markup(incident, cards.buttons(render, incident))
+def card_keyboard(render: Renderer, incident: Incident,
+                  config: Config | None = None) -> dict[str, Any]:
+    """The card's own buttons in the incident's state (with the config: the one-press
+    assignment to a block's only executor)."""
+    return markup(incident, cards.buttons(render, incident, config))
 
 
 def rating_keyboard(incident_id: int) -> dict[str, Any]:

@@ -48,7 +48,7 @@ async def card_call(conn: Conn, config: Config, render: Renderer, incident_id: i
         return None
     events = await repo.events(conn, incident_id)
     text = cards.card_text(config, render, incident, events, now)
-    markup = buttons.card_keyboard(render, incident)
+    markup = buttons.card_keyboard(render, incident, config)
     if incident.card_message_id is None:
         chat, topic = config.telegram.staff_group, topics.get(incident.block)
         params: dict[str, Any] = {"chat_id": chat, "text": text, "reply_markup": markup}
