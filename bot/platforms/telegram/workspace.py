@@ -102,6 +102,8 @@ class TelegramWorkspace:
     # -- the port ---------------------------------------------------------------------
 
     async def show_card(self, conn: Conn, incident_id: int, now: datetime) -> None:
+        # a choice not yet put under the card would bring back buttons of an older state
+        await outbox.supersede(conn, f"picker:{incident_id}:", now)
         await outbox.enqueue(conn, key=f"card:{incident_id}", platform="card",
                              lane=f"tg:{self.group}", method="sync", params={}, now=now,
                              purpose="card", ref_id=incident_id, refresh=True)
