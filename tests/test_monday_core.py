@@ -179,3 +179,18 @@ def test_the_ladder_config_is_checked():
     raw["sla"] = {"escalation": {"every_minutes": 0}}
     with pytest.raises(Exception, match="every_minutes"):
         parse_config(raw, environ={})
+
+
+def test_who_sees_which_inbox():
+    from types import SimpleNamespace
+
+    from bot.services.inbox import Inbox
+
+    raw = world.config_dict("http://sandbox.invalid", "db.sqlite3")
+    raw["staff"].append({"telegram_id": 1010, "name": "Начальник ЖКХ",
+                         "roles": ["block_lead"], "blocks": ["ЖКХ"]})
+    box = Inbox(SimpleNamespace(config=parse_config(raw, environ={})))  # type: ignore[arg-type]
+    assert box.blocks_of(1004) is None  # the coordinator: every block
+    assert box.blocks_of(1002) is None  # the curator too
+    assert box.blocks_of(1010) == ["ЖКХ"]  # a block lead: theirs
+    assert box.blocks_of(1005) == [] and box.blocks_of(2001) == []  # executors, citizens
