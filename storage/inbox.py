@@ -114,11 +114,3 @@ async def mark_sent(conn: Conn, items: list[Gathered], now: datetime) -> None:
         "UPDATE gathered_items SET sent_at = ? WHERE user_id = ? AND kind = ?"
         " AND incident_id = ? AND due_key = ?",
         [(iso(now), g.user_id, g.kind, g.incident_id, g.due_key) for g in items])
-
-
-async def already(conn: Conn, kind: str) -> set[tuple[int, int, str]]:
-    """(person, incident, key) of every item of this kind, sent or waiting."""
-    rows = await fetch_all(
-        conn, "SELECT user_id, incident_id, due_key FROM gathered_items WHERE kind = ?",
-        (kind,))
-    return {(int(r[0]), int(r[1]), r[2]) for r in rows}
