@@ -180,8 +180,8 @@ async def test_interim_with_a_date_inbox_status_message_and_gathered_approvals(t
         await eventually(lambda: _wait_board(c, "ЖКХ: 🆕 1"), timeout=70)
         assert len(_board(await c.sent(STAFF_GROUP))) == 2
 
-        # Tuesday 09:00: №2 (due Monday 17:00) is overdue by an hour of working time
-        tuesday = MONDAY + timedelta(days=1)
+        # Tuesday 09:05: №2 (due Monday 17:00) is overdue by an hour of working time
+        tuesday = MONDAY + timedelta(days=1, minutes=5)
         await c.set_clock(tuesday)
         inbox = await eventually(lambda: _inbox_with(c, "Просрочены: 3"))
         assert "№2 · Дороги и транспорт · просрочено на 1 ч" in inbox["text"]
@@ -192,7 +192,7 @@ async def test_interim_with_a_date_inbox_status_message_and_gathered_approvals(t
         assert "№3" in promise["text"]
         # Wednesday: the promise was not kept; the card and /inbox say so
         await c.set_clock(tuesday + timedelta(days=1))
-        await eventually(lambda: _card_with(c, 3, "обещанный срок прошёл"), timeout=15)
+        await eventually(lambda: _card_with(c, 3, "обещанный срок прошёл"), timeout=70)
         inbox = await eventually(lambda: _inbox_with(c, "обещанный срок прошёл"))
         assert "№3" in inbox["text"]
         # a stranger has no inbox
