@@ -40,7 +40,7 @@ from bot.platforms.telegram.delivery import TelegramDelivery
 from bot.platforms.telegram.heartbeat import PollHeartbeat
 from bot.platforms.telegram.page import TelegramPage
 from bot.platforms.telegram.startup import TelegramChecks
-from bot.platforms.telegram.workspace import TelegramWorkspace
+from bot.platforms.telegram.workspace import BOARD, TelegramWorkspace
 from bot.platforms.vk.client import VkClient, VkClients
 from bot.platforms.vk.page import ANSWERS_WITH_PHOTOS, WALL_POSTS, VkPage
 from bot.platforms.vk.startup import check_communities
@@ -50,8 +50,12 @@ from bot.scheduler import Jobs
 from bot.services import failures
 from bot.services.deadlines.scan import TICK_SECONDS as DEADLINES_TICK
 from bot.services.deadlines.scan import Deadlines
+from bot.services.gathered import TICK_SECONDS as GATHERED_TICK
+from bot.services.gathered import Gathering
 from bot.services.health import FLUSH_SECONDS
 from bot.services.hub import Hub
+from bot.services.inbox import TICK_SECONDS as BOARD_TICK
+from bot.services.inbox import Inbox
 from bot.services.ingest import Ingest
 from bot.services.publishing.dispatch import PURPOSE as PUBLISHING
 from bot.services.publishing.dispatch import TICK_SECONDS as PUBLISHING_TICK
@@ -60,6 +64,8 @@ from bot.services.reports.reports import TICK_SECONDS as REPORTS_TICK
 from bot.services.reports.reports import Reports
 from bot.services.retention import TICK_SECONDS as RETENTION_TICK
 from bot.services.retention import Retention
+from bot.services.search import TICK_SECONDS as SEARCH_TICK
+from bot.services.search import Search
 from bot.services.startup import StartupReport
 from bot.services.workflow.presses import Workflow
 from bot.sources.max import MaxLongPoll
@@ -67,6 +73,7 @@ from bot.sources.vk import CommunityLongPoll, PublicWatcher
 from handlers import (
     card_buttons,
     chats,
+    inbox,
     press,
     private,
     staff_group,
@@ -154,6 +161,9 @@ class App:
         self.publishing = Publishing(self.hub)
         self.reports = Reports(self.hub)
         self.retention = Retention(self.hub)
+        self.search = Search(self.hub)
+        self.inbox = Inbox(self.hub)
+        self.gathering = Gathering(self.hub)
 
         # the outbox and each adapter's delivery functions
         self.telegram = TelegramDelivery(
@@ -171,9 +181,10 @@ class App:
             limits=Limits(scale=rate_scale),
             on_done={"card": self.telegram.card_sent, "answer": self.workflow.published,
                      "prompt": self.workspace.prompt_sent,
-                     PUBLISHING: self.publishing.on_done},
+                     PUBLISHING: self.publishing.on_done, BOARD: self.workspace.board_sent},
             on_failed={"answer": self.workflow.publish_failed,
-                       PUBLISHING: self.publishing.on_failed},
+                       PUBLISHING: self.publishing.on_failed,
+                       BOARD: self.workspace.board_failed},
             on_failed_default=self._undelivered,
             watermark=self.telegram.watermark,
         )
@@ -184,6 +195,9 @@ class App:
         self.jobs = Jobs()
         self.jobs.add("close-quiet", self.workflow.close_quiet, 5.0)
         self.jobs.add("deadlines", self.deadlines.tick, DEADLINES_TICK)
+        self.jobs.add("gathered", self.gathering.tick, GATHERED_TICK)
+        self.jobs.add("board", self.inbox.board_tick, BOARD_TICK)
+        self.jobs.add("search-index", self.search.index, SEARCH_TICK)
         self.jobs.add("publishing", self.publishing.tick, PUBLISHING_TICK)
         self.jobs.add("reports", self.reports.tick, REPORTS_TICK)
         self.jobs.add("retention", self.retention.tick, RETENTION_TICK)
@@ -207,6 +221,8 @@ class App:
         dp["publishing"] = self.publishing
         dp["reports"] = self.reports
         dp["retention"] = self.retention
+        dp["search"] = self.search
+        dp["inbox"] = self.inbox
         return dp
 
     def _routers(self) -> AiogramRouter:
@@ -228,6 +244,7 @@ class App:
         root.include_router(press.build())
         root.include_router(report_commands.build())
         root.include_router(status.build())
+        root.include_router(inbox.build())
         root.include_router(staff_group.build(self.config))
         root.include_router(private.build())
         root.include_router(chats.build(self.config))

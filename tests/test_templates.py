@@ -128,6 +128,26 @@ SAMPLES: dict[str, Any] = {
 SAMPLES_BY_FILE: dict[str, dict[str, Any]] = {
     "reports.j2": {"hours": 2.5},
     "deadlines.j2": {"kind": "working_hours"},
+    "inbox.j2": {
+        "icon": "⛔", "age": "2 ч 15 мин", "everything": False, "blocks": "ЖКХ",
+        "sections": [{"icon": "⛔", "title": "Просрочены", "count": 7, "overdue": True,
+                      "entries": [{"id": 12, "block": "ЖКХ", "age": "2 ч", "missed": False,
+                                 "late": True, "excerpt": "Нет отопления в доме 5 по ул. Ленина"},
+                                {"id": 14, "block": "ЖКХ", "age": "0 мин", "missed": True,
+                                 "late": False, "excerpt": "Яма у остановки"}]},
+                     {"icon": "🆕", "title": "Новые, не назначены", "count": 0,
+                      "overdue": False, "entries": []}],
+        "rows": [{"block": "ЖКХ", "new": 3, "approval": 1, "due_today": 2, "overdue": 5,
+                  "promised_today": 1}],
+        "totals": {"new": 3, "approval": 1, "due_today": 2, "overdue": 5,
+                   "promised_today": 1},
+        "icons": {"new": "🆕", "approval": "📝", "due_today": "⏳", "overdue": "⛔",
+                  "promised_today": "📅"},
+        "items": [{"id": 12, "block": "ЖКХ", "assignee": "Исполнитель ЖКХ", "age": "2 ч",
+                   "excerpt": "Нет отопления в доме 5 по ул. Ленина"},
+                  {"id": 13, "block": "Дороги и транспорт", "assignee": "", "age": "1 ч",
+                   "excerpt": "Яма у остановки"}],
+    },
 }
 # where one macro takes an argument of another kind than the name means elsewhere
 _REASON = Reason("terms", "ЖКХ", ("отопление", "батарея"))

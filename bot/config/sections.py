@@ -250,7 +250,39 @@ def _default_policies() -> dict[str, SlaPolicy]:
     }
 
 
+class Rung(_Model):
+    """One step of the escalation ladder: who hears of an overdue message, and after how
+    many working hours past its deadline."""
+
+    role: Literal["coordinator", "manager", "curator"]
+    after_hours: float = Field(default=0, ge=0)
+
+
+def _default_ladder() -> list[Rung]:
+    return [Rung(role="coordinator", after_hours=0), Rung(role="manager", after_hours=2),
+            Rung(role="curator", after_hours=8)]
+
+
+class Escalation(_Model):
+    ladder: list[Rung] = Field(default_factory=_default_ladder, min_length=1)
+    # one gathered «Просрочено: N» per person at most this often
+    every_minutes: int = Field(default=60, ge=1)
+    # one «N ответов ждут согласования» per coordinator at most this often
+    approvals_every_minutes: int = Field(default=10, ge=1)
+
+    @model_validator(mode="after")
+    def _climbs(self) -> Escalation:
+        roles = [r.role for r in self.ladder]
+        if len(set(roles)) != len(roles):
+            raise ValueError("ladder: each role may stand on it once")
+        hours = [r.after_hours for r in self.ladder]
+        if hours != sorted(hours):
+            raise ValueError("ladder: after_hours must not decrease from one step to the next")
+        return self
+
+
 class Sla(_Model):
+    escalation: Escalation = Field(default_factory=Escalation)
     policies: dict[str, SlaPolicy] = Field(default_factory=_default_policies)
     default_policy: str = "answer"
     fast_track_policy: str = "fast_track"
