@@ -66,13 +66,16 @@ async def handle_reply(message: Message, hub: Hub, workflow: Workflow) -> bool:
         return False
     incident_id, asked, asked_of = about
     user_id = message.from_user.id
-    if asked == CardAction.RETURN_FOR_REVISION and asked_of in (None, user_id):
+    mine = asked_of in (None, user_id)
+    if asked == CardAction.RETURN_FOR_REVISION and mine:
         text = await workflow.return_with_reason(user_id, incident_id, text_of(message))
-    elif asked in (CardAction.RETURN_FOR_REVISION, CardAction.MERGE) and asked_of not in (
-            None, user_id):  # someone else's word on the return or the merge
-        text = await workflow.note(user_id, incident_id, text_of(message), _photos(message))
-    elif asked == CardAction.MERGE:
+    elif asked == CardAction.INTERIM_EDIT and mine:
+        text = await workflow.edit_interim(user_id, incident_id, text_of(message))
+    elif asked == CardAction.MERGE and mine:
         text = await workflow.merge_into(user_id, incident_id, text_of(message))
+    elif asked in (CardAction.RETURN_FOR_REVISION, CardAction.INTERIM_EDIT, CardAction.MERGE):
+        # someone else's word on a return, an interim draft or a merge: a note
+        text = await workflow.note(user_id, incident_id, text_of(message), _photos(message))
     else:
         text = await workflow.reply(user_id, incident_id, text_of(message), _photos(message),
                                     asked=asked_of, album=_album(message),

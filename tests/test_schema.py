@@ -19,6 +19,14 @@ table deadline_queue
   incident_id INTEGER PK1
   next_at TEXT NOT NULL
   incident_id -> incidents(id)
+table gathered_items
+  user_id INTEGER NOT NULL PK1
+  kind TEXT NOT NULL PK2
+  incident_id INTEGER NOT NULL PK3
+  due_key TEXT NOT NULL PK4
+  queued_at TEXT NOT NULL
+  sent_at TEXT
+  incident_id -> incidents(id)
 table health_failures
   id INTEGER PK1
   name TEXT NOT NULL
@@ -101,6 +109,9 @@ table incidents
   edited_at TEXT
   deleted_at TEXT
   purged_at TEXT
+  search_text TEXT
+  interim_text TEXT
+  promised_on TEXT
 table notices
   incident_id INTEGER NOT NULL PK1
   kind TEXT NOT NULL PK2
@@ -165,6 +176,7 @@ table tg_marks
   chat_id INTEGER PK1
   message_id INTEGER NOT NULL
 index deadline_queue_next ON deadline_queue(next_at)
+index gathered_items_waiting ON gathered_items(user_id, kind) WHERE sent_at IS NULL
 index health_failures_at ON health_failures(at)
 index incident_events_action_at ON incident_events(action, at)
 index incident_events_incident ON incident_events(incident_id, id)
@@ -172,14 +184,17 @@ index incident_members_incident ON incident_members(incident_id, id)
 index incidents_assignee ON incidents(assignee_id, state)
 index incidents_block_received ON incidents(block, received_at)
 index incidents_due ON incidents(due_at) WHERE due_at IS NOT NULL
+index incidents_promised ON incidents(promised_on) WHERE promised_on IS NOT NULL
 index incidents_published ON incidents(published_at) WHERE published_at IS NOT NULL
 index incidents_received ON incidents(received_at)
 index incidents_state ON incidents(state)
 index incidents_thread ON incidents(thread_key, author_id)
+index incidents_unindexed ON incidents(id) WHERE search_text IS NULL
 index outbox_pending ON outbox(status, not_before, id) WHERE status IN ('pending', 'sending')
 index outbox_ref ON outbox(purpose, ref_id)
 index posts_page_status ON posts(page, status)
 index sqlite_autoindex_cursors_1 ON cursors(name)
+index sqlite_autoindex_gathered_items_1 ON gathered_items(user_id, kind, incident_id, due_key)
 index sqlite_autoindex_heartbeats_1 ON heartbeats(name)
 index sqlite_autoindex_incident_members_1 ON incident_members(source_key)
 index sqlite_autoindex_incidents_1 ON incidents(source_key)
@@ -188,6 +203,7 @@ index sqlite_autoindex_outbox_1 ON outbox(key)
 index sqlite_autoindex_post_targets_1 ON post_targets(post_id, target)
 trigger deadline_queue_on_insert ON incidents
 trigger deadline_queue_on_update ON incidents
+trigger incidents_search_stale ON incidents
 trigger outbox_delivered ON outbox
 trigger outbox_failed ON outbox
 trigger outbox_queued ON outbox
