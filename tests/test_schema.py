@@ -12,6 +12,14 @@ import re
 from storage.db import Conn, Database, fetch_all
 
 EXPECTED = """
+table absences
+  id INTEGER PK1
+  user_id INTEGER NOT NULL
+  deputy_id INTEGER NOT NULL
+  until TEXT NOT NULL
+  set_at TEXT NOT NULL
+  set_by INTEGER
+  ended_at TEXT
 table cursors
   name TEXT PK1
   value TEXT NOT NULL
@@ -40,6 +48,13 @@ table incident_events
   to_state TEXT
   button TEXT
   detail TEXT NOT NULL DEFAULT ''
+  incident_id -> incidents(id)
+table incident_external
+  incident_id INTEGER PK1
+  system TEXT NOT NULL DEFAULT ''
+  number TEXT NOT NULL DEFAULT ''
+  category TEXT NOT NULL DEFAULT ''
+  result TEXT NOT NULL DEFAULT ''
   incident_id -> incidents(id)
 table incidents
   id INTEGER PK1
@@ -132,6 +147,22 @@ table posts
   status TEXT NOT NULL DEFAULT 'queued'
   published_at TEXT
   error TEXT
+table routing_corrections
+  id INTEGER PK1
+  municipality TEXT NOT NULL
+  incident_id INTEGER NOT NULL
+  at TEXT NOT NULL
+  actor_id INTEGER
+  from_block TEXT NOT NULL
+  to_block TEXT NOT NULL
+  text TEXT NOT NULL DEFAULT ''
+  incident_id -> incidents(id)
+table routing_unlearned
+  municipality TEXT NOT NULL PK1
+  word TEXT NOT NULL PK2
+  block TEXT NOT NULL PK3
+  at TEXT NOT NULL
+  actor TEXT NOT NULL DEFAULT ''
 table schema_migrations
   version INTEGER PK1
   name TEXT NOT NULL
@@ -146,6 +177,7 @@ table staff
 table tg_marks
   chat_id INTEGER PK1
   message_id INTEGER NOT NULL
+index absences_user ON absences(user_id)
 index deadline_queue_next ON deadline_queue(next_at)
 index health_failures_at ON health_failures(at)
 index incident_events_action_at ON incident_events(action, at)
@@ -160,12 +192,14 @@ index incidents_thread ON incidents(thread_key, author_id)
 index outbox_pending ON outbox(status, not_before, id) WHERE status IN ('pending', 'sending')
 index outbox_ref ON outbox(purpose, ref_id)
 index posts_page_status ON posts(page, status)
+index routing_corrections_municipality ON routing_corrections(municipality)
 index sqlite_autoindex_cursors_1 ON cursors(name)
 index sqlite_autoindex_heartbeats_1 ON heartbeats(name)
 index sqlite_autoindex_incidents_1 ON incidents(source_key)
 index sqlite_autoindex_notices_1 ON notices(incident_id, kind, due_key)
 index sqlite_autoindex_outbox_1 ON outbox(key)
 index sqlite_autoindex_post_targets_1 ON post_targets(post_id, target)
+index sqlite_autoindex_routing_unlearned_1 ON routing_unlearned(municipality, word, block)
 trigger deadline_queue_on_insert ON incidents
 trigger deadline_queue_on_update ON incidents
 trigger outbox_delivered ON outbox
