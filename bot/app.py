@@ -41,7 +41,7 @@ from bot.platforms.vk.startup import check_communities
 from bot.ports import Page
 from bot.render import Renderer
 from bot.scheduler import Jobs
-from bot.services import failures
+from bot.services import failures, learning, people
 from bot.services.deadlines.scan import TICK_SECONDS as DEADLINES_TICK
 from bot.services.deadlines.scan import Deadlines
 from bot.services.health import FLUSH_SECONDS
@@ -58,6 +58,7 @@ from bot.services.startup import StartupReport
 from bot.services.workflow.presses import Workflow
 from bot.sources.vk import CommunityLongPoll, PublicWatcher
 from handlers import (
+    away,
     card_buttons,
     chats,
     press,
@@ -83,9 +84,12 @@ def make_hub(*, config: Config, clock: Clock, db: Database, render: Renderer,
     VK as the pages: what the process runs with, and what a test of a service builds."""
     pages: list[Page] = [TelegramPage(config, clock, render),
                          VkPage(config, clock, render, db)]
-    return Hub(config=config, clock=clock, db=db, render=render, calendar=calendar,
-               router=router, workspace=TelegramWorkspace(config, clock),
-               pages={name: page for page in pages for name in page.platforms})
+    hub = Hub(config=config, clock=clock, db=db, render=render, calendar=calendar,
+              router=router, workspace=TelegramWorkspace(config, clock),
+              pages={name: page for page in pages for name in page.platforms})
+    # a notice to someone away goes to their deputy (decree 004 §3.3)
+    hub.workspace = people.Deputies(hub, hub.workspace)
+    return hub
 
 
 class App:
@@ -115,7 +119,8 @@ class App:
                                                               config.calendar),
                             router=Router(config))
         self.router = self.hub.router
-        self.workspace = self.hub.workspace
+        assert isinstance(self.hub.workspace, people.Deputies)
+        self.workspace = self.hub.workspace.inner
         assert isinstance(self.workspace, TelegramWorkspace)
         vk_page = self.hub.pages["vk"]
         assert isinstance(vk_page, VkPage)
@@ -154,6 +159,7 @@ class App:
         # the jobs: each a short idempotent tick on the domain clock, run in this order by
         # ``run_all_once`` (what the demo and the tests call after moving time)
         self.jobs = Jobs()
+        self.jobs.add("absences", people.Absences(self.hub).tick, people.TICK_SECONDS)
         self.jobs.add("close-quiet", self.workflow.close_quiet, 5.0)
         self.jobs.add("deadlines", self.deadlines.tick, DEADLINES_TICK)
         self.jobs.add("publishing", self.publishing.tick, PUBLISHING_TICK)
@@ -197,6 +203,7 @@ class App:
         root = AiogramRouter(name="root")
         root.include_router(card_buttons.build())
         root.include_router(deadline_command.build())
+        root.include_router(away.build())
         root.include_router(press.build())
         root.include_router(report_commands.build())
         root.include_router(status.build())
@@ -263,6 +270,9 @@ class App:
 
     async def _sync_staff(self) -> None:
         async with self.db.tx() as conn:
+            await people.load(self.hub, conn)
+            await learning.relearn(self.hub, conn)
+            self.router = self.hub.router
             await staff.replace_all(conn, [
                 staff.Person(m.telegram_id, m.name, m.roles, m.blocks, m.vk_id)
                 for m in self.config.staff])

@@ -44,3 +44,12 @@ async def open_absences(conn: Conn, since: date) -> list[AbsenceRow]:
               " WHERE ended_at IS NULL AND until >= ? ORDER BY id", (since.isoformat(),))
     return [AbsenceRow(r["id"], r["user_id"], r["deputy_id"], date.fromisoformat(r["until"]),
                        r["set_at"], r["set_by"]) for r in rows]
+
+
+async def open_incidents_of(conn: Conn, user_id: int) -> list[int]:
+    """The incidents assigned to a person that are still being worked on."""
+    rows = await fetch_all(
+        conn, "SELECT id FROM incidents WHERE assignee_id = ? AND state IN"
+              " ('new', 'assigned', 'in_progress', 'answer_ready', 'returned', 'reopened')"
+              " ORDER BY id", (user_id,))
+    return [int(r["id"]) for r in rows]

@@ -124,12 +124,16 @@ SAMPLES: dict[str, Any] = {
 SAMPLES_BY_FILE: dict[str, dict[str, Any]] = {
     "reports.j2": {"hours": 2.5},
     "deadlines.j2": {"kind": "working_hours"},
+    "people.j2": {"weekday": 4, "day": "27.11", "time": "17:30", "admins": "Руководитель МЦУ",
+                  "executors": "Исполнитель ЖКХ", "problems": ["сотрудник указан дважды"]},
 }
 # where one macro takes an argument of another kind than the name means elsewhere
 _REASON = Reason("terms", "ЖКХ", ("отопление", "батарея"))
 SAMPLES_BY_MACRO: dict[tuple[str, str], dict[str, Any]] = {
     ("texts.j2", "ev_created"): {"reason": _REASON},
     ("routing.j2", "route_reason"): {"r": _REASON},
+    ("people.j2", "blocks_without_executors"): {"blocks": ["Образование", "Прочее"]},
+    ("texts.j2", "ev_fast_track"): {"on": True},
 }
 # arguments that are the platform's own words or ids on purpose, kept out of the check
 NOT_OURS = {"error", "chat", "key", "link", "links"}

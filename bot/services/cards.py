@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.config import Config
+from bot.domain.absence import Absence
 from bot.domain.incident import State
 from bot.domain.routing import Reason
 from bot.ports import CardAction, CardButton, Keyboard
@@ -30,14 +31,15 @@ _INTERIM, _SUBMIT = (_A.SEND_INTERIM, "btn_interim"), (_A.ASK_FOR_ANSWER, "btn_s
 _TEMPLATES, _REASSIGN = (_A.OFFER_TEMPLATES, "btn_templates"), (_A.REASSIGN, "btn_reassign")
 _REJECT, _REOPEN = (_A.REJECT, "btn_reject"), (_A.REOPEN, "btn_reopen")
 _APPROVE, _RETURN = (_A.APPROVE, "btn_approve"), (_A.RETURN_FOR_REVISION, "btn_return")
+_MORE = (_A.MORE, "btn_more")  # the corrections: block, fast track, deadline, executor
 
 # the card's buttons in each state: rows of (action, label phrase in texts.j2)
 _BUTTONS: dict[str, list[list[tuple[CardAction, str]]]] = {
-    State.NEW: [[_TAKE, _ASSIGN], [_INTERIM, _REJECT]],
-    State.ASSIGNED: [[_INTERIM, _SUBMIT], [_TEMPLATES, _REASSIGN], [_REJECT]],
-    State.IN_PROGRESS: [[_INTERIM, _SUBMIT], [_TEMPLATES, _REASSIGN], [_REJECT]],
-    State.RETURNED: [[_SUBMIT, _TEMPLATES], [_REASSIGN]],
-    State.REOPENED: [[_TAKE, _ASSIGN], [_INTERIM, _SUBMIT], [_REJECT]],
+    State.NEW: [[_TAKE, _ASSIGN], [_INTERIM, _REJECT], [_MORE]],
+    State.ASSIGNED: [[_INTERIM, _SUBMIT], [_TEMPLATES, _REASSIGN], [_REJECT, _MORE]],
+    State.IN_PROGRESS: [[_INTERIM, _SUBMIT], [_TEMPLATES, _REASSIGN], [_REJECT, _MORE]],
+    State.RETURNED: [[_SUBMIT, _TEMPLATES], [_REASSIGN, _MORE]],
+    State.REOPENED: [[_TAKE, _ASSIGN], [_INTERIM, _SUBMIT], [_REJECT, _MORE]],
     State.ANSWER_READY: [[_APPROVE, _RETURN]],
     State.APPROVED: [],
     State.PUBLISHED: [[_REOPEN]],
@@ -115,6 +117,10 @@ def history_lines(render: Renderer, events: list[Event]) -> list[dict[str, Any]]
             kwargs["error"] = event.detail
         elif event.action == "rating":
             kwargs["score"] = event.detail
+        elif event.action in ("change_block", "set_deadline"):
+            kwargs["detail"] = event.detail
+        elif event.action == "fast_track":
+            kwargs["on"] = event.detail.startswith("on")
         who = event.actor_name or render.text("system")
         lines.append({"at": event.at, "who": who, "what": render.text(name, **kwargs)})
     if len(lines) > HISTORY_LINES:
@@ -123,7 +129,8 @@ def history_lines(render: Renderer, events: list[Event]) -> list[dict[str, Any]]
 
 
 def card_text(config: Config, render: Renderer, incident: Incident, events: list[Event],
-              now: datetime) -> str:
+              now: datetime, away: Absence | None = None) -> str:
+    """The card; ``away``: the assignee's absence in force, to name the deputy too."""
     text, truncated = _clip(incident.text, TEXT_BUDGET)
     answer, _ = _clip(incident.answer_text or "", ANSWER_BUDGET)
     assignee = None
@@ -150,4 +157,13 @@ def card_text(config: Config, render: Renderer, incident: Incident, events: list
         author=incident.author_name or render.text(
             "author_vk" if incident.author_id.startswith("vk:") else "author_other"),
         history=history_lines(render, events),
+        deputy=render_deputy(config, away),
+        away_until=away.until.strftime("%d.%m") if away else "",
     )
+
+
+def render_deputy(config: Config, away: Absence | None) -> str:
+    if away is None:
+        return ""
+    member = config.staff_by_id(away.deputy_id)
+    return member.name if member else str(away.deputy_id)

@@ -15,12 +15,13 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.domain import absence
 from bot.platforms.telegram import buttons
 from bot.platforms.telegram.bot_api import upload
 from bot.ports import CardAction, Keyboard
 from bot.render import Renderer
 from bot.services import cards
-from storage import cursors, outbox
+from storage import cursors, outbox, people
 from storage import incidents as repo
 from storage.db import Conn
 from storage.incidents import Incident
@@ -45,7 +46,13 @@ async def card_call(conn: Conn, config: Config, render: Renderer, incident_id: i
     if incident is None:
         return None
     events = await repo.events(conn, incident_id)
-    text = cards.card_text(config, render, incident, events, now)
+    away = None
+    if incident.assignee_id is not None:
+        today = now.astimezone(config.municipality.tz).date()
+        rows = await people.open_absences(conn, today)
+        away = absence.active([absence.Absence(r.user_id, r.deputy_id, r.until)
+                               for r in rows], today).get(incident.assignee_id)
+    text = cards.card_text(config, render, incident, events, now, away)
     markup = buttons.card_keyboard(render, incident)
     if incident.card_message_id is None:
         chat, topic = config.telegram.staff_group, topics.get(incident.block)
@@ -109,6 +116,18 @@ class TelegramWorkspace:
         await outbox.enqueue_refresh_many(
             conn, [(f"card:{i}", "card", lane, "sync", {}, "card", i) for i in incident_ids],
             now)
+
+    async def move_card(self, conn: Conn, incident: Incident, now: datetime) -> None:
+        """A card cannot change topic in Telegram: the old message is deleted and the
+        next sync posts the card anew in the block's topic."""
+        if incident.card_message_id is not None and incident.card_chat_id is not None:
+            await outbox.enqueue(
+                conn, key=f"movecard:{incident.id}:{incident.version}", platform="tg",
+                lane=f"tg:{incident.card_chat_id}", method="deleteMessage",
+                params={"chat_id": incident.card_chat_id,
+                        "message_id": incident.card_message_id}, now=now)
+            await repo.forget_card(conn, incident.id)
+        await self.show_card(conn, incident.id, now)
 
     def card_link(self, card_chat_id: int | None, card_message_id: int | None) -> str:
         """A t.me link to the card, for staff (members of the supergroup) to open it."""

@@ -18,6 +18,7 @@ from bot.domain.wording import greeting_name, greets
 from bot.ports import CardAction
 from bot.services import cards
 from bot.services.hub import Hub
+from bot.services.workflow.corrections import CORRECTION_ACTIONS, Corrections
 from bot.services.workflow.replies import Replies
 from bot.services.workflow.steps import Reply, check, storable
 from storage import incidents as repo
@@ -41,6 +42,7 @@ ACTION_OF: dict[CardAction, Action] = {
     CardAction.REOPEN: Action.REOPEN,
     CardAction.PUBLISHED_MANUALLY: Action.PUBLISH_MANUAL,
     CardAction.BACK: Action.INTERIM,
+    **CORRECTION_ACTIONS,
 }
 
 
@@ -56,7 +58,7 @@ class CardPress(Protocol):
 OnPress = Callable[[Conn, Actor, Incident, int], Awaitable[Reply]]
 
 
-class Workflow(Replies):
+class Workflow(Corrections, Replies):
     """The staff's work on an incident: the card's buttons (here), answers written as
     replies (``replies``), publication to the citizen (``publication``)."""
 
@@ -78,6 +80,7 @@ class Workflow(Replies):
             CardAction.REOPEN: self.reopen,
             CardAction.PUBLISHED_MANUALLY: self.published_manually,
             CardAction.BACK: self.back,
+            **self.correction_presses(),
         }
 
     async def press(self, user_id: int, data: CardPress) -> Reply:
