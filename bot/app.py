@@ -41,7 +41,7 @@ from bot.platforms.vk.startup import check_communities
 from bot.ports import Page
 from bot.render import Renderer
 from bot.scheduler import Jobs
-from bot.services import failures, learning, people
+from bot.services import failures, learning, people, reload
 from bot.services.deadlines.scan import TICK_SECONDS as DEADLINES_TICK
 from bot.services.deadlines.scan import Deadlines
 from bot.services.health import FLUSH_SECONDS
@@ -171,6 +171,7 @@ class App:
         self.bot.session.middleware(PollHeartbeat(self.hub.health))
         self.dispatcher = self._dispatcher()
         self.stop = asyncio.Event()
+        self._reloading: asyncio.Future[bool] | None = None
 
     def _dispatcher(self) -> Dispatcher:
         dp = Dispatcher()
@@ -280,6 +281,21 @@ class App:
     def request_stop(self) -> None:
         self.stop.set()
 
+    def request_reload(self, path: str) -> None:
+        """SIGHUP: reread the config file (``bot.services.reload``)."""
+        self._reloading = asyncio.ensure_future(self.reload(path))
+
+    async def reload(self, path: str) -> bool:
+        try:
+            applied = await reload.reload(self.hub, path)
+        except Exception:  # a failed reload must not end the process; the old config stays
+            log.exception("config %s: reload failed; the old config stays", path)
+            return False
+        if applied:
+            self.ingest.staff_changed()
+            self.router = self.hub.router
+        return applied
+
     async def run(self) -> int:
         await self.db.open()
         try:
@@ -342,9 +358,11 @@ class App:
                     await asyncio.sleep(0.2)
 
 
-async def run(config: Config) -> int:
+async def run(config: Config, path: str | None = None) -> int:
     app = App(config)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, app.request_stop)
+    if path is not None:  # kill -HUP: staff and blocks change without a restart
+        loop.add_signal_handler(signal.SIGHUP, app.request_reload, path)
     return await app.run()

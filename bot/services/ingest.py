@@ -54,11 +54,17 @@ class Outcome:
 
 
 class Ingest:
+    def staff_changed(self) -> None:
+        """Staff write in the city chats as themselves, not as citizens (and may change
+        on a reload)."""
+        config = self.hub.config
+        self._staff_tg = {f"tg:{m.telegram_id}" for m in config.staff}
+        self._staff_vk = {f"vk:{m.vk_id}" for m in config.staff if m.vk_id}
+
     def __init__(self, hub: Hub):
         self.hub = hub
         config = hub.config
-        self._staff_tg = {f"tg:{m.telegram_id}" for m in config.staff}
-        self._staff_vk = {f"vk:{m.vk_id}" for m in config.staff if m.vk_id}
+        self.staff_changed()
         self._own_vk = {f"vk:-{c.id}" for c in config.vk.communities}
         # the official channel and its discussion group speaking as themselves (their
         # admins, anonymously) are the administration, not a citizen
