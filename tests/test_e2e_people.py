@@ -29,6 +29,10 @@ async def _texts(c, chat: int, words: str) -> list[str]:
     return [m["text"] for m in await c.sent(chat) if words in (m.get("text") or "")]
 
 
+async def _clock_at(env, moment: datetime) -> bool:
+    return env.app.clock.now() >= moment
+
+
 async def _card_with(c, number: int, words: str) -> dict | None:
     card = await c.card(number)
     return card if card and words in (card["text"] + str(card.get("reply_markup"))) else None
@@ -69,6 +73,7 @@ async def test_a_deputy_gets_the_assignment_and_reminders_until_friday(tmp_path)
 
         # Saturday: it ended by itself; the executor gets their own again
         await c.set_clock(SATURDAY)
+        await eventually(lambda: _clock_at(env, SATURDAY))  # the bot follows the sandbox
         await c.vk_comment(100001, 18, 500102, "Батарея в подъезде холодная, дом 7")
         card = await _assign(c, 2, "Исполнитель ЖКХ")
         assert "замещает" not in card["text"]
