@@ -55,6 +55,7 @@ class CardAction(StrEnum):
     SET_DEADLINE = "sd"  # a deadline chosen (arg: bot.domain.deadline_choice code)
     OTHER_EXECUTOR = "ox"  # offers every executor, by block
     ASSIGN_ANY = "ay"  # an executor of any block chosen (arg: their id)
+    RESULT = "rs"  # the result for the regional report (arg: 0 решено, 1 разъяснено)
 
 
 @dataclass(frozen=True)

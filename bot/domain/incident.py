@@ -39,6 +39,8 @@ class Action(StrEnum):
     CHANGE_BLOCK = "change_block"
     FAST_TRACK = "fast_track"
     SET_DEADLINE = "set_deadline"
+    # the result for the regional report («решено» / «разъяснено»), once answered
+    RESULT = "result"
     # done by the process itself, never by a button
     PUBLISHED = "published"
     PUBLISH_FAILED = "publish_failed"
@@ -167,7 +169,7 @@ def may(actor: Actor, action: Action, block: str, assignee: int | None) -> Refus
         return None if _supervises(actor, block) else Refusal.NOT_SUPERVISOR
     if action == Action.FAST_TRACK:
         return None if actor.roles & FAST_TRACKERS else Refusal.NOT_SUPERVISOR
-    if action in (Action.CHANGE_BLOCK, Action.SET_DEADLINE):
+    if action in (Action.CHANGE_BLOCK, Action.SET_DEADLINE, Action.RESULT):
         return None if _supervises(actor, block) else Refusal.NOT_SUPERVISOR
     if action in (Action.INTERIM, Action.SUBMIT):
         if actor.user_id is not None and actor.user_id == assignee:
@@ -204,6 +206,16 @@ def adjust(state: State, action: Action, actor: Actor, block: str,
     if refusal is not None:
         raise Refused(refusal)
     if State(state) not in ADJUSTABLE_STATES:
+        raise Refused(Refusal.STALE)
+    return State(state)
+
+
+def record_result(state: State, actor: Actor, block: str, assignee: int | None) -> State:
+    """The result may be recorded once the answer is published (or the message closed)."""
+    refusal = may(actor, Action.RESULT, block, assignee)
+    if refusal is not None:
+        raise Refused(refusal)
+    if State(state) not in (State.PUBLISHED, State.CLOSED):
         raise Refused(Refusal.STALE)
     return State(state)
 

@@ -12,10 +12,12 @@ from typing import Any
 
 from bot.config import Config
 from bot.domain.absence import Absence
+from bot.domain.external import RESULTS
 from bot.domain.incident import State
 from bot.domain.routing import Reason
 from bot.ports import CardAction, CardButton, Keyboard
 from bot.render import Renderer
+from storage.external import External
 from storage.incidents import Event, Incident
 
 TEXT_BUDGET = 1500  # citizen's text on the card; the whole card must stay under 4096
@@ -61,6 +63,9 @@ def buttons(render: Renderer, incident: Incident) -> Keyboard:
     if incident.state == State.APPROVED and incident.reply_target.get("platform") == "manual":
         rows.append([CardButton(render.text("btn_publish_manual"),
                                 CardAction.PUBLISHED_MANUALLY)])
+    if incident.state in (State.PUBLISHED, State.CLOSED):  # the regional report's result
+        rows.append([CardButton(render.text(f"people.j2:btn_result_{key}"), CardAction.RESULT,
+                                number) for number, key in enumerate(RESULTS)])
     return rows
 
 
@@ -117,7 +122,7 @@ def history_lines(render: Renderer, events: list[Event]) -> list[dict[str, Any]]
             kwargs["error"] = event.detail
         elif event.action == "rating":
             kwargs["score"] = event.detail
-        elif event.action in ("change_block", "set_deadline"):
+        elif event.action in ("change_block", "set_deadline", "result"):
             kwargs["detail"] = event.detail
         elif event.action == "fast_track":
             kwargs["on"] = event.detail.startswith("on")
@@ -129,8 +134,10 @@ def history_lines(render: Renderer, events: list[Event]) -> list[dict[str, Any]]
 
 
 def card_text(config: Config, render: Renderer, incident: Incident, events: list[Event],
-              now: datetime, away: Absence | None = None) -> str:
-    """The card; ``away``: the assignee's absence in force, to name the deputy too."""
+              now: datetime, away: Absence | None = None,
+              external: External | None = None) -> str:
+    """The card; ``away``: the assignee's absence in force, to name the deputy too;
+    ``external``: its number and category elsewhere, and its result."""
     text, truncated = _clip(incident.text, TEXT_BUDGET)
     answer, _ = _clip(incident.answer_text or "", ANSWER_BUDGET)
     assignee = None
@@ -159,6 +166,7 @@ def card_text(config: Config, render: Renderer, incident: Incident, events: list
         history=history_lines(render, events),
         deputy=render_deputy(config, away),
         away_until=away.until.strftime("%d.%m") if away else "",
+        external=external,
     )
 
 

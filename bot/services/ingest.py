@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.domain import external
 from bot.domain.incident import OPEN_STATES, Action, Actor, Refused, State, decide
 from bot.domain.routing import Message
 from bot.domain.text import is_noise
 from bot.services.hub import Hub
 from storage import cursors
+from storage import external as external_store
 from storage import incidents as repo
 from storage.db import Conn
 from storage.incidents import NewIncident
@@ -321,6 +323,17 @@ class Ingest:
 
     # -- a message staff forwarded to the bot (from ПОС, a portal, elsewhere) ------------
 
+    async def _external(self, incident_id: int | None, source: str, text: str) -> None:
+        """Its number and category in the system it came from, when it names them."""
+        if incident_id is None or source not in external.SYSTEMS:
+            return
+        number, category = external.parse(text)
+        async with self.hub.db.tx() as conn:
+            await external_store.put(conn, incident_id, system=source, number=number,
+                                     category=category)
+            await self.hub.workspace.show_card(conn, incident_id, self.hub.clock.now())
+        self.hub.wake_outbox()
+
     async def hold_forward(self, staff_id: int, message_id: int,
                            payload: dict[str, Any]) -> None:
         """Keep what was forwarded until they say where it came from."""
@@ -344,6 +357,7 @@ class Ingest:
             attachments=payload["attachments"], reply_target={"platform": "manual"},
         ))
         if outcome.result == "created":
+            await self._external(outcome.incident_id, source, payload["text"])
             return outcome
         existing = await repo.by_source_key(self.hub.db.reader, key)
         return Outcome(outcome.result, existing.id if existing else None, outcome.reason)

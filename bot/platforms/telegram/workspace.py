@@ -21,7 +21,7 @@ from bot.platforms.telegram.bot_api import upload
 from bot.ports import CardAction, Keyboard
 from bot.render import Renderer
 from bot.services import cards
-from storage import cursors, outbox, people
+from storage import cursors, external, outbox, people
 from storage import incidents as repo
 from storage.db import Conn
 from storage.incidents import Incident
@@ -52,7 +52,8 @@ async def card_call(conn: Conn, config: Config, render: Renderer, incident_id: i
         rows = await people.open_absences(conn, today)
         away = absence.active([absence.Absence(r.user_id, r.deputy_id, r.until)
                                for r in rows], today).get(incident.assignee_id)
-    text = cards.card_text(config, render, incident, events, now, away)
+    text = cards.card_text(config, render, incident, events, now, away,
+                           await external.get(conn, incident_id))
     markup = buttons.card_keyboard(render, incident)
     if incident.card_message_id is None:
         chat, topic = config.telegram.staff_group, topics.get(incident.block)

@@ -13,11 +13,20 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain import deadline_choice, sla
-from bot.domain.incident import Action, Actor, Refusal, Refused, State, adjust
+from bot.domain.external import RESULTS
+from bot.domain.incident import (
+    Action,
+    Actor,
+    Refusal,
+    Refused,
+    State,
+    adjust,
+    record_result,
+)
 from bot.ports import CardAction, CardButton, Keyboard
 from bot.services import cards, learning
 from bot.services.workflow.steps import Reply, Steps, check
-from storage import corrections
+from storage import corrections, external
 from storage import incidents as repo
 from storage.db import Conn
 from storage.incidents import Incident
@@ -32,6 +41,7 @@ CORRECTION_ACTIONS: dict[CardAction, Action] = {
     CardAction.SET_DEADLINE: Action.SET_DEADLINE,
     CardAction.OTHER_EXECUTOR: Action.ASSIGN,
     CardAction.ASSIGN_ANY: Action.ASSIGN,
+    CardAction.RESULT: Action.RESULT,
 }
 _FAST_ON, _FAST_OFF = "on", "off"
 _ASSIGNABLE = (State.NEW, State.REOPENED, State.ASSIGNED, State.IN_PROGRESS, State.RETURNED)
@@ -48,6 +58,7 @@ class Corrections(Steps):
             CardAction.SET_DEADLINE: self.set_deadline,
             CardAction.OTHER_EXECUTOR: self.other_executor,
             CardAction.ASSIGN_ANY: self.assign_any,
+            CardAction.RESULT: self.result,
         }
 
     def _adjust(self, incident: Incident, action: Action, actor: Actor) -> State:
@@ -239,3 +250,20 @@ class Corrections(Steps):
             key=f"assigned:{incident.id}:{incident.version}:{member.telegram_id}",
             purpose="prompt", ref_id=incident.id)
         return Reply(self.hub.render.text("done_assign", to=member.name))
+
+    # -- the result, for the regional report ----------------------------------------------
+
+    async def result(self, conn: Conn, actor: Actor, incident: Incident, number: int) -> Reply:
+        if not 0 <= number < len(RESULTS):
+            raise Refused(Refusal.STALE)
+        state = record_result(State(incident.state), actor, incident.block,
+                              incident.assignee_id)
+        now = self.hub.clock.now()
+        await external.put(conn, incident.id, result=RESULTS[number])
+        await repo.add_event(conn, incident.id, now, Action.RESULT.value,
+                             actor_id=actor.user_id,
+                             actor_name=self.hub.staff_name(actor.user_id),
+                             from_state=state.value, to_state=state.value,
+                             button=CardAction.RESULT.value, detail=RESULTS[number])
+        await self.hub.workspace.show_card(conn, incident.id, now)
+        return Reply(self._label("done_result", result=RESULTS[number]))
