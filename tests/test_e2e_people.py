@@ -151,3 +151,64 @@ async def test_sighup_rereads_staff_and_a_bad_file_changes_nothing(tmp_path):
 async def _alerts(c, n: int):
     alerts = [a for a in await c.callback_answers() if a["show_alert"]]
     return alerts if len(alerts) >= n else None
+
+
+POS_TEXT = ("Сообщение № 4512873 на ПОС\nКатегория: Дороги\n"
+            "Во дворе дома 4 по ул. Ленина яма на дороге, не проехать")
+
+
+async def test_a_pos_forward_keeps_its_number_and_result_and_the_export_has_them(tmp_path):
+    import io
+
+    import openpyxl
+
+    from tests.test_e2e_reports import _download
+
+    rules = [{"source": "vk:100002", "priority": "fast"},
+             {"source": "forward:pos", "policy": "portal"}]
+    async with running(tmp_path, clock=MONDAY, **{"routing.rules": rules}) as env:
+        c = env.control
+        await c.tg_message(COORDINATOR, COORDINATOR, POS_TEXT,
+                           forward_from={"name": "Житель с ПОС"})
+        ask = await eventually(lambda: _message(c, COORDINATOR, "Откуда это сообщение"))
+        await c.press(ask, COORDINATOR, button(ask, "ПОС"))
+        card = await eventually(lambda: _card_with(c, 1, "№ 4512873 во внешней системе"))
+        assert "категория: Дороги" in card["text"]
+        assert "07.12 09:00" in card["text"]  # the portal's 14 calendar days
+
+        await _assign(c, 1, "Исполнитель дорог")
+        card = await c.card(1)
+        await c.tg_message(world.STAFF_GROUP, ROADS, "Яму засыпали щебнем 23.11.",
+                           reply_to_message_id=card["message_id"])
+        card = await eventually(lambda: _card_with(c, 1, "Согласовать"))
+        await c.press(card, COORDINATOR, button(card, "Согласовать"))
+        card = await eventually(lambda: _card_with(c, 1, "Опубликовано вручную"))
+        await c.press(card, COORDINATOR, button(card, "Опубликовано вручную"))
+        card = await eventually(lambda: _card_with(c, 1, "Решено"))
+        await c.press(card, ROADS, button(card, "Решено"))  # an executor may not
+        await c.press(card, COORDINATOR, button(card, "Решено"))
+        card = await eventually(lambda: _card_with(c, 1, "итог: решено"))
+
+        await c.tg_message(1001, 1001, "/export month")
+        document = await eventually(lambda: _message(c, 1001, "", "document"))
+        book = openpyxl.load_workbook(io.BytesIO(await _download(c, document["file_id"])))
+        header, row = list(book["Сообщения"].iter_rows(values_only=True))[:2]
+        cells = dict(zip(header, row, strict=True))
+        assert cells["Ответ"] == "Яму засыпали щебнем 23.11."
+        assert cells["Исполнитель"] == "Исполнитель дорог"
+        assert cells["Внешняя система"] == "ПОС (Госуслуги)"
+        assert cells["Номер во внешней системе"] == "4512873"
+        assert cells["Категория"] == "Дороги"
+        assert cells["Итог"] == "решено"
+        for step in ("Поступило", "Назначено", "Ответ подготовлен", "Согласовано",
+                     "Опубликовано"):
+            assert cells[step] is not None, step
+
+
+async def _message(c, chat: int, words: str, kind: str = "text"):
+    for m in await c.sent(chat):
+        if kind == "document" and m.get("kind") == "document":
+            return m
+        if kind == "text" and words in (m.get("text") or ""):
+            return m
+    return None
