@@ -146,7 +146,12 @@ async def test_corrections_teach_the_router_and_an_admin_takes_a_word_back(tmp_p
             await c.press(card, COORDINATOR, button(card, "Сменить блок"))
             card = await _card_after(c, number, lambda m: "ЖКХ" in str(m["reply_markup"]))
             await c.press(card, COORDINATOR, button(card, "ЖКХ"))
-            await _card_after(c, number, lambda m: "сменил(а) блок" in m["text"])
+            # the new card, in the block's topic, offers the block's executors
+            card = await _card_after(c, number, lambda m: "сменил(а) блок" in m["text"]
+                                     and "Исполнитель ЖКХ" in str(m["reply_markup"]))
+            assert card["message_thread_id"] == env.config.telegram.topics["ЖКХ"]
+        await c.press(card, COORDINATOR, button(card, "Исполнитель ЖКХ"))
+        await _card_after(c, 3, lambda m: "Исполнитель: Исполнитель ЖКХ" in m["text"])
         # the fourth message about leaves goes to ЖКХ by the learned word
         await c.vk_comment(100001, 30, 500200, "Когда вывезут листву?")
         card = await eventually(lambda: c.card(4))

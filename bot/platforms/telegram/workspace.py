@@ -9,6 +9,7 @@ Every method queues Bot API calls as outbox rows (the lane of a chat is ``tg:<ch
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -142,6 +143,11 @@ class TelegramWorkspace:
     async def offer_choices(self, conn: Conn, incident: Incident, action: CardAction,
                             choices: Keyboard) -> None:
         if incident.card_message_id is None:
+            # the card is being posted anew (moved to another block's topic): the choice
+            # waits for it (``choices_waiting``)
+            await cursors.put(conn, f"choices:{incident.id}", json.dumps(
+                {"v": incident.version, "markup": buttons.markup(incident, choices)},
+                ensure_ascii=False))
             return
         await outbox.enqueue(
             conn, key=f"picker:{incident.id}:{incident.version}:{action}",
@@ -151,6 +157,23 @@ class TelegramWorkspace:
                     "reply_markup": buttons.markup(incident, choices)},
             now=self.clock.now(), refresh=True,
         )
+
+    async def choices_waiting(self, conn: Conn, incident_id: int) -> None:
+        """The card was posted: a choice offered meanwhile goes under it, unless the
+        incident has moved on since (its buttons would be stale)."""
+        waiting = await cursors.get(conn, f"choices:{incident_id}")
+        if waiting is None:
+            return
+        await cursors.drop(conn, f"choices:{incident_id}")
+        offer = json.loads(waiting)
+        incident = await repo.get(conn, incident_id)
+        if incident is None or incident.version != offer["v"] or incident.card_message_id is None:
+            return
+        await outbox.enqueue(
+            conn, key=f"picker:{incident.id}:{incident.version}:waiting", platform="tg",
+            lane=f"tg:{incident.card_chat_id}", method="editMessageReplyMarkup",
+            params={"chat_id": incident.card_chat_id, "message_id": incident.card_message_id,
+                    "reply_markup": offer["markup"]}, now=self.clock.now(), refresh=True)
 
     async def ask(self, conn: Conn, incident: Incident, action: CardAction,
                   user_id: int | None, text: str) -> None:

@@ -123,7 +123,15 @@ class Corrections(Steps):
         moved = await repo.get(conn, incident.id)
         assert moved is not None
         await self.hub.workspace.move_card(conn, moved, now)
-        executors = [name for _, name in self.candidates(target)]
+        moved = await repo.get(conn, incident.id)  # without its old card now
+        assert moved is not None
+        choices = self.candidates(target)
+        executors = [name for _, name in choices]
+        choices = [c for c in choices if c[0] != moved.assignee_id]
+        if choices and State(moved.state) in _ASSIGNABLE:  # on the new card, once posted
+            await self.hub.workspace.offer_choices(
+                conn, moved, CardAction.ASSIGN_TO,
+                cards.picker(self.hub.render, CardAction.ASSIGN_TO, choices))
         if not executors:
             return Reply(self._label("moved_no_executors", block=target,
                                      admins=self._admins()), alert=True)
