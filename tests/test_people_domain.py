@@ -163,3 +163,36 @@ def test_bounds_are_kept_and_forged_codes_mean_nothing():
     assert choice is not None and not deadline_choice.within(choice.due, MONDAY_9, CAL, 1, 30)
     for forged in (0, 3, 99, 200, 999_999, deadline_choice.DAY + 10**9, -5):
         assert deadline_choice.resolve(forged, MONDAY_9, CAL) is None
+
+
+# -- external numbers, and what a reload may change -----------------------------------
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Сообщение № 4512873 на ПОС\nКатегория: Дороги\nяма", ("4512873", "Дороги")),
+    ("Номер: 2026-11-000123. Рубрика: Благоустройство.", ("2026-11-000123", "Благоустройство")),
+    ("Во дворе школы №2 сломаны качели", ("", "")),  # a school's number is no card number
+    ("просто текст", ("", "")),
+])
+def test_an_external_number_and_category_from_the_forwarded_text(text, expected):
+    from bot.domain import external
+    assert external.parse(text) == expected
+
+
+def test_a_reload_may_change_staff_but_not_what_is_read_at_start():
+    from bot.sandbox import world
+    from bot.services.reload import _diff, restart_only
+
+    old = world.config("http://127.0.0.1:1", "x.sqlite3")
+    raw = world.config_dict("http://127.0.0.1:1", "x.sqlite3")
+    raw["staff"].append({"telegram_id": 2050, "name": "Новый", "roles": ["executor"],
+                         "blocks": ["ЖКХ"]})
+    raw["staff"][4]["blocks"] = ["ЖКХ", "Образование"]
+    from bot.config import parse_config
+    new = parse_config(raw, environ={})
+    assert restart_only(old, new) == []
+    assert _diff(old, new) == (["Новый"], [], ["Исполнитель ЖКХ"])
+    raw["telegram"]["token"] = "123:other"
+    raw["storage"]["path"] = "y.sqlite3"
+    changed = restart_only(old, parse_config(raw, environ={}))
+    assert [p.split(":")[0] for p in changed] == ["telegram", "storage"]
