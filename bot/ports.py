@@ -81,9 +81,10 @@ class StaffWorkspace(Protocol):
     def card_link(self, card_chat_id: int | None, card_message_id: int | None) -> str:
         """A link that opens the card, for staff; "" where there is none."""
 
-    async def move_card(self, conn: Conn, incident: Incident, now: datetime) -> None:
+    async def move_card(self, conn: Conn, incident: Incident, now: datetime,
+                        note: str) -> None:
         """The incident's block changed: its card goes to the block's place (a forum
-        topic), the old one is removed."""
+        topic), the old one is removed — or, where it cannot be, reads ``note``."""
 
     async def offer_choices(self, conn: Conn, incident: Incident, action: CardAction,
                             choices: Keyboard) -> None:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.sandbox import world
 from storage import corrections
 from storage import incidents as repo
 from tests.harness import STAFF_GROUP, button, eventually, running
@@ -157,3 +158,32 @@ async def test_corrections_teach_the_router_and_an_admin_takes_a_word_back(tmp_p
         card = await eventually(lambda: c.card(4))
         assert card["message_thread_id"] == env.config.telegram.topics["ЖКХ"]
         assert "листва" in card["text"]
+
+
+async def test_a_card_too_old_to_delete_says_where_it_went(tmp_path):
+    async with running(tmp_path, clock=MONDAY) as env:
+        c = env.control
+        await c.vk_comment(100001, 17, 500101, "Когда уберут листву во дворе школы №2?")
+        card = await eventually(lambda: c.card(1))
+        await c.set_clock(datetime(2026, 11, 26, 10, 0, tzinfo=TZ))  # Thursday: past 48 h
+        await eventually(lambda: _after(env, datetime(2026, 11, 26, 10, 0, tzinfo=TZ)))
+        await c.press(card, COORDINATOR, button(card, "Ещё"))
+        card = await _card_after(c, 1, lambda m: "Сменить блок" in str(m["reply_markup"]))
+        await c.press(card, COORDINATOR, button(card, "Сменить блок"))
+        card = await _card_after(c, 1, lambda m: "ЖКХ" in str(m["reply_markup"]))
+        await c.press(card, COORDINATOR, button(card, "ЖКХ"))
+        await _card_after(c, 1, lambda m: m["message_thread_id"] == env.config.telegram.topics[
+            "ЖКХ"])
+
+        async def stub():
+            for m in await c.sent(world.STAFF_GROUP):
+                if m["message_id"] == card["message_id"] and "перенесено" in m["text"]:
+                    return m
+            return None
+        old = await eventually(stub)
+        assert "перенесено в блок «ЖКХ»" in old["text"] and not old.get("deleted")
+        assert not (old.get("reply_markup") or {}).get("inline_keyboard")
+
+
+async def _after(env, moment: datetime) -> bool:
+    return env.app.clock.now() >= moment

@@ -118,8 +118,9 @@ class Deputies:
                                      chart_caption=chart_caption, document=document,
                                      filename=filename)
 
-    async def move_card(self, conn: Conn, incident: Incident, now: datetime) -> None:
-        await self.inner.move_card(conn, incident, now)
+    async def move_card(self, conn: Conn, incident: Incident, now: datetime,
+                        note: str) -> None:
+        await self.inner.move_card(conn, incident, now, note)
 
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock
@@ -31,6 +31,9 @@ from storage.outbox import Item
 # A forum's General topic: Telegram refuses it as message_thread_id ("message thread not
 # found", telegram-bot-api Client.cpp); a message goes there without a thread id.
 GENERAL_TOPIC = 1
+# a bot deletes its own group message only within 48 hours (Bot API, deleteMessage);
+# an hour's margin for a card posted a little after its message came
+DELETABLE_FOR = timedelta(hours=47)
 PROMPT = "prompt"  # outbox purpose: a reply to this message answers for an incident
 
 
@@ -119,15 +122,23 @@ class TelegramWorkspace:
             conn, [(f"card:{i}", "card", lane, "sync", {}, "card", i) for i in incident_ids],
             now)
 
-    async def move_card(self, conn: Conn, incident: Incident, now: datetime) -> None:
+    async def move_card(self, conn: Conn, incident: Incident, now: datetime,
+                        note: str) -> None:
         """A card cannot change topic in Telegram: the old message is deleted and the
-        next sync posts the card anew in the block's topic."""
+        next sync posts the card anew in the block's topic. Telegram deletes a message
+        only within 48 hours of sending it (deleteMessage, Bot API): an older card
+        becomes a line saying where the message went, without buttons."""
         if incident.card_message_id is not None and incident.card_chat_id is not None:
+            old = {"chat_id": incident.card_chat_id, "message_id": incident.card_message_id}
+            if now - incident.received_at < DELETABLE_FOR:
+                method, params = "deleteMessage", old
+            else:
+                method = "editMessageText"
+                params = {**old, "reply_markup": {"inline_keyboard": []},
+                          "text": note}
             await outbox.enqueue(
                 conn, key=f"movecard:{incident.id}:{incident.version}", platform="tg",
-                lane=f"tg:{incident.card_chat_id}", method="deleteMessage",
-                params={"chat_id": incident.card_chat_id,
-                        "message_id": incident.card_message_id}, now=now)
+                lane=f"tg:{incident.card_chat_id}", method=method, params=params, now=now)
             await repo.forget_card(conn, incident.id)
         await self.show_card(conn, incident.id, now)
 

@@ -122,7 +122,9 @@ class Corrections(Steps):
         await learning.relearn(self.hub, conn)
         moved = await repo.get(conn, incident.id)
         assert moved is not None
-        await self.hub.workspace.move_card(conn, moved, now)
+        await self.hub.workspace.move_card(
+            conn, moved, now, self.hub.render.html("people.j2:card_moved", id=incident.id,
+                                                   block=target))
         moved = await repo.get(conn, incident.id)  # without its old card now
         assert moved is not None
         choices = self.candidates(target)
