@@ -13,14 +13,14 @@ them, saying for whom.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from bot.domain import absence
 from bot.domain.absence import Absence
-from bot.ports import CardAction, Keyboard, StaffWorkspace
+from bot.ports import StaffWorkspace
 from bot.services.hub import Hub
 from storage import people as store
 from storage.db import Conn
-from storage.incidents import Incident
 
 TICK_SECONDS = 60.0
 
@@ -74,54 +74,26 @@ class Absences:
 
 
 class Deputies:
-    """The staff workspace, with notices to an absent person going to their deputy."""
+    """The staff workspace, with notices to an absent person going to their deputy.
+
+    Everything but ``notify`` is the wrapped workspace's own (delegated as it is, so a
+    method the port gains later needs nothing here)."""
 
     def __init__(self, hub: Hub, inner: StaffWorkspace):
         self.hub = hub
         self.inner = inner
 
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
     async def notify(self, conn: Conn, user_id: int, text: str, *, key: str,
-                     purpose: str = "", ref_id: int | None = None) -> bool:
+                     **options: Any) -> bool:
         deputy = stand_in(self.hub, user_id)
         if deputy != user_id:
             text = self.hub.render.html("people.j2:for_absent",
                                         name=self.hub.staff_name(user_id)) + "\n" + text
             key = f"{key}:deputy:{deputy}"
-        return await self.inner.notify(conn, deputy, text, key=key, purpose=purpose,
-                                       ref_id=ref_id)
-
-    async def show_card(self, conn: Conn, incident_id: int, now: datetime) -> None:
-        await self.inner.show_card(conn, incident_id, now)
-
-    async def show_cards(self, conn: Conn, incident_ids: list[int], now: datetime) -> None:
-        await self.inner.show_cards(conn, incident_ids, now)
-
-    def card_link(self, card_chat_id: int | None, card_message_id: int | None) -> str:
-        return self.inner.card_link(card_chat_id, card_message_id)
-
-    async def offer_choices(self, conn: Conn, incident: Incident, action: CardAction,
-                            choices: Keyboard) -> None:
-        await self.inner.offer_choices(conn, incident, action, choices)
-
-    async def ask(self, conn: Conn, incident: Incident, action: CardAction,
-                  user_id: int | None, text: str) -> None:
-        await self.inner.ask(conn, incident, action, user_id, text)
-
-    async def post(self, conn: Conn, text: str, *, key: str,
-                   about: Incident | None = None) -> bool:
-        return await self.inner.post(conn, text, key=key, about=about)
-
-    async def send_report(self, conn: Conn, chat_id: int, text: str, *, key: str,
-                          chart: bytes | None = None, chart_caption: str = "",
-                          document: bytes | None = None, filename: str = "") -> None:
-        await self.inner.send_report(conn, chat_id, text, key=key, chart=chart,
-                                     chart_caption=chart_caption, document=document,
-                                     filename=filename)
-
-    async def move_card(self, conn: Conn, incident: Incident, now: datetime,
-                        note: str) -> None:
-        await self.inner.move_card(conn, incident, now, note)
-
+        return await self.inner.notify(conn, deputy, text, key=key, **options)
 
 
 # -- /away ------------------------------------------------------------------------------
