@@ -36,7 +36,7 @@ from bot.platforms.telegram.page import TelegramPage
 from bot.platforms.telegram.startup import TelegramChecks
 from bot.platforms.telegram.workspace import TelegramWorkspace
 from bot.platforms.vk.client import VkClient, VkClients
-from bot.platforms.vk.page import WALL_POSTS, VkPage
+from bot.platforms.vk.page import ANSWERS_WITH_PHOTOS, WALL_POSTS, VkPage
 from bot.platforms.vk.startup import check_communities
 from bot.ports import Page
 from bot.render import Renderer
@@ -143,7 +143,8 @@ class App:
         self.outbox = Outbox(
             self.db, self.clock,
             deliver={"tg": self.telegram.deliver, "card": self.telegram.deliver_card,
-                     "vk": vk_page.deliver, WALL_POSTS: vk_page.deliver_wall_post},
+                     "vk": vk_page.deliver, WALL_POSTS: vk_page.deliver_wall_post,
+                     ANSWERS_WITH_PHOTOS: vk_page.deliver_answer},
             classify=self._classify,
             limits=Limits(scale=rate_scale),
             on_done={"card": self.telegram.card_sent, "answer": self.workflow.published,

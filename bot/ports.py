@@ -18,6 +18,7 @@ turns into its answer to the press. A new messenger is a new adapter of these po
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -46,6 +47,7 @@ class CardAction(StrEnum):
     REOPEN = "ro"
     PUBLISHED_MANUALLY = "pm"
     BACK = "bk"  # the card's own buttons again
+    SHOW_PHOTOS = "ph"  # the citizen's photos, under the card
     # corrections (issue 18): under «Ещё», for those who coordinate
     MORE = "mo"  # offers the corrections below
     CHANGE_BLOCK = "cb"  # offers the blocks
@@ -63,6 +65,7 @@ class CardButton:
     label: str  # what the button says, rendered
     action: CardAction
     arg: int = 0  # which executor, template or reason
+    url: str = ""  # a link to open instead of a press (the card, for staff)
 
 
 Keyboard = list[list[CardButton]]
@@ -95,10 +98,16 @@ class StaffWorkspace(Protocol):
         """A question under the card that the person answers by replying to it: the
         answer (``ASK_FOR_ANSWER``) or the reason (``RETURN_FOR_REVISION``)."""
 
+    async def show_photos(self, conn: Conn, incident: Incident, photos: list[str], *,
+                          key: str) -> None:
+        """The citizen's photos (file ids or addresses) under the card, in its topic."""
+
     async def notify(self, conn: Conn, user_id: int, text: str, *, key: str,
-                     purpose: str = "", ref_id: int | None = None) -> bool:
+                     purpose: str = "", ref_id: int | None = None,
+                     about: Incident | None = None, actions: Keyboard | None = None) -> bool:
         """A message to a staff member, once per ``key``. With ``purpose="prompt"`` a
-        reply to it is their answer to incident ``ref_id``."""
+        reply to it is their answer to incident ``ref_id``; ``actions`` are buttons on
+        it that act on incident ``about`` as the card's do."""
 
     async def post(self, conn: Conn, text: str, *, key: str,
                    about: Incident | None = None) -> bool:
@@ -135,8 +144,10 @@ class Page(Protocol):
         """The most characters one message of an answer may have there."""
 
     async def publish_answer(self, conn: Conn, incident_id: int, reply_target: dict[str, Any],
-                             text: str, *, key: str, purpose: str, now: datetime) -> None:
-        """Queue the answer to where the citizen wrote, in parts if it is too long;
+                             text: str, *, key: str, purpose: str, now: datetime,
+                             photos: Sequence[str] = ()) -> None:
+        """Queue the answer to where the citizen wrote, in parts if it is too long, with
+        ``photos`` (Telegram file ids, at most ``limits.ANSWER_PHOTOS_MAX``) attached;
         ``purpose`` goes on the last part (its delivery is the answer's)."""
 
     async def ask_rating(self, conn: Conn, incident: Incident, text: str) -> None:

@@ -50,6 +50,8 @@ async def on_help(message: Message, hub: Hub) -> None:
     assert user is not None
     roles = _roles(hub, user.id)
     member = hub.config.staff_by_id(user.id)
+    if member is not None and (message.text or "").startswith("/start"):
+        await failures.staff_reachable(hub, user.id)  # they can be written to now
     text = hub.render.render(
         "help.html.j2", municipality=hub.config.municipality.name, roles=roles,
         name=member.name if member else "",
@@ -185,6 +187,8 @@ async def on_text(message: Message, hub: Hub, ingest: Ingest) -> None:
     outcome = await ingest.receive(inbound)
     if outcome.result == "created":
         await _say(hub, message, hub.render.html("received_private"))
+    elif outcome.result == "feedback":  # a thank-you after the answer: nothing reopened
+        await _say(hub, message, hub.render.html("received_thanks"))
 
 
 async def on_bot_status(update: ChatMemberUpdated, hub: Hub) -> None:

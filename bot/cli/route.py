@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.cli import route_learned
+import bot.cli.route_learned as route_learned
 from bot.config import Config, ConfigError, example_config, parse_config
 from bot.domain import places, routing
 from bot.domain.routing import FAST, Message, Route, Router

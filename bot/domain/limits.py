@@ -25,6 +25,7 @@ from typing import Literal
 from bot.domain.wording import plural
 
 __all__ = [
+    "ANSWER_PHOTOS_MAX",
     "TG_CALLBACK_DATA_MAX_BYTES",
     "TG_CAPTION_MAX",
     "TG_MEDIA_GROUP_MAX",
@@ -54,6 +55,9 @@ VK_WALL_POST_MAX = 16384
 VK_COMMENT_MAX = 4096  # undocumented; conservative
 VK_MESSAGE_MAX = 4096
 VK_ATTACHMENTS_MAX = 10
+# photos an executor's answer may carry: what both a Telegram album (2–10 media) and a
+# VK comment or message (up to 10 attachments) take in one piece
+ANSWER_PHOTOS_MAX = min(TG_MEDIA_GROUP_MAX, VK_ATTACHMENTS_MAX)
 
 # Requests per second one access token may make, by its kind (dev.vk.com/ru/api/
 # api-requests, «Ограничения и рекомендации»): a community token 20, a user token 3; a

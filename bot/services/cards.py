@@ -23,6 +23,7 @@ from storage.incidents import Event, Incident
 TEXT_BUDGET = 1500  # citizen's text on the card; the whole card must stay under 4096
 ANSWER_BUDGET = 1200
 HISTORY_LINES = 8
+NOTE_BUDGET = 200  # a note's words in the card's history
 
 
 REJECT_REASONS = ["reason_not_ours", "reason_spam", "reason_duplicate", "reason_offtopic"]
@@ -56,10 +57,20 @@ STATE_ICONS = {
 }
 
 
+def citizen_photos(incident: Incident) -> list[dict[str, Any]]:
+    """The photos the citizen sent (Telegram file ids, VK photos with their address)."""
+    return [a for a in incident.attachments if a.get("type") in ("tg_photo", "vk_photo")]
+
+
 def buttons(render: Renderer, incident: Incident) -> Keyboard:
-    """The card's buttons in the incident's state."""
+    """The card's buttons in the incident's state (and «Фото (N)» when the citizen sent
+    photos: one tap shows them under the card)."""
     rows = [[CardButton(render.text(label), action) for action, label in row]
             for row in _BUTTONS.get(State(incident.state), [])]
+    photos = len(citizen_photos(incident))
+    if photos:
+        rows.append([CardButton(render.text("btn_photos", count=photos),
+                                CardAction.SHOW_PHOTOS)])
     if incident.state == State.APPROVED and incident.reply_target.get("platform") == "manual":
         rows.append([CardButton(render.text("btn_publish_manual"),
                                 CardAction.PUBLISHED_MANUALLY)])
@@ -122,6 +133,10 @@ def history_lines(render: Renderer, events: list[Event]) -> list[dict[str, Any]]
             kwargs["error"] = event.detail
         elif event.action == "rating":
             kwargs["score"] = event.detail
+        elif event.action in ("note", "feedback"):
+            kwargs["text"] = _clip(event.detail or "", NOTE_BUDGET)[0]
+        elif event.action == "notice_failed":
+            kwargs["reason"] = event.detail
         elif event.action in ("change_block", "set_deadline", "result"):
             kwargs["detail"] = event.detail
         elif event.action == "fast_track":
@@ -164,6 +179,11 @@ def card_text(config: Config, render: Renderer, incident: Incident, events: list
         author=incident.author_name or render.text(
             "author_vk" if incident.author_id.startswith("vk:") else "author_other"),
         history=history_lines(render, events),
+        citizen_photos=len(citizen_photos(incident)),
+        notes=sum(1 for e in events if e.action == "note"),
+        thanked=any(e.action == "thanks" for e in events),
+        notice_failed=next((e.detail for e in reversed(events)
+                            if e.action == "notice_failed"), None),
         deputy=render_deputy(config, away),
         away_until=away.until.strftime("%d.%m") if away else "",
         external=external,

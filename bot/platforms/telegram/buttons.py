@@ -39,7 +39,8 @@ class RatingCb(CallbackData, prefix="r"):
 def markup(incident: Incident, keyboard: Keyboard) -> dict[str, Any]:
     """A card's buttons as an inline keyboard: each press names the card's version."""
     return {"inline_keyboard": [
-        [{"text": button.label,
+        [{"text": button.label, "url": button.url} if button.url else
+         {"text": button.label,
           "callback_data": CardCb(id=incident.id, v=incident.version, a=button.action,
                                   arg=button.arg).pack()}
          for button in row]

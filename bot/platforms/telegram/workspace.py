@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.config import Config
-from bot.domain import absence
+from bot.domain import absence, limits
 from bot.platforms.telegram import buttons
 from bot.platforms.telegram.bot_api import upload
 from bot.ports import CardAction, Keyboard
@@ -195,9 +195,34 @@ class TelegramWorkspace:
                         reply_markup={"force_reply": True, "selective": True},
                         **_under_card(incident))
 
+    async def show_photos(self, conn: Conn, incident: Incident, photos: list[str], *,
+                          key: str) -> None:
+        """One photo, or albums of up to 10 (Bot API sendMediaGroup: 2–10 media), replying
+        to the card in its topic."""
+        chat = incident.card_chat_id or self.group
+        place = _under_card(incident)
+        if incident.card_thread_id is not None:
+            place["message_thread_id"] = incident.card_thread_id
+        for n in range(0, len(photos), limits.TG_MEDIA_GROUP_MAX):
+            chunk = photos[n:n + limits.TG_MEDIA_GROUP_MAX]
+            if len(chunk) == 1:
+                method, params = "sendPhoto", {"chat_id": chat, "photo": chunk[0], **place}
+            else:
+                method, params = "sendMediaGroup", {
+                    "chat_id": chat, "media": [{"type": "photo", "media": p} for p in chunk],
+                    **place}
+            await outbox.enqueue(conn, key=f"{key}:{n}", platform="tg", lane=f"tg:{chat}",
+                                 method=method, params=params, now=self.clock.now(),
+                                 ref_id=incident.id)
+
     async def notify(self, conn: Conn, user_id: int, text: str, *, key: str,
-                     purpose: str = "", ref_id: int | None = None) -> bool:
-        return await self.send(conn, user_id, text, key=key, purpose=purpose, ref_id=ref_id)
+                     purpose: str = "", ref_id: int | None = None,
+                     about: Incident | None = None, actions: Keyboard | None = None) -> bool:
+        extra: dict[str, Any] = {}
+        if about is not None and actions:
+            extra["reply_markup"] = buttons.markup(about, actions)
+        return await self.send(conn, user_id, text, key=key, purpose=purpose, ref_id=ref_id,
+                               **extra)
 
     async def post(self, conn: Conn, text: str, *, key: str,
                    about: Incident | None = None) -> bool:
@@ -251,26 +276,30 @@ class TelegramWorkspace:
                              params=params, now=self.clock.now(), refresh=True)
 
     async def prompt_sent(self, conn: Conn, item: Item, result: Any) -> None:
-        """Outbox hook: remember what a prompt message asks for, to read the reply."""
+        """Outbox hook: remember what a prompt message asks for, and of whom, to read the
+        reply (a question under the card names its person; a notice is to its chat)."""
         if not isinstance(result, dict) or "message_id" not in result:
             return
-        kind = (item.key.split(":")[2] if item.key.startswith("prompt:")
-                else CardAction.ASK_FOR_ANSWER.value)
+        parts = item.key.split(":")
+        kind = parts[2] if item.key.startswith("prompt:") else CardAction.ASK_FOR_ANSWER.value
         chat = result.get("chat", {}).get("id", item.params.get("chat_id"))
+        asked = parts[3] if item.key.startswith("prompt:") and len(parts) > 3 else str(chat)
         await cursors.put(conn, f"prompt:{chat}:{result['message_id']}",
-                          f"{item.ref_id}:{kind}")
+                          f"{item.ref_id}:{kind}:{asked if asked.isdigit() else ''}")
 
     async def replied_to(self, conn: Conn, chat_id: int,
-                         message_id: int) -> tuple[int, CardAction] | None:
-        """The incident a reply to the bot's message is about, and what the reply is: an
-        answer (a reply to a card or a notice) or a reason (``RETURN_FOR_REVISION``)."""
+                         message_id: int) -> tuple[int, CardAction, int | None] | None:
+        """The incident a reply to the bot's message is about, what the reply is (an
+        answer: a reply to a card or a notice; a reason: ``RETURN_FOR_REVISION``) and who
+        was asked (None for the card itself)."""
         value = await cursors.get(conn, f"prompt:{chat_id}:{message_id}")
         if value is not None:
-            incident_id, _, kind = value.partition(":")
-            asked = (CardAction.RETURN_FOR_REVISION if kind == CardAction.RETURN_FOR_REVISION
-                     else CardAction.ASK_FOR_ANSWER)
-            return int(incident_id), asked
+            incident_id, _, rest = value.partition(":")
+            kind, _, asked = rest.partition(":")
+            action = (CardAction.RETURN_FOR_REVISION if kind == CardAction.RETURN_FOR_REVISION
+                      else CardAction.ASK_FOR_ANSWER)
+            return int(incident_id), action, int(asked) if asked.isdigit() else None
         incident_id_or_none = await repo.by_card(conn, chat_id, message_id)
         if incident_id_or_none is None:
             return None
-        return incident_id_or_none, CardAction.ASK_FOR_ANSWER
+        return incident_id_or_none, CardAction.ASK_FOR_ANSWER, None

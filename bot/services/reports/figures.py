@@ -67,6 +67,7 @@ class Rating:
     reopens: int = 0
     rating: float | None = None
     rated: int = 0
+    thanked: int = 0  # answers the citizen thanked for
 
     @property
     def on_time_share(self) -> float | None:
@@ -201,7 +202,7 @@ def ratings(rows: Iterable[Handled], calendar: WorkCalendar,
             name_of: Callable[[int | None], str]) -> tuple[list[Rating], list[Rating]]:
     """Per block and per executor: answers published, on time (published by the
     deadline), median working hours to the first reply and to publication, returns,
-    reopens, the citizens' average rating. Best first: most answers, then on time."""
+    reopens, the citizens' average rating and thanks. Best first: most answers, then on time."""
     groups: dict[tuple[str, Any], list[Handled]] = defaultdict(list)
     for row in rows:
         groups["block", row.block].append(row)
@@ -217,6 +218,7 @@ def ratings(rows: Iterable[Handled], calendar: WorkCalendar,
             rating.on_time += due is None or published <= due
             rating.returns += row.returns
             rating.reopens += row.reopens
+            rating.thanked += row.thanked
             publish.append(_hours(calendar.between(received, published)))
             if first_reply is not None:
                 first.append(_hours(calendar.between(received, first_reply)))

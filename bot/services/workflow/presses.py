@@ -16,7 +16,7 @@ from typing import Protocol
 from bot.domain.incident import Action, Actor, Refusal, Refused, State, can_work_on, may
 from bot.domain.wording import greeting_name, greets
 from bot.ports import CardAction
-from bot.services import cards
+from bot.services import cards, notices
 from bot.services.hub import Hub
 from bot.services.workflow.corrections import CORRECTION_ACTIONS, Corrections
 from bot.services.workflow.replies import Replies
@@ -42,6 +42,7 @@ ACTION_OF: dict[CardAction, Action] = {
     CardAction.REOPEN: Action.REOPEN,
     CardAction.PUBLISHED_MANUALLY: Action.PUBLISH_MANUAL,
     CardAction.BACK: Action.INTERIM,
+    CardAction.SHOW_PHOTOS: Action.VIEW,
     **CORRECTION_ACTIONS,
 }
 
@@ -80,6 +81,7 @@ class Workflow(Corrections, Replies):
             CardAction.REOPEN: self.reopen,
             CardAction.PUBLISHED_MANUALLY: self.published_manually,
             CardAction.BACK: self.back,
+            CardAction.SHOW_PHOTOS: self.show_photos,
             **self.correction_presses(),
         }
 
@@ -160,13 +162,7 @@ class Workflow(Corrections, Replies):
         await self.step(conn, actor, incident, action, detail=member.name,
                         button=CardAction.ASSIGN_TO, assignee_id=member.telegram_id,
                         assigned_at=now)
-        await self.hub.workspace.notify(
-            conn, member.telegram_id,
-            self.hub.render.html("notify_assigned", id=incident.id, block=incident.block,
-                                 due=self.hub.render.format_dt(incident.due_at), link=""),
-            key=f"assigned:{incident.id}:{incident.version}:{member.telegram_id}",
-            purpose="prompt", ref_id=incident.id,
-        )
+        await notices.assigned(self.hub, conn, incident.id, member.telegram_id)
         return Reply(self.hub.render.text("done_assign", to=member.name))
 
     # -- the answer ---------------------------------------------------------------------
@@ -232,13 +228,18 @@ class Workflow(Corrections, Replies):
         await self.step(conn, actor, incident, Action.APPROVE, button=CardAction.APPROVE,
                         publications=round_)
         if not await self.publish(conn, incident, text, f"answer:{incident.id}:{round_}",
-                                  "answer"):
+                                  "answer", photos=incident.answer_photos):
             # manual source: the coordinator gets the text to paste, then presses the button
             source = cards.source_label(self.hub.config, self.hub.render, incident)
+            photos = incident.answer_photos
             await self.hub.workspace.post(
-                conn, self.hub.render.html("manual_publish", id=incident.id, source=source)
+                conn, self.hub.render.html("manual_publish", id=incident.id, source=source,
+                                           photos=len(photos))
                 + "\n\n<code>" + html.escape(text) + "</code>",
                 key=f"manual:{incident.id}:{round_}", about=incident)
+            if photos:
+                await self.hub.workspace.show_photos(
+                    conn, incident, photos, key=f"manualphotos:{incident.id}:{round_}")
         return Reply(self.hub.render.text("done_approve"))
 
     async def return_for_revision(self, conn: Conn, actor: Actor, incident: Incident,
@@ -274,9 +275,22 @@ class Workflow(Corrections, Replies):
                         reopens=incident.reopens + 1,
                         **self.hub.deadlines(incident.policy, self.hub.clock.now()))
         if incident.assignee_id is not None:
-            await self.hub.notify(conn, incident.assignee_id, "notify_reopened",
-                                  key=f"reopen:{incident.id}:{incident.version}", id=incident.id)
+            await notices.reopened(self.hub, conn, incident.id, incident.assignee_id, "",
+                                   key=f"reopen:{incident.id}:{incident.version}")
         return Reply(self.hub.render.text("done_reopen"))
+
+    async def show_photos(self, conn: Conn, actor: Actor, incident: Incident,
+                          arg: int) -> Reply:
+        """The citizen's photos under the card, for the coordinator to see before
+        approving (at most once a minute for the same card)."""
+        photos = [p.get("file_id") or p.get("url") for p in cards.citizen_photos(incident)]
+        shown = [p for p in photos if p]
+        if not shown:
+            return Reply(self.hub.render.text("no_photos"), alert=True)
+        minute = self.hub.clock.now().strftime("%Y%m%d%H%M")
+        await self.hub.workspace.show_photos(
+            conn, incident, shown, key=f"photos:{incident.id}:{incident.version}:{minute}")
+        return Reply(self.hub.render.text("done_photos", count=len(shown)))
 
     async def back(self, conn: Conn, actor: Actor, incident: Incident, arg: int) -> Reply:
         """The card's own buttons again, in place of a choice."""
