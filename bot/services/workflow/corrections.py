@@ -24,7 +24,7 @@ from bot.domain.incident import (
     record_result,
 )
 from bot.ports import CardAction, CardButton, Keyboard
-from bot.services import cards, learning
+from bot.services import cards, learning, notices
 from bot.services.workflow.steps import Reply, Steps, check
 from storage import corrections, external
 from storage import incidents as repo
@@ -253,12 +253,7 @@ class Corrections(Steps):
         await self.step(conn, actor, incident, self._assign_action(incident), detail=detail,
                         button=CardAction.ASSIGN_ANY, assignee_id=member.telegram_id,
                         assigned_at=now)
-        await self.hub.workspace.notify(
-            conn, member.telegram_id,
-            self.hub.render.html("notify_assigned", id=incident.id, block=incident.block,
-                                 due=self.hub.render.format_dt(incident.due_at), link=""),
-            key=f"assigned:{incident.id}:{incident.version}:{member.telegram_id}",
-            purpose="prompt", ref_id=incident.id)
+        await notices.assigned(self.hub, conn, incident.id, member.telegram_id)
         return Reply(self.hub.render.text("done_assign", to=member.name))
 
     # -- the result, for the regional report ----------------------------------------------
