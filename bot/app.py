@@ -97,7 +97,7 @@ class App:
             else:
                 clock = SystemClock()
         self.clock = clock
-        self.db = Database(config.storage.path)
+        self.db = Database(config.storage.target, config.municipality.id)
         self.render = Renderer(config.municipality.tz)
         self.bot: Bot = tg.make_bot(config.telegram)
         # one client per VK token for the whole process: it owns the token's pacing

@@ -16,12 +16,12 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     config = load_or_exit(args.config)
 
     async def migrate() -> None:
-        db = Database(config.storage.path)
+        db = Database(config.storage.target, config.municipality.id)
         await db.open()
         await db.close()
 
     asyncio.run(migrate())
-    print(f"database {config.storage.path} is up to date")
+    print(f"database {config.storage.shown} is up to date")
     return 0
 
 
@@ -35,7 +35,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
         return 2
 
     async def backup() -> None:
-        db = Database(config.storage.path)
+        db = Database(config.storage.target, config.municipality.id)
         await db.open()
         try:
             await db.backup(str(target))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date, time
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -51,9 +52,22 @@ def parse_hhmm(value: str) -> time:
     return time(int(hours), int(minutes))
 
 
+_MUNICIPALITY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
 class Municipality(_Model):
     name: str = Field(min_length=1)
     timezone: str = "Europe/Moscow"
+    # the key that keeps this municipality's rows apart in a shared PostgreSQL database
+    id: str = "main"
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not _MUNICIPALITY_ID.match(value):
+            raise ValueError(f"expected a short key of a-z, 0-9, '-' or '_' (as 'pskov'), "
+                             f"got {value!r}")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -317,7 +331,49 @@ class Digest(_Model):
 
 class Storage(_Model):
     path: str = "mcu-hub.sqlite3"
+    # "postgresql://USER@HOST:PORT/DATABASE" selects PostgreSQL; empty or "sqlite:PATH"
+    # keeps SQLite (at ``path``)
+    url: str = ""
     retention_days: int = Field(default=0, ge=0, description="0 keeps citizens' data forever")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value or value.startswith("sqlite:"):
+            return value
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("expected postgresql://USER@HOST:PORT/DATABASE or sqlite:PATH, "
+                             f"got a URL of scheme {value.split(':', 1)[0]!r}")
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - a port that is not a number raises here
+        except ValueError:
+            raise ValueError("not a valid postgresql:// URL: expected "
+                             "postgresql://USER@HOST:PORT/DATABASE") from None
+        if not parts.path.strip("/"):
+            raise ValueError("the postgresql:// URL names no database: put it after the "
+                             "host, as postgresql://USER@HOST:PORT/DATABASE")
+        return value
+
+    @property
+    def postgres(self) -> bool:
+        return self.url.startswith(("postgresql://", "postgres://"))
+
+    @property
+    def target(self) -> str:
+        """What ``storage.Database`` opens: the PostgreSQL URL, or the SQLite path."""
+        return self.url if self.postgres else self.path
+
+    @property
+    def shown(self) -> str:
+        """The database as printed: a URL's password masked."""
+        if not self.postgres:
+            return self.path
+        parts = urlsplit(self.url)
+        if parts.password is None:
+            return self.url
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        return parts._replace(netloc=netloc).geturl()
 
 
 class Ingest(_Model):
