@@ -25,6 +25,7 @@ from pathlib import Path
 import aiosqlite
 
 from storage import pg
+from storage.leader import Leadership
 
 Conn = aiosqlite.Connection  # or a storage.pg.PgConn, which answers the same calls
 
@@ -177,6 +178,10 @@ class Database:
         if self._writer is not None:
             await self._writer.close()
         self._writer = self._reader = None
+
+    def leadership(self) -> Leadership:
+        """The lock that makes this process the one of its municipality doing the work."""
+        return Leadership(self.path, self.municipality, self.dialect == "postgresql")
 
     @property
     def reader(self) -> Conn:

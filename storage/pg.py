@@ -172,11 +172,11 @@ class PgConn:
         await self.raw.close()
 
 
-async def connect(url: str, municipality: str) -> PgConn:
+async def connect(url: str, municipality: str, extra: dict[str, str] | None = None) -> PgConn:
     """A connection whose every query is limited to ``municipality``'s rows."""
     raw = await asyncpg.connect(
         url, server_settings={"mcu.municipality": municipality,
-                              "application_name": f"mcu-hub:{municipality}"})
+                              "application_name": f"mcu-hub:{municipality}", **(extra or {})})
     return PgConn(raw)
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from datetime import date, time
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from bot.config.urls import POSTGRES, check_storage_url, masked
 from bot.domain.limits import VK_REQUESTS_PER_SECOND, VK_REQUESTS_PER_SECOND_MAX
 
 ROLES = (
@@ -339,25 +339,11 @@ class Storage(_Model):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if not value or value.startswith("sqlite:"):
-            return value
-        if not value.startswith(("postgresql://", "postgres://")):
-            raise ValueError("expected postgresql://USER@HOST:PORT/DATABASE or sqlite:PATH, "
-                             f"got a URL of scheme {value.split(':', 1)[0]!r}")
-        try:
-            parts = urlsplit(value)
-            parts.port  # noqa: B018 - a port that is not a number raises here
-        except ValueError:
-            raise ValueError("not a valid postgresql:// URL: expected "
-                             "postgresql://USER@HOST:PORT/DATABASE") from None
-        if not parts.path.strip("/"):
-            raise ValueError("the postgresql:// URL names no database: put it after the "
-                             "host, as postgresql://USER@HOST:PORT/DATABASE")
-        return value
+        return check_storage_url(value)
 
     @property
     def postgres(self) -> bool:
-        return self.url.startswith(("postgresql://", "postgres://"))
+        return self.url.startswith(POSTGRES)
 
     @property
     def target(self) -> str:
@@ -367,13 +353,7 @@ class Storage(_Model):
     @property
     def shown(self) -> str:
         """The database as printed: a URL's password masked."""
-        if not self.postgres:
-            return self.path
-        parts = urlsplit(self.url)
-        if parts.password is None:
-            return self.url
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-        return parts._replace(netloc=netloc).geturl()
+        return masked(self.url) if self.postgres else self.path
 
 
 class Ingest(_Model):
