@@ -186,10 +186,10 @@ table deadline_queue RLS
   municipality text NOT NULL DEFAULT current_setting('mcu.municipality'::text) PK1
   incident_id bigint NOT NULL PK2
   next_at text NOT NULL
-  incident_id -> incidents(id)
+  (municipality, incident_id) -> incidents(municipality, id)
 table health_failures RLS
-  id bigint NOT NULL IDENTITY PK1
-  municipality text NOT NULL DEFAULT current_setting('mcu.municipality'::text)
+  id bigint NOT NULL IDENTITY PK2
+  municipality text NOT NULL DEFAULT current_setting('mcu.municipality'::text) PK1
   name text NOT NULL
   at double precision NOT NULL
   error text NOT NULL DEFAULT ''::text
@@ -200,8 +200,8 @@ table heartbeats RLS
   error_at double precision
   error text
 table incident_events RLS
-  id bigint NOT NULL IDENTITY PK1
-  municipality text NOT NULL DEFAULT current_setting('mcu.municipality'::text)
+  id bigint NOT NULL IDENTITY PK2
+  municipality text NOT NULL DEFAULT current_setting('mcu.municipality'::text) PK1
   incident_id bigint NOT NULL
   at text NOT NULL
   actor_id bigint
@@ -211,10 +211,10 @@ table incident_events RLS
   to_state text
   button text
   detail text NOT NULL DEFAULT ''::text
-  incident_id -> incidents(id)
+  (municipality, incident_id) -> incidents(municipality, id)
 table incidents RLS
-  id bigint NOT NULL IDENTITY PK1
-  municipality text NOT NULL DEFAULT current_setting('mcu.municipality'::text)
+  id bigint NOT NULL IDENTITY PK2
+  municipality text NOT NULL DEFAULT current_setting('mcu.municipality'::text) PK1
   source text NOT NULL
   source_kind text NOT NULL
   source_key text NOT NULL
@@ -261,10 +261,10 @@ table notices RLS
   kind text NOT NULL PK3
   due_key text NOT NULL PK4
   sent_at text NOT NULL
-  incident_id -> incidents(id)
+  (municipality, incident_id) -> incidents(municipality, id)
 table outbox RLS
-  id bigint NOT NULL IDENTITY PK1
-  municipality text NOT NULL DEFAULT current_setting('mcu.municipality'::text)
+  id bigint NOT NULL IDENTITY PK2
+  municipality text NOT NULL DEFAULT current_setting('mcu.municipality'::text) PK1
   key text NOT NULL
   platform text NOT NULL
   lane text NOT NULL
@@ -292,10 +292,10 @@ table post_targets RLS
   link text
   error text
   published_at text
-  post_id -> posts(id)
+  (municipality, post_id) -> posts(municipality, id)
 table posts RLS
-  id bigint NOT NULL IDENTITY PK1
-  municipality text NOT NULL DEFAULT current_setting('mcu.municipality'::text)
+  id bigint NOT NULL IDENTITY PK2
+  municipality text NOT NULL DEFAULT current_setting('mcu.municipality'::text) PK1
   page text NOT NULL
   kind text NOT NULL DEFAULT 'post'::text
   text text NOT NULL DEFAULT ''::text
@@ -328,18 +328,18 @@ index cursors_pkey ON cursors(municipality, name) UNIQUE
 index deadline_queue_next ON deadline_queue(municipality, next_at)
 index deadline_queue_pkey ON deadline_queue(municipality, incident_id) UNIQUE
 index health_failures_at ON health_failures(municipality, at)
-index health_failures_pkey ON health_failures(id) UNIQUE
+index health_failures_pkey ON health_failures(municipality, id) UNIQUE
 index heartbeats_pkey ON heartbeats(municipality, name) UNIQUE
 index incident_events_action_at ON incident_events(municipality, action, at)
-index incident_events_incident ON incident_events(incident_id, id)
-index incident_events_pkey ON incident_events(id) UNIQUE
+index incident_events_incident ON incident_events(municipality, incident_id, id)
+index incident_events_pkey ON incident_events(municipality, id) UNIQUE
 index incidents_assignee ON incidents(municipality, assignee_id, state)
 index incidents_block_received ON incidents(municipality, block, received_at)
 index incidents_card ON incidents(municipality, card_chat_id, card_message_id)
 index incidents_due ON incidents(municipality, due_at)
   WHERE (due_at IS NOT NULL)
 index incidents_municipality_source_key_key ON incidents(municipality, source_key) UNIQUE
-index incidents_pkey ON incidents(id) UNIQUE
+index incidents_pkey ON incidents(municipality, id) UNIQUE
 index incidents_published ON incidents(municipality, published_at)
   WHERE (published_at IS NOT NULL)
 index incidents_received ON incidents(municipality, received_at)
@@ -349,11 +349,11 @@ index notices_pkey ON notices(municipality, incident_id, kind, due_key) UNIQUE
 index outbox_municipality_key_key ON outbox(municipality, key) UNIQUE
 index outbox_pending ON outbox(municipality, status, not_before, id)
   WHERE (status = ANY (ARRAY['pending', 'sending']))
-index outbox_pkey ON outbox(id) UNIQUE
+index outbox_pkey ON outbox(municipality, id) UNIQUE
 index outbox_ref ON outbox(municipality, purpose, ref_id)
 index post_targets_pkey ON post_targets(municipality, post_id, target) UNIQUE
 index posts_page_status ON posts(municipality, page, status)
-index posts_pkey ON posts(id) UNIQUE
+index posts_pkey ON posts(municipality, id) UNIQUE
 index schema_migrations_pkey ON schema_migrations(version) UNIQUE
 index staff_pkey ON staff(municipality, telegram_id) UNIQUE
 index tg_marks_pkey ON tg_marks(municipality, chat_id) UNIQUE
@@ -451,13 +451,11 @@ async def pg_listing(conn: Conn) -> list[str]:
             if row["column_name"] in keys:
                 parts.append(f"PK{keys[row['column_name']]}")
             lines.append("  " + " ".join(parts))
-        for row in await fetch_all(
-            conn,
-            "SELECT a.attname, c.confrelid::regclass::text, f.attname FROM pg_constraint c"
-            " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]"
-            " JOIN pg_attribute f ON f.attrelid = c.confrelid AND f.attnum = c.confkey[1]"
-            " WHERE c.conrelid = ?::regclass AND c.contype = 'f' ORDER BY a.attname", (name,)):
-            lines.append(f"  {row[0]} -> {row[1]}({row[2]})")
+        for (definition,) in await fetch_all(
+            conn, "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+                  " WHERE conrelid = ?::regclass AND contype = 'f' ORDER BY conname", (name,)):
+            lines.append("  " + definition.replace("FOREIGN KEY ", "").replace(
+                " REFERENCES ", " -> "))
     for row in await fetch_all(conn, "SELECT indexname, indexdef FROM pg_indexes"
                                      " WHERE schemaname = 'public' ORDER BY indexname"):
         found = re.match(r"^CREATE (UNIQUE )?INDEX \S+ ON public\.(\S+) USING btree (\([^)]*\))"

@@ -1,9 +1,10 @@
 -- PostgreSQL mirror of ../0002_deadlines.sql.
 CREATE TABLE deadline_queue (
     municipality text NOT NULL DEFAULT current_setting('mcu.municipality'),
-    incident_id bigint NOT NULL REFERENCES incidents(id),
+    incident_id bigint NOT NULL,
     next_at     text NOT NULL,
-    PRIMARY KEY (municipality, incident_id)
+    PRIMARY KEY (municipality, incident_id),
+    FOREIGN KEY (municipality, incident_id) REFERENCES incidents(municipality, id)
 );
 CREATE INDEX deadline_queue_next ON deadline_queue(municipality, next_at);
 SELECT mcu_tenant('deadline_queue');
