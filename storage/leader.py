@@ -54,6 +54,10 @@ class Leadership:
         return bool(await self._conn.raw.fetchval(
             "SELECT pg_try_advisory_lock($1, hashtext($2))", _LEADER, self.municipality))
 
+    async def try_lead(self) -> bool:
+        """Take the lock if nobody holds it; do not wait."""
+        return await self._try()
+
     async def acquire(self, stop: asyncio.Event, interval: float = 1.0,
                       waiting: object = None) -> bool:
         """Wait until this process leads (True) or ``stop`` is set (False). ``waiting`` is

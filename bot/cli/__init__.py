@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     database.add_migrate_parser(sub)
     status.add_parser(sub)
     database.add_backup_parser(sub)
+    database.add_migrate_to_parser(sub)
     sandbox.add_parser(sub)
     route.add_parser(sub)
     working_time.add_parsers(sub)
