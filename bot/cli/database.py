@@ -29,6 +29,10 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from storage.db import Database
 
     config = load_or_exit(args.config)
+    if config.storage.postgres:
+        print("backup: the database is PostgreSQL; back it up with pg_dump (or its "
+              "replication)", file=sys.stderr)
+        return 2
     target = Path(args.path)
     if target.exists():
         print(f"{target}: exists already; choose a new file", file=sys.stderr)
