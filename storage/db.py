@@ -15,6 +15,7 @@ migrations of both carry the same numbers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -193,7 +194,14 @@ class Database:
         """One write transaction; commits on success, rolls back on any error."""
         assert self._writer is not None and self._lock is not None, "database is not open"
         async with self._lock:
-            await self._writer.execute(self._begin)
+            try:
+                await self._writer.execute(self._begin)
+            except BaseException:
+                # cancelled while BEGIN was under way (a job at shutdown): it may have
+                # begun all the same, and the next transaction must not start inside it
+                with contextlib.suppress(Exception):
+                    await self._writer.execute("ROLLBACK")
+                raise
             try:
                 yield self._writer
             except BaseException:
