@@ -18,6 +18,7 @@ turns into its answer to the press. A new messenger is a new adapter of these po
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -35,7 +36,11 @@ class CardAction(StrEnum):
     ASSIGN = "as"  # offers the executors
     REASSIGN = "ra"  # offers the other executors
     ASSIGN_TO = "to"  # an executor chosen (arg: their id)
-    SEND_INTERIM = "im"
+    SEND_INTERIM = "im"  # offers the dates the works are promised for
+    INTERIM_DATE = "id"  # a date chosen (arg: days from today; NO_DATE: none): the draft
+    INTERIM_EDIT = "ie"  # asks for the draft's new text, answered by replying
+    INTERIM_SEND = "is"  # the draft goes to the citizen
+    INTERIM_DROP = "ix"  # the draft is dropped
     ASK_FOR_ANSWER = "sb"  # «Ответить»: a question the executor answers by replying
     OFFER_TEMPLATES = "tl"
     USE_TEMPLATE = "tp"  # a template chosen (arg: its number)
@@ -46,6 +51,7 @@ class CardAction(StrEnum):
     REOPEN = "ro"
     PUBLISHED_MANUALLY = "pm"
     BACK = "bk"  # the card's own buttons again
+    SHOW_PHOTOS = "ph"  # the citizen's photos, under the card
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,7 @@ class CardButton:
     label: str  # what the button says, rendered
     action: CardAction
     arg: int = 0  # which executor, template or reason
+    url: str = ""  # a link to open instead of a press (the card, for staff)
 
 
 Keyboard = list[list[CardButton]]
@@ -80,14 +87,29 @@ class StaffWorkspace(Protocol):
         """A question under the card that the person answers by replying to it: the
         answer (``ASK_FOR_ANSWER``) or the reason (``RETURN_FOR_REVISION``)."""
 
+    async def show_photos(self, conn: Conn, incident: Incident, photos: list[str], *,
+                          key: str) -> None:
+        """The citizen's photos (file ids or addresses) under the card, in its topic."""
+
     async def notify(self, conn: Conn, user_id: int, text: str, *, key: str,
-                     purpose: str = "", ref_id: int | None = None) -> bool:
+                     purpose: str = "", ref_id: int | None = None,
+                     about: Incident | None = None, actions: Keyboard | None = None) -> bool:
         """A message to a staff member, once per ``key``. With ``purpose="prompt"`` a
-        reply to it is their answer to incident ``ref_id``."""
+        reply to it is their answer to incident ``ref_id``; ``actions`` are buttons on
+        it that act on incident ``about`` as the card's do."""
 
     async def post(self, conn: Conn, text: str, *, key: str,
                    about: Incident | None = None) -> bool:
         """A message in the staff group, under the incident's card when ``about``."""
+
+    async def list_cards(self, conn: Conn, user_id: int, text: str,
+                         items: list[tuple[int, str]], *, key: str) -> bool:
+        """A message to a staff member with a button per incident (id, label) that
+        brings up its card: a gathered notice, once per ``key``."""
+
+    async def show_board(self, conn: Conn, text: str, message_id: int | None) -> None:
+        """The status message in the staff group's general topic: posted when
+        ``message_id`` is None, else edited in place."""
 
     async def send_report(self, conn: Conn, chat_id: int, text: str, *, key: str,
                           chart: bytes | None = None, chart_caption: str = "",
@@ -120,8 +142,10 @@ class Page(Protocol):
         """The most characters one message of an answer may have there."""
 
     async def publish_answer(self, conn: Conn, incident_id: int, reply_target: dict[str, Any],
-                             text: str, *, key: str, purpose: str, now: datetime) -> None:
-        """Queue the answer to where the citizen wrote, in parts if it is too long;
+                             text: str, *, key: str, purpose: str, now: datetime,
+                             photos: Sequence[str] = ()) -> None:
+        """Queue the answer to where the citizen wrote, in parts if it is too long, with
+        ``photos`` (Telegram file ids, at most ``limits.ANSWER_PHOTOS_MAX``) attached;
         ``purpose`` goes on the last part (its delivery is the answer's)."""
 
     async def ask_rating(self, conn: Conn, incident: Incident, text: str) -> None:

@@ -50,6 +50,8 @@ async def on_help(message: Message, hub: Hub) -> None:
     assert user is not None
     roles = _roles(hub, user.id)
     member = hub.config.staff_by_id(user.id)
+    if member is not None and (message.text or "").startswith("/start"):
+        await failures.staff_reachable(hub, user.id)  # they can be written to now
     text = hub.render.render(
         "help.html.j2", municipality=hub.config.municipality.name, roles=roles,
         name=member.name if member else "",
@@ -67,21 +69,6 @@ async def on_my(message: Message, hub: Hub) -> None:
     items = await lookups.mine(hub, user.id)
     await _say(hub, message, _list(hub, items, hub.render.text("my_title"),
                                    hub.render.text("my_empty")))
-
-
-async def on_find(message: Message, command: CommandObject, hub: Hub) -> None:
-    user = message.from_user
-    assert user is not None
-    if not _roles(hub, user.id):
-        await _say(hub, message, hub.render.html("staff_only"))
-        return
-    query = (command.args or "").strip()[:100]
-    if not query:
-        await _say(hub, message, hub.render.html("find_usage"))
-        return
-    items = await lookups.find(hub, query)
-    await _say(hub, message, _list(hub, items, hub.render.text("find_title", query=query),
-                                   hub.render.text("find_empty", query=query)))
 
 
 async def on_incident(message: Message, command: CommandObject, hub: Hub) -> None:
@@ -185,6 +172,8 @@ async def on_text(message: Message, hub: Hub, ingest: Ingest) -> None:
     outcome = await ingest.receive(inbound)
     if outcome.result == "created":
         await _say(hub, message, hub.render.html("received_private"))
+    elif outcome.result == "feedback":  # a thank-you after the answer: nothing reopened
+        await _say(hub, message, hub.render.html("received_thanks"))
 
 
 async def on_bot_status(update: ChatMemberUpdated, hub: Hub) -> None:
@@ -201,7 +190,6 @@ def build() -> Router:
     router.message.register(on_help, CommandStart())
     router.message.register(on_help, Command("help"))
     router.message.register(on_my, Command("my"))
-    router.message.register(on_find, Command("find"))
     router.message.register(on_incident, Command("incident"))
     router.message.register(on_new, Command("new"))
     router.callback_query.register(on_forward_source, ForwardCb.filter())

@@ -259,3 +259,14 @@ async def unsettled(conn: Conn) -> int:
 async def counts(conn: Conn) -> dict[str, int]:
     rows = await fetch_all(conn, "SELECT status, count(*) FROM outbox GROUP BY status")
     return {row[0]: row[1] for row in rows}
+
+
+async def supersede(conn: Conn, key_prefix: str, now: datetime) -> int:
+    """Settle the rows not begun yet whose key starts with ``key_prefix``: what they
+    would show is out of date (a choice under a card that has moved on); how many."""
+    pattern = key_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    cur = await conn.execute(
+        "UPDATE outbox SET status = 'done', done_at = ?, error = 'superseded'"
+        " WHERE key LIKE ? ESCAPE '\\' AND status = 'pending' AND in_flight = 0",
+        (iso(now), pattern))
+    return cur.rowcount

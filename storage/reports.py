@@ -61,6 +61,7 @@ class Handled:
     returns: int
     reopens: int
     rating: int | None
+    thanked: bool = False  # the citizen thanked for the answer (a satisfaction)
 
 
 @dataclass
@@ -165,7 +166,10 @@ async def received_by_day(conn: Conn, start: datetime, end: datetime,
     return {(date.fromisoformat(day), block): n for day, block, n in rows}
 
 
-_HANDLED = [f.name for f in fields(Handled)]
+_HANDLED = [f.name for f in fields(Handled) if f.name != "thanked"]
+# a thank-you after the answer (bot.domain.feedback): an event of the incident
+_THANKED = ("EXISTS (SELECT 1 FROM incident_events e WHERE e.incident_id = incidents.id"
+            " AND e.action = 'thanks') AS thanked")
 _EXPORTED = [f.name for f in fields(ExportRow)]
 _TIMES = {"received_at", "first_reply_at", "published_at", "due_at"}
 
@@ -180,14 +184,15 @@ async def _incidents(conn: Conn, names: list[str], where: str, start: datetime,
     """The columns ``names`` of the incidents ``where`` says, in a period, times parsed."""
     rows = await fetch_all(conn, f"SELECT {', '.join(names)} FROM incidents WHERE {where}",
                            (iso(start), iso(end)))
-    return [_values(row, names) for row in rows]
+    return [_values(row, [n.rpartition(" AS ")[2] for n in names]) for row in rows]
 
 
 async def handled(conn: Conn, start: datetime, end: datetime) -> list[Handled]:
     """The incidents whose answer was published in the period (rejected ones aside)."""
-    rows = await _incidents(conn, _HANDLED, "published_at >= ? AND published_at < ?"
-                            " AND state != 'rejected'", start, end)
-    return [Handled(**row) for row in rows]  # type: ignore[arg-type]
+    rows = await _incidents(conn, [*_HANDLED, _THANKED], "published_at >= ? AND"
+                            " published_at < ? AND state != 'rejected'", start, end)
+    return [Handled(**{**row, "thanked": bool(row["thanked"])})  # type: ignore[arg-type]
+            for row in rows]
 
 
 async def exported(conn: Conn, start: datetime, end: datetime) -> list[ExportRow]:

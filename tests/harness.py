@@ -48,8 +48,9 @@ sandbox_config = world.config
 class Running:
     """A sandbox with the bot running against it."""
 
-    def __init__(self, sandbox: Sandbox, control: Control, tmp: Path):
+    def __init__(self, sandbox: Sandbox, control: Control, tmp: Path, rate_scale: float = 1.0):
         self.sandbox = sandbox
+        self.rate_scale = rate_scale  # < 1 shrinks the bot's rate windows (many messages)
         self.control = control
         self.tmp = tmp
         self.app: App | None = None
@@ -62,7 +63,7 @@ class Running:
 
     async def start_bot(self, **overrides: Any) -> App:
         config = sandbox_config(self.sandbox.base_url, self.tmp / "bot.sqlite3", **overrides)
-        self.app = App(config)
+        self.app = App(config, rate_scale=self.rate_scale)
         self.task = asyncio.create_task(self.app.run())
         await self.ready()
         return self.app
@@ -94,13 +95,13 @@ class Running:
 
 @contextlib.asynccontextmanager
 async def running(tmp: Path, rate_limits: bool = True, start_bot: bool = True,
-                  clock: datetime | None = None, **overrides: Any):
+                  clock: datetime | None = None, rate_scale: float = 1.0, **overrides: Any):
     sandbox = Sandbox(rate_limits=rate_limits)
     if clock is not None:
         sandbox.state.clock.set(clock)
     base = await sandbox.start(0)
     async with aiohttp.ClientSession() as session:
-        env = Running(sandbox, Control(base, session), tmp)
+        env = Running(sandbox, Control(base, session), tmp, rate_scale)
         try:
             if start_bot:
                 await env.start_bot(**overrides)

@@ -146,3 +146,60 @@ def test_no_module_is_too_long_to_read_in_one_sitting():
             if not _name(path).startswith("bot/sandbox/")
             and (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES]
     assert not long, "split along its seams:\n" + "\n".join(long)
+
+
+def _module_name(path: Path) -> str:
+    name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    return name.removesuffix(".__init__")
+
+
+def _loaded_at_import(tree: ast.Module) -> list[str]:
+    """Modules a module needs while it is being imported: its top-level imports only."""
+    found = []
+    for node in tree.body:
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) \
+                and node.test.id == "TYPE_CHECKING":
+            continue
+        for child in ast.walk(node) if isinstance(node, ast.If | ast.Try) else [node]:
+            if isinstance(child, ast.Import):
+                found += [alias.name for alias in child.names]
+            elif isinstance(child, ast.ImportFrom) and child.module and not child.level:
+                found += [child.module, *(f"{child.module}.{a.name}" for a in child.names)]
+    return found
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[str]:
+    done: set[str] = set()
+    cycles: list[str] = []
+
+    def visit(name: str, trail: list[str]) -> None:
+        if name in trail:
+            cycles.append(" → ".join([*trail[trail.index(name):], name]))
+            return
+        if name in done:
+            return
+        for needed in sorted(graph.get(name, ())):
+            visit(needed, [*trail, name])
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name, [])
+    return cycles
+
+
+def test_no_import_cycles():
+    """A module never needs, while loading, a module that needs it back (at any distance)."""
+    modules = {_module_name(p): p for p in ALL_CODE}
+    graph = {name: {m for m in _loaded_at_import(ast.parse(path.read_text(encoding="utf-8")))
+                    if m in modules and m != name}
+             for name, path in modules.items()}
+    cycles = _cycles(graph)
+    assert not cycles, "import cycles:\n" + "\n".join(cycles)
+
+
+def test_the_cycle_check_sees_a_cycle():
+    """The check above can fail: a ring of three and a pair are both found."""
+    tree = ast.parse("import os\nfrom bot.x import y\nif TYPE_CHECKING:\n    import bot.z\n")
+    assert _loaded_at_import(tree) == ["os", "bot.x", "bot.x.y"]
+    ring = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"e"}, "e": {"d"}, "f": {"a"}}
+    assert _cycles(ring) == ["a → b → c → a", "d → e → d"]

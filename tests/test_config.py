@@ -194,3 +194,66 @@ def test_the_storage_url_may_come_from_the_environment_and_is_shown_masked():
     assert config.storage.postgres
     assert config.storage.target == "postgresql://mcu:s3cret@db.local:5432/region"
     assert config.storage.shown == "postgresql://mcu:***@db.local:5432/region"
+
+
+# -- MAX and Одноклассники (issue 19) -------------------------------------------------
+
+
+def _with_max_and_ok(raw: dict[str, Any]) -> dict[str, Any]:
+    """The example's commented [max] and [ok] sections, uncommented."""
+    text = example_config()
+    start = text.index("# [max]")
+    block = text[start:text.index("# Staff:", start)]
+    lines = [line[2:] if line.startswith("# ") else "" if line == "#" else line
+             for line in block.splitlines() if not line.startswith("# MAX")
+             and not line.startswith("# Одноклассники")]
+    extra = tomllib.loads("\n".join(line for line in lines if not line.startswith(
+        ("Uncomment", "chats it", "the groups", "MCU_OK", "(README"))))
+    raw = copy.deepcopy(raw)
+    raw.update(extra)
+    raw["pages"][0]["targets"] += [{"platform": "max", "id": -72000000000001},
+                                   {"platform": "ok", "id": 70000000000001}]
+    return raw
+
+
+def test_max_and_ok_placeholders_say_where_the_real_values_come_from():
+    found = problems(_with_max_and_ok(_filled()))
+    keys = [p.split(":", 1)[0] for p in found]
+    assert keys == ["max.token", "ok.application_secret_key",
+                    "ok.groups[0] (Администрация).token"]
+    assert "MCU_MAX_TOKEN" in found[0] and "business.max.ru" in found[0]
+    assert "MCU_OK_SECRET_KEY" in found[1]
+    assert "Настройки" in found[2] and "MCU_OK_TOKEN_<group id>" in found[2]
+
+
+def test_max_and_ok_filled_in_are_fine_and_may_come_from_the_environment():
+    raw = _with_max_and_ok(_filled())
+    env = {"MCU_MAX_TOKEN": "t", "MCU_OK_SECRET_KEY": "s",
+           "MCU_OK_TOKEN_70000000000001": "g"}
+    assert problems(raw, env) == []
+
+
+def test_a_max_target_needs_the_token_and_an_ok_target_its_group():
+    raw = _with_max_and_ok(_filled())
+    raw["max"]["token"] = ""
+    raw["ok"]["application_secret_key"] = "s"
+    raw["ok"]["groups"][0]["token"] = "g"
+    raw["pages"][0]["targets"][-1]["id"] = 123
+    found = problems(raw)
+    assert any(p.startswith("pages[0] (Администрация).targets[2]: a MAX channel needs the "
+                            "bot's token in max.token (or MCU_MAX_TOKEN)") for p in found)
+    assert any(p.startswith("pages[0] (Администрация).targets[3].id: OK group 123 is not in "
+                            "[[ok.groups]] (known: 70000000000001") for p in found)
+    assert any(p.startswith("max.token: empty, but max.city_chats") for p in found)
+
+
+def test_ok_groups_need_the_applications_keys():
+    raw = _with_max_and_ok(_filled())
+    raw["ok"]["application_key"] = ""
+    raw["ok"]["application_secret_key"] = ""
+    raw["max"]["token"] = "t"
+    raw["ok"]["groups"][0]["token"] = "g"
+    found = problems(raw)
+    assert [p.split(":", 1)[0] for p in found] == ["ok.application_key",
+                                                    "ok.application_secret_key"]
+    assert "README" in found[0] and "MCU_OK_SECRET_KEY" in found[1]

@@ -143,10 +143,11 @@ async def test_press_secretary_commands_through_the_chat(tmp_path):
         queued = await _reply(c, PRESS, "в очереди «Администрация»")
         assert "23.11 09:00" in queued["text"]
 
-        # 5,000 characters for a page with a channel: refused with the reason
+        # 5,000 characters: too long for the channel and MAX — the preview says so before
+        # anything is queued (VK and OK take it whole); nothing is cut
         await c.tg_message(PRESS, PRESS, "/post Администрация\n" + "слово " * 833)
-        refusal = await _reply(c, PRESS, "Не поставлено", after=queued["message_id"])
-        assert "4096" in refusal["text"] and "Telegram" in refusal["text"]
+        refusal = await _reply(c, PRESS, "Не выйдет — Telegram-канал", after=queued["message_id"])
+        assert "4096" in refusal["text"] and "Не выйдет — канал в MAX" in refusal["text"]
 
         # an album with a long caption: the preview says the text goes separately
         long_text = "Фотоотчёт с субботника\n" + "Спасибо всем, кто пришёл. " * 60

@@ -22,6 +22,14 @@ table deadline_queue
   incident_id INTEGER PK1
   next_at TEXT NOT NULL
   incident_id -> incidents(id)
+table gathered_items
+  user_id INTEGER NOT NULL PK1
+  kind TEXT NOT NULL PK2
+  incident_id INTEGER NOT NULL PK3
+  due_key TEXT NOT NULL PK4
+  queued_at TEXT NOT NULL
+  sent_at TEXT
+  incident_id -> incidents(id)
 table health_failures
   id INTEGER PK1
   name TEXT NOT NULL
@@ -86,6 +94,9 @@ table incidents
   edited_at TEXT
   deleted_at TEXT
   purged_at TEXT
+  search_text TEXT
+  interim_text TEXT
+  promised_on TEXT
 table notices
   incident_id INTEGER NOT NULL PK1
   kind TEXT NOT NULL PK2
@@ -150,20 +161,24 @@ table tg_marks
   chat_id INTEGER PK1
   message_id INTEGER NOT NULL
 index deadline_queue_next ON deadline_queue(next_at)
+index gathered_items_waiting ON gathered_items(user_id, kind) WHERE sent_at IS NULL
 index health_failures_at ON health_failures(at)
 index incident_events_action_at ON incident_events(action, at)
 index incident_events_incident ON incident_events(incident_id, id)
 index incidents_assignee ON incidents(assignee_id, state)
 index incidents_block_received ON incidents(block, received_at)
 index incidents_due ON incidents(due_at) WHERE due_at IS NOT NULL
+index incidents_promised ON incidents(promised_on) WHERE promised_on IS NOT NULL
 index incidents_published ON incidents(published_at) WHERE published_at IS NOT NULL
 index incidents_received ON incidents(received_at)
 index incidents_state ON incidents(state)
 index incidents_thread ON incidents(thread_key, author_id)
+index incidents_unindexed ON incidents(id) WHERE search_text IS NULL
 index outbox_pending ON outbox(status, not_before, id) WHERE status IN ('pending', 'sending')
 index outbox_ref ON outbox(purpose, ref_id)
 index posts_page_status ON posts(page, status)
 index sqlite_autoindex_cursors_1 ON cursors(name)
+index sqlite_autoindex_gathered_items_1 ON gathered_items(user_id, kind, incident_id, due_key)
 index sqlite_autoindex_heartbeats_1 ON heartbeats(name)
 index sqlite_autoindex_incidents_1 ON incidents(source_key)
 index sqlite_autoindex_notices_1 ON notices(incident_id, kind, due_key)
@@ -171,6 +186,7 @@ index sqlite_autoindex_outbox_1 ON outbox(key)
 index sqlite_autoindex_post_targets_1 ON post_targets(post_id, target)
 trigger deadline_queue_on_insert ON incidents
 trigger deadline_queue_on_update ON incidents
+trigger incidents_search_stale ON incidents
 trigger outbox_delivered ON outbox
 trigger outbox_failed ON outbox
 trigger outbox_queued ON outbox
@@ -186,6 +202,15 @@ table deadline_queue RLS
   municipality text NOT NULL DEFAULT current_setting('mcu.municipality'::text) PK1
   incident_id bigint NOT NULL PK2
   next_at text NOT NULL
+  (municipality, incident_id) -> incidents(municipality, id)
+table gathered_items RLS
+  municipality text NOT NULL DEFAULT current_setting('mcu.municipality'::text) PK1
+  user_id bigint NOT NULL PK2
+  kind text NOT NULL PK3
+  incident_id bigint NOT NULL PK4
+  due_key text NOT NULL PK5
+  queued_at text NOT NULL
+  sent_at text
   (municipality, incident_id) -> incidents(municipality, id)
 table health_failures RLS
   id bigint NOT NULL IDENTITY PK2
@@ -255,6 +280,9 @@ table incidents RLS
   edited_at text
   deleted_at text
   purged_at text
+  search_text text
+  interim_text text
+  promised_on text
 table notices RLS
   municipality text NOT NULL DEFAULT current_setting('mcu.municipality'::text) PK1
   incident_id bigint NOT NULL PK2
@@ -327,6 +355,9 @@ table tg_marks RLS
 index cursors_pkey ON cursors(municipality, name) UNIQUE
 index deadline_queue_next ON deadline_queue(municipality, next_at)
 index deadline_queue_pkey ON deadline_queue(municipality, incident_id) UNIQUE
+index gathered_items_pkey ON gathered_items(municipality, user_id, kind, incident_id, due_key) UNIQUE
+index gathered_items_waiting ON gathered_items(municipality, user_id, kind)
+  WHERE (sent_at IS NULL)
 index health_failures_at ON health_failures(municipality, at)
 index health_failures_pkey ON health_failures(municipality, id) UNIQUE
 index heartbeats_pkey ON heartbeats(municipality, name) UNIQUE
@@ -340,11 +371,15 @@ index incidents_due ON incidents(municipality, due_at)
   WHERE (due_at IS NOT NULL)
 index incidents_municipality_source_key_key ON incidents(municipality, source_key) UNIQUE
 index incidents_pkey ON incidents(municipality, id) UNIQUE
+index incidents_promised ON incidents(municipality, promised_on)
+  WHERE (promised_on IS NOT NULL)
 index incidents_published ON incidents(municipality, published_at)
   WHERE (published_at IS NOT NULL)
 index incidents_received ON incidents(municipality, received_at)
 index incidents_state ON incidents(municipality, state)
 index incidents_thread ON incidents(municipality, thread_key, author_id)
+index incidents_unindexed ON incidents(municipality, id)
+  WHERE (search_text IS NULL)
 index notices_pkey ON notices(municipality, incident_id, kind, due_key) UNIQUE
 index outbox_municipality_key_key ON outbox(municipality, key) UNIQUE
 index outbox_pending ON outbox(municipality, status, not_before, id)
@@ -359,12 +394,14 @@ index staff_pkey ON staff(municipality, telegram_id) UNIQUE
 index tg_marks_pkey ON tg_marks(municipality, chat_id) UNIQUE
 trigger deadline_queue_on_insert ON incidents
 trigger deadline_queue_on_update ON incidents
+trigger incidents_search_stale ON incidents
 trigger outbox_delivered ON outbox
 trigger outbox_failed ON outbox
 trigger outbox_queued ON outbox
 trigger outbox_rearmed ON outbox
 policy municipality ON cursors
 policy municipality ON deadline_queue
+policy municipality ON gathered_items
 policy municipality ON health_failures
 policy municipality ON heartbeats
 policy municipality ON incident_events

@@ -116,6 +116,10 @@ SAMPLES: dict[str, Any] = {
     "links": [{"target": "ВКонтакте «Администрация»",
                "link": "https://vk.com/wall-100001_21"},
               {"target": "Telegram-канал", "link": "https://t.me/c/1000000003/1"}],
+    "refused": [{"target": "канал в MAX",
+                 "reason": "Текст длиннее 4000 символов (4032) — MAX его не примет"}],
+    "skipped": [{"target": "канал в MAX",
+                 "reason": "Текст длиннее 4000 символов (4032) — MAX его не примет"}],
     "policies": [{"title": "обычный", "rule": "8 рабочих часов"},
                  {"title": "срочный", "rule": "4 рабочих часа"}],
     "weekly_label": "за неделю",
@@ -125,11 +129,32 @@ SAMPLES_BY_FILE: dict[str, dict[str, Any]] = {
     "reports.j2": {"hours": 2.5},
     "region.j2": {"first": AT, "last": AT, "region": "Саратовская область", "value": 0.75},
     "deadlines.j2": {"kind": "working_hours"},
+    "inbox.j2": {
+        "icon": "⛔", "age": "2 ч 15 мин", "everything": False, "blocks": "ЖКХ",
+        "sections": [{"icon": "⛔", "title": "Просрочены", "count": 7, "overdue": True,
+                      "entries": [{"id": 12, "block": "ЖКХ", "age": "2 ч", "missed": False,
+                                 "late": True, "excerpt": "Нет отопления в доме 5 по ул. Ленина"},
+                                {"id": 14, "block": "ЖКХ", "age": "0 мин", "missed": True,
+                                 "late": False, "excerpt": "Яма у остановки"}]},
+                     {"icon": "🆕", "title": "Новые, не назначены", "count": 0,
+                      "overdue": False, "entries": []}],
+        "rows": [{"block": "ЖКХ", "new": 3, "approval": 1, "due_today": 2, "overdue": 5,
+                  "promised_today": 1}],
+        "totals": {"new": 3, "approval": 1, "due_today": 2, "overdue": 5,
+                   "promised_today": 1},
+        "icons": {"new": "🆕", "approval": "📝", "due_today": "⏳", "overdue": "⛔",
+                  "promised_today": "📅"},
+        "items": [{"id": 12, "block": "ЖКХ", "assignee": "Исполнитель ЖКХ", "age": "2 ч",
+                   "excerpt": "Нет отопления в доме 5 по ул. Ленина"},
+                  {"id": 13, "block": "Дороги и транспорт", "assignee": "", "age": "1 ч",
+                   "excerpt": "Яма у остановки"}],
+    },
 }
 # where one macro takes an argument of another kind than the name means elsewhere
 _REASON = Reason("terms", "ЖКХ", ("отопление", "батарея"))
 SAMPLES_BY_MACRO: dict[tuple[str, str], dict[str, Any]] = {
     ("texts.j2", "ev_created"): {"reason": _REASON},
+    ("posts.j2", "warn_short"): {"targets": [{"target": "канал в MAX", "have": 4}]},
     ("routing.j2", "route_reason"): {"r": _REASON},
 }
 # arguments that are the platform's own words or ids on purpose, kept out of the check

@@ -5,8 +5,8 @@ A list entry is also named by its name (``staff[2] (Исполнитель ЖК�
 of a duplicate, the expected type in plain words — and no value is ever echoed (it may be
 a token). The example's placeholders (``REPLACE-WITH-…``) are errors that say where the
 real value comes from. Secrets may come from the environment instead of the file:
-``MCU_TELEGRAM_TOKEN``, ``MCU_VK_TOKEN_<id>``, ``MCU_VK_USER_TOKEN_<id>`` and
-``MCU_VK_SERVICE_TOKEN``.
+``MCU_TELEGRAM_TOKEN``, ``MCU_VK_TOKEN_<id>``, ``MCU_VK_USER_TOKEN_<id>``,
+``MCU_VK_SERVICE_TOKEN``, ``MCU_MAX_TOKEN``, ``MCU_OK_SECRET_KEY`` and ``MCU_OK_TOKEN_<gid>``.
 """
 
 from __future__ import annotations
@@ -48,6 +48,15 @@ _WHERE: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^vk\.communities\[\d+\]\.token$"),
      "the community's token (community → Manage → API usage → Access tokens), here or in "
      "MCU_VK_TOKEN_{id}"),
+    (re.compile(r"^max\.token$"),
+     "the MAX bot's token (business.max.ru/self → Чат-боты → the bot's ⋮ → Настройки; "
+     "README, «MAX»), here or in MCU_MAX_TOKEN"),
+    (re.compile(r"^ok\.application_secret_key$"),
+     "the secret key of your OK application (its letter from OK; README, "
+     "«Одноклассники»), here or in MCU_OK_SECRET_KEY"),
+    (re.compile(r"^ok\.groups\[\d+\]\.token$"),
+     "the group's access key (the group's Настройки on ok.ru, as its administrator; "
+     "README, «Одноклассники»), here or in MCU_OK_TOKEN_<group id>"),
     (re.compile(r"^vk\.communities\[\d+\]\.user_token$"),
      "a user token of a community administrator (wall.post needs it; README, VK step 3), "
      "here or in MCU_VK_USER_TOKEN_{id}"),
@@ -199,6 +208,16 @@ def _apply_env(raw: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
                 community["token"] = environ[f"MCU_VK_TOKEN_{cid}"]
             if environ.get(f"MCU_VK_USER_TOKEN_{cid}"):
                 community["user_token"] = environ[f"MCU_VK_USER_TOKEN_{cid}"]
+    max_ = raw.get("max")
+    if isinstance(max_, dict) and environ.get("MCU_MAX_TOKEN"):
+        max_["token"] = environ["MCU_MAX_TOKEN"]
+    ok = raw.get("ok")
+    if isinstance(ok, dict):
+        if environ.get("MCU_OK_SECRET_KEY"):
+            ok["application_secret_key"] = environ["MCU_OK_SECRET_KEY"]
+        for group in ok.get("groups") or []:
+            if isinstance(group, dict) and environ.get(f"MCU_OK_TOKEN_{group.get('id')}"):
+                group["token"] = environ[f"MCU_OK_TOKEN_{group.get('id')}"]
     return raw
 
 

@@ -24,6 +24,8 @@ def excerpt(item: Item, length: int = 80) -> str:
     text = item.params.get("text") or item.params.get("caption") or ""
     if not text and item.platform == "vk":
         text = item.params.get("message") or ""
+    if not text and isinstance(item.params.get("call"), dict):  # an answer with photos
+        text = item.params["call"].get("message") or ""
     plain = " ".join(html.unescape(_TAGS.sub("", str(text))).split())
     return plain if len(plain) <= length else plain[: length - 1].rstrip() + "…"
 

@@ -15,6 +15,7 @@ behalf of a channel, ``forward_from``: a forward from a user, a channel or a cha
 ``/control/tg/comment`` (a comment under a channel post, in the linked discussion group),
 ``/control/tg/block`` (a person blocks the bot, deletes their account, or comes back),
 ``/control/tg/membership`` (``state``: the bot is removed from a chat, or added back),
+``/control/tg/delete`` (an admin deletes a message, the bot is not told),
 ``/control/tg/edit``, ``/control/tg/channel_post``, ``/control/tg/callback``,
 ``/control/tg/reset``; GET ``/control/tg/sent`` (the bot's
 messages as they stand), ``/control/tg/messages`` (everyone's),
@@ -202,6 +203,9 @@ CHANNEL_BOT: Json = {"id": 136817688, "is_bot": True, "first_name": "Channel",
 SERVICE_USER: Json = {"id": 777000, "is_bot": False, "first_name": "Telegram"}
 # 403 texts of a private chat the bot cannot write to (telegram-bot-api Client.cpp,
 # fail_query_with_error: USER_IS_BLOCKED, INPUT_USER_DEACTIVATED; check_chat_access)
+# getFile: "bots can download files of up to 20 MB in size" (core.telegram.org/bots/api
+# #getfile); a bigger one is refused "Bad Request: file is too big" (telegram-bot-api)
+FILE_DOWNLOAD_MAX = 20 * 1024 * 1024
 BLOCKED = "Forbidden: bot was blocked by the user"
 DEACTIVATED = "Forbidden: user is deactivated"
 NOT_STARTED = "Forbidden: bot can't initiate conversation with a user"
@@ -542,6 +546,7 @@ class TelegramSandbox:
             "message": self._c_message, "edit": self._c_edit, "channel_post": self._c_channel_post,
             "callback": self._c_callback, "reset": self._c_reset, "comment": self._c_comment,
             "block": self._c_block, "membership": self._c_membership,
+            "delete": self._c_delete,
         }.items():
             app.router.add_post(f"/control/tg/{path}", self._control(handler))
         for path, handler in {
@@ -1236,6 +1241,8 @@ class TelegramSandbox:
         rec = self.files.get(str(file_id))
         if rec is None:
             raise bad("wrong file_id or the file is temporarily unavailable")
+        if rec["file_size"] > FILE_DOWNLOAD_MAX:
+            raise bad("file is too big")
         return {"file_id": rec["file_id"], "file_unique_id": rec["file_unique_id"],
                 "file_size": rec["file_size"], "file_path": rec["file_path"]}
 
@@ -1644,17 +1651,34 @@ class TelegramSandbox:
                                        "reply_to_message_id": reply or root["message_id"]}),
                 "thread_id": root["message_id"]}
 
+    async def _c_delete(self, request: web.Request) -> Json:
+        """A member (a group admin) deletes a message in a chat, the bot's too. Telegram
+        tells the bot nothing (no update for deletions in Bot API); editing it then
+        fails with "message to edit not found" (``_editable``)."""
+        body = await self._body(request)
+        chat_id, message_id = self._int(body, "chat_id"), self._int(body, "message_id")
+        rec = self._record(chat_id, message_id)
+        if rec is None:
+            raise ControlError(f"no message {message_id} in chat {chat_id}")
+        rec["deleted"] = True
+        return {"ok": True}
+
     async def _c_block(self, request: web.Request) -> Json:
-        """A person blocks the bot (``blocked``), deletes their account (``deactivated``) or
-        unblocks it (``active``); blocking sends the bot a my_chat_member update."""
+        """A person blocks the bot (``blocked``), deletes their account (``deactivated``),
+        unblocks it (``active``) or is one who never pressed Start (``not_started``: the
+        bot may not write first, 403 "bot can't initiate conversation with a user", until
+        they write to it); blocking sends the bot a my_chat_member update."""
         body = await self._body(request)
         user_id = self._int(body, "user_id")
         user = person(user_id)
         if user is None:
             raise ControlError(f"unknown user {user_id}")
         state = str(body.get("state", "blocked"))
+        if state == "not_started":
+            self.started.discard(user_id)
+            return {"ok": True, "update_id": None}
         if state not in ("blocked", "deactivated", "active"):
-            raise ControlError("state must be blocked, deactivated or active")
+            raise ControlError("state must be blocked, deactivated, active or not_started")
         before = self.blocked.get(user_id)
         if state == "active":
             self.blocked.pop(user_id, None)

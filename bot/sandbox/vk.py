@@ -8,7 +8,8 @@ Served under ``/vk`` by the sandbox's aiohttp app:
   community 20, user 3, service 3 — in real time; error 214 past 50 posts a day on one
   wall, by the sandbox clock) and its idempotency keys (``guid``, ``random_id``);
 - ``/vk/longpoll/<group_id>`` — the Bots Long Poll server (see ``vk_longpoll``);
-- ``/vk/upload/wall`` — the photo upload server;
+- ``/vk/upload/wall``, ``/vk/upload/messages`` — the photo upload servers (a wall photo
+  with a user token, a message photo with the community's or a user's);
 - ``/control/vk/...`` — playing citizens and reading what the bot did.
 
 The world (communities, tokens, citizens) comes from ``world``.
@@ -44,7 +45,18 @@ _RATE_KIND = {"group": "community", "user": "user", "service": "service"}
 POSTS_PER_DAY = 50  # VK: posts a day on one wall
 GUID_TTL = 3600  # VK dedupes a repeated ``guid`` for about an hour
 WALL_ALBUM = -14  # VK's id of a wall photos album
+MESSAGES_ALBUM = -15  # VK's id of the album of photos sent in messages
 MESSAGE_MAX = 4096
+# messages.send: "attachment ... up to 10 objects" (dev.vk.com/ru/method/messages.send);
+# wall.post / wall.createComment: "attachments ... up to 10" (dev.vk.com/ru/method/wall.post)
+ATTACHMENTS_MAX = 10
+# one photo per upload request: the wall and message upload servers read the file field
+# ``photo`` (dev.vk.com/ru/api/upload/wall-photo, .../photo-in-message); vk_api names it
+# ``file0``. More than one file in a request is refused (stricter than we know VK to be).
+UPLOAD_FILES_MAX = 1
+# an upload URL is good for a while only; VK does not publish how long: the hour, counted
+# on the sandbox clock, and the words of the upload server's refusal are the sandbox's own
+UPLOAD_TTL = 3600
 
 _VK_DAY = ZoneInfo("Europe/Moscow")  # VK counts a "day" in Moscow time
 _dumps = partial(json.dumps, ensure_ascii=False)
@@ -292,6 +304,10 @@ class VkSandbox:
             "messages.send": (_kinds("group", "user"), self._messages_send),
             "photos.getWallUploadServer": (_kinds("user"), self._photos_get_wall_upload),
             "photos.saveWallPhoto": (_kinds("user"), self._photos_save_wall),
+            # vk-api-schema photos/methods.json: both open to user and community tokens
+            "photos.getMessagesUploadServer": (_kinds("group", "user"),
+                                               self._photos_get_messages_upload),
+            "photos.saveMessagesPhoto": (_kinds("group", "user"), self._photos_save_messages),
             "polls.create": (_kinds("user"), self._polls_create),
         }
 
@@ -302,6 +318,7 @@ class VkSandbox:
         app.router.add_route("*", "/vk/method/{method}", self._api)
         app.router.add_get("/vk/longpoll/{group_id}", self._longpoll)
         app.router.add_post("/vk/upload/wall", self._upload)
+        app.router.add_post("/vk/upload/messages", self._upload)
         app.router.add_get("/vk/photo/{name}", self._photo_file)
         control: list[tuple[str, str, Callable[[web.Request], Awaitable[web.Response]]]] = [
             ("POST", "comment", self._c_comment),
@@ -524,7 +541,7 @@ class VkSandbox:
                 result.append({"type": "poll", "poll": self.votes[key]})
             else:
                 result.append({"type": kind, kind: {"id": int(obj_id), "owner_id": int(owner)}})
-        if len(result) > 10:
+        if len(result) > ATTACHMENTS_MAX:
             raise _param_error("too many attachments")
         return result
 
@@ -919,6 +936,7 @@ class VkSandbox:
         attachment = params.text("attachment")
         if not message and not attachment:
             raise _param_error("message is empty or invalid")
+        attached = self._attachments(attachment)  # photos must exist; at most 10
         if len(message) > MESSAGE_MAX:
             raise VkApiError(914)
         box = self._mailbox(token.group_id)
@@ -945,6 +963,7 @@ class VkSandbox:
                     "text": message,
                     "random_id": random_id,
                     "attachment": attachment,
+                    "attachments": attached,
                     "keyboard": params.text("keyboard"),
                     "reply_to": params.number("reply_to"),
                     "forward": params.text("forward"),
@@ -963,20 +982,56 @@ class VkSandbox:
         group_id = params.number("group_id")
         if group_id is not None and not self._is_admin(token, abs(group_id)):
             raise VkApiError(15)
-        upload_id = secrets.token_hex(12)
-        self.uploads[upload_id] = {
-            "user_id": token.user_id,
-            "group_id": abs(group_id) if group_id else None,
-            "files": [],
-        }
+        upload_id = self._new_upload("wall", token, abs(group_id) if group_id else None)
         return {
             "album_id": WALL_ALBUM,
             "upload_url": f"{request.url.origin()}/vk/upload/wall?upload={upload_id}",
             "user_id": token.user_id,
         }
 
+    def _photos_get_messages_upload(self, token: Token, params: _Params,
+                                    request: web.Request) -> Any:
+        """A community's token uploads for its own messages (PhotosPhotoUpload: album_id,
+        upload_url, user_id, group_id)."""
+        peer_id = params.number("peer_id")
+        if peer_id is not None and peer_id == 0:
+            raise _param_error("peer_id is invalid")
+        upload_id = self._new_upload("messages", token, token.group_id
+                                     if token.kind == "group" else None)
+        answer: dict[str, Any] = {
+            "album_id": MESSAGES_ALBUM,
+            "upload_url": f"{request.url.origin()}/vk/upload/messages?upload={upload_id}",
+            "user_id": token.user_id or 0,
+        }
+        if token.kind == "group":
+            answer["group_id"] = token.group_id
+        return answer
+
+    def _new_upload(self, kind: str, token: Token, group_id: int | None) -> str:
+        upload_id = secrets.token_hex(12)
+        self.uploads[upload_id] = {
+            "kind": kind,
+            "user_id": token.user_id,
+            "token_group": token.group_id if token.kind == "group" else None,
+            "group_id": group_id,
+            "created": self._now(),
+            "files": [],
+        }
+        return upload_id
+
     def _photos_save_wall(self, token: Token, params: _Params, request: web.Request) -> Any:
         assert token.user_id is not None
+        return self._save_uploaded("wall", token, params, request)
+
+    def _photos_save_messages(self, token: Token, params: _Params, request: web.Request) -> Any:
+        return self._save_uploaded("messages", token, params, request)
+
+    def _save_uploaded(self, kind: str, token: Token, params: _Params,
+                       request: web.Request) -> Any:
+        """photos.saveWallPhoto / saveMessagesPhoto: what the upload server answered, checked
+        as VK does — the upload's own kind (a wall upload is not a message photo: 100), its
+        hash (121, errors.json api_error_param_hash), the token that asked for the server
+        (15)."""
         raw_photo = params.text("photo", required=True)
         try:
             uploaded = json.loads(raw_photo or "")
@@ -984,7 +1039,7 @@ class VkSandbox:
             raise _param_error("photo is invalid") from None
         if not isinstance(uploaded, list) or not uploaded:
             raise _param_error("photo is undefined")
-        group_id = params.number("group_id")
+        group_id = params.number("group_id") if kind == "wall" else None
         saved = []
         for item in uploaded:
             ref = str(item.get("photo", "")) if isinstance(item, dict) else ""
@@ -992,9 +1047,12 @@ class VkSandbox:
             upload = self.uploads.get(upload_id)
             if upload is None or not index.isdigit() or int(index) >= len(upload["files"]):
                 raise _param_error("photo is invalid")
+            if upload.get("kind", "wall") != kind:
+                raise _param_error("photo is invalid")
             if params.text("hash") != _upload_hash(upload_id, upload):
                 raise VkApiError(121)
-            if upload["user_id"] != token.user_id:
+            if (upload["user_id"], upload.get("token_group")) != (
+                    token.user_id, token.group_id if token.kind == "group" else None):
                 raise VkApiError(15)
             if group_id is not None and abs(group_id) != upload["group_id"]:
                 raise VkApiError(15)
@@ -1002,30 +1060,34 @@ class VkSandbox:
             if file.get("saved"):
                 saved.append(self.photos[file["saved"]])
                 continue
-            owner_id = -upload["group_id"] if upload["group_id"] else token.user_id
-            photo_id = self._next(f"photo:{owner_id}")
-            key = f"{owner_id}_{photo_id}"
-            url = f"{request.url.origin()}/vk/photo/{key}.jpg"
-            photo = {
-                "album_id": WALL_ALBUM,
-                "date": self._now(),
-                "id": photo_id,
-                "owner_id": owner_id,
-                "access_key": secrets.token_hex(9),
-                "sizes": [
-                    {"height": 75, "width": 75, "type": "s", "url": url},
-                    {"height": 604, "width": 604, "type": "x", "url": url},
-                ],
-                "text": params.text("caption", "") or "",
-                "user_id": 100 if owner_id < 0 else token.user_id,
-                "has_tags": False,
-            }
-            self.photos[key] = photo
-            if file["blob"] in self.photo_bytes:
-                self.photo_bytes[key] = self.photo_bytes[file["blob"]]
-            file["saved"] = key
-            saved.append(photo)
+            saved.append(self._saved_photo(upload, file, token, params, request))
         return saved
+
+    def _saved_photo(self, upload: dict[str, Any], file: dict[str, Any], token: Token,
+                     params: _Params, request: web.Request) -> dict[str, Any]:
+        owner_id = -upload["group_id"] if upload["group_id"] else (token.user_id or 0)
+        photo_id = self._next(f"photo:{owner_id}")
+        key = f"{owner_id}_{photo_id}"
+        url = f"{request.url.origin()}/vk/photo/{key}.jpg"
+        photo = {
+            "album_id": WALL_ALBUM if upload.get("kind", "wall") == "wall" else MESSAGES_ALBUM,
+            "date": self._now(),
+            "id": photo_id,
+            "owner_id": owner_id,
+            "access_key": secrets.token_hex(9),
+            "sizes": [
+                {"height": 75, "width": 75, "type": "s", "url": url},
+                {"height": 604, "width": 604, "type": "x", "url": url},
+            ],
+            "text": params.text("caption", "") or "",
+            "user_id": 100 if owner_id < 0 else (token.user_id or 0),
+            "has_tags": False,
+        }
+        self.photos[key] = photo
+        if file["blob"] in self.photo_bytes:
+            self.photo_bytes[key] = self.photo_bytes[file["blob"]]
+        file["saved"] = key
+        return photo
 
     def _polls_create(self, token: Token, params: _Params, request: web.Request) -> Any:
         assert token.user_id is not None
@@ -1181,10 +1243,16 @@ class VkSandbox:
         return web.json_response(answer, dumps=_dumps)
 
     async def _upload(self, request: web.Request) -> web.Response:
+        """An upload server: the multipart POST's answer is ``{server, photo, hash}``
+        (vkbottle-types PhotosWallUploadResponseModel / PhotosMessageUploadResponseModel),
+        or ``{"error": ...}`` for a URL it does not know or that has expired."""
         upload_id = request.query.get("upload", "")
         upload = self.uploads.get(upload_id)
-        if upload is None:
+        kind = request.path.rsplit("/", 1)[-1]
+        if upload is None or upload.get("kind", "wall") != kind:
             return web.json_response({"error": "unknown upload url"}, status=400)
+        if self._now() - int(upload.get("created", self._now())) > UPLOAD_TTL:
+            return web.json_response({"error": "upload is expired"})
         photos: list[dict[str, Any]] = []
         reader = await request.multipart()
         while (part := await reader.next()) is not None:
@@ -1193,6 +1261,8 @@ class VkSandbox:
             data = await part.read()  # type: ignore[union-attr]
             if not data:
                 continue
+            if len(photos) >= UPLOAD_FILES_MAX:
+                return web.json_response({"error": "too many files in one upload"})
             digest = hashlib.md5(data).hexdigest()
             blob = f"upload:{upload_id}:{len(upload['files'])}"
             self.photo_bytes[blob] = bytes(data)
@@ -1200,7 +1270,7 @@ class VkSandbox:
                                     "filename": part.filename})  # type: ignore[union-attr]
             photos.append({"photo": f"{upload_id}:{len(upload['files']) - 1}",
                            "sizes": [], "kid": digest})
-        self.state.record("vk", "upload.wall", {"files": len(photos)}, 200)
+        self.state.record("vk", f"upload.{kind}", {"files": len(photos)}, 200)
         return web.json_response(
             {
                 "server": 100 + int(hashlib.md5(upload_id.encode()).hexdigest()[:4], 16) % 900,

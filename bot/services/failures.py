@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from bot.services import notices
 from bot.services.hub import Hub
 from storage import cursors
 from storage.db import Conn
@@ -61,10 +62,14 @@ async def tell_coordinators(hub: Hub, conn: Conn, item: Item, error: Any,
                                    purpose=NOTICE, ref_id=item.ref_id)
 
 
-async def staff_unreachable(hub: Hub, user_id: int, reason: str) -> None:
-    """A staff member's notice was refused for good (they blocked the bot): the staff
-    group hears it once, until they come back (``staff_reachable``)."""
+async def staff_unreachable(hub: Hub, user_id: int, reason: str,
+                            incident_id: int | None = None) -> None:
+    """A staff member's notice was refused for good (they blocked the bot, never pressed
+    Start): the staff group hears it once, until they come back (``staff_reachable``);
+    a notice about an incident is said on its card, and the coordinators told once."""
     async with hub.db.tx() as conn:
+        if incident_id is not None:
+            await notices.undelivered(hub, conn, incident_id, user_id, reason)
         if await cursors.claim(conn, f"tg:unreachable:{user_id}", reason):
             render = hub.render
             text = render.html("delivery.j2:staff_unreachable", name=hub.staff_name(user_id),
@@ -79,3 +84,4 @@ async def staff_reachable(hub: Hub, user_id: int) -> None:
     """They unblocked the bot: a later refusal is news again."""
     async with hub.db.tx() as conn:
         await cursors.drop(conn, f"tg:unreachable:{user_id}")
+        await notices.reachable(conn, user_id)

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.domain import feedback
 from bot.domain.incident import OPEN_STATES, Action, Actor, Refused, State, decide
 from bot.domain.routing import Message
 from bot.domain.text import is_noise
+from bot.services import notices
 from bot.services.hub import Hub
 from storage import cursors
 from storage import incidents as repo
@@ -46,7 +48,8 @@ class Inbound:
 @dataclass
 class Outcome:
     """What became of an inbound message: ``created``, ``joined``, ``reopened``,
-    ``duplicate`` or ``skipped`` (with the reason)."""
+    ``feedback`` (a thank-you after the answer), ``duplicate`` or ``skipped`` (with the
+    reason)."""
 
     result: str
     incident_id: int | None = None
@@ -97,7 +100,7 @@ class Ingest:
             if cursor is not None:
                 await cursors.put(conn, *cursor)
         outcomes = [o if o is not None else Outcome("skipped", reason="lost") for o in found]
-        if any(o.result in ("created", "joined", "reopened") for o in outcomes):
+        if any(o.result in ("created", "joined", "reopened", "feedback") for o in outcomes):
             self.hub.wake_outbox()
         return outcomes
 
@@ -111,9 +114,13 @@ class Ingest:
         the one-by-one path after what came before it is stored.
         """
         live = []
+        noisy: set[int] = set()  # «👍», «+»: only a word after an answer, else noise
         for n, message in enumerate(messages):
             reason = self.skip_reason(message)
-            if reason is not None:
+            if reason == "noise" and message.thread and not message.attachments:
+                noisy.add(n)
+                live.append(n)
+            elif reason is not None:
                 found[n] = Outcome("skipped", reason=reason)
             else:
                 live.append(n)
@@ -132,6 +139,9 @@ class Ingest:
                 found[n] = Outcome("duplicate")
                 continue
             pair = (message.thread, message.author_id) if message.thread else None
+            if n in noisy and (pair is None or pair not in threads):
+                found[n] = Outcome("skipped", reason="noise")
+                continue
             if message.key in keys or (pair is not None and pair in threads):
                 await self._create_many(conn, [messages[i] for i in pending], pending, found)
                 pending = []
@@ -172,6 +182,8 @@ class Ingest:
 
     async def _receive(self, conn: Conn, message: Inbound) -> Outcome:
         reason = self.skip_reason(message)
+        if reason == "noise" and message.thread and not message.attachments:
+            return await self._noise_or_feedback(conn, message)
         if reason is not None:
             return Outcome("skipped", reason=reason)
         if await repo.by_source_key(conn, message.key) is not None:
@@ -187,11 +199,47 @@ class Ingest:
                     return outcome
         return await self._create(conn, message, now)
 
+    async def _noise_or_feedback(self, conn: Conn, message: Inbound) -> Outcome:
+        """«👍» or «+» is noise — unless it is the citizen's word on an answer they got."""
+        if await repo.by_source_key(conn, message.key) is None and not await self._seen(
+                conn, message.key) and message.thread:
+            previous = await repo.latest_in_thread(conn, message.thread, message.author_id)
+            if previous is not None and State(previous.state) in (State.PUBLISHED,
+                                                                  State.CLOSED):
+                found = feedback.classify(message.text)
+                if found is not None:
+                    await self._feedback(conn, previous, message, found)
+                    return Outcome("feedback", previous.id)
+        return Outcome("skipped", reason="noise")
+
+    async def _feedback(self, conn: Conn, incident: repo.Incident, message: Inbound,
+                        found: feedback.Feedback) -> None:
+        """A thank-you after the answer: recorded (and counted when it is gratitude); a
+        published incident is closed by it — the loop is closed, nobody is reopened."""
+        now = self.hub.clock.now()
+        state = target = State(incident.state)
+        if state == State.PUBLISHED:
+            target = decide(state, Action.CLOSE, Actor.process(), incident.block,
+                            incident.assignee_id)
+            await repo.update(conn, incident.id, state=target.value, closed_at=now)
+        # one event: the citizen's words, and the close they make (published → closed)
+        action = "thanks" if found.satisfied else "feedback"
+        await repo.add_event(conn, incident.id, now, action, from_state=state.value,
+                             to_state=target.value, detail=message.text[:500])
+        await cursors.claim(conn, f"seen:{message.key}", str(incident.id))
+        await self.hub.workspace.show_card(conn, incident.id, now)
+
     async def _follow_up(self, conn: Conn, previous: repo.Incident, message: Inbound,
                          now: datetime) -> Outcome | None:
-        """A message in a thread the author already opened: join it or reopen it."""
+        """A message in a thread the author already opened: join it, reopen it, or — a
+        thank-you after the answer — record it as feedback."""
         config = self.hub.config.ingest
         state = State(previous.state)
+        if state in (State.PUBLISHED, State.CLOSED) and not message.attachments:
+            found = feedback.classify(message.text)
+            if found is not None:
+                await self._feedback(conn, previous, message, found)
+                return Outcome("feedback", previous.id)
         window = timedelta(minutes=config.thread_window_minutes)
         if (
             state in OPEN_STATES
@@ -209,8 +257,8 @@ class Ingest:
                 return None
             await self._append(conn, previous, message, now, "citizen_reply", target)
             if previous.assignee_id is not None:
-                await self.hub.notify(conn, previous.assignee_id, "notify_reopened",
-                                      key=f"reopen:{previous.id}:{message.key}", id=previous.id)
+                await notices.reopened(self.hub, conn, previous.id, previous.assignee_id,
+                                       message.text, key=f"reopen:{previous.id}:{message.key}")
             return Outcome("reopened", previous.id)
         return None
 

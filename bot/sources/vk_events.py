@@ -55,8 +55,22 @@ def _photos(obj: dict[str, Any]) -> list[dict[str, Any]]:
                 continue
             owner, ident = _int(photo.get("owner_id")), _int(photo.get("id"))
             if owner is not None and ident is not None:
-                found.append({"type": "vk_photo", "id": f"photo{owner}_{ident}"})
+                item: dict[str, Any] = {"type": "vk_photo", "id": f"photo{owner}_{ident}"}
+                url = _largest(photo)
+                if url:
+                    item["url"] = url  # staff see it from the card (Telegram fetches it)
+                found.append(item)
     return found
+
+
+def _largest(photo: dict[str, Any]) -> str | None:
+    """The address of a VK photo's largest size (``sizes``: width, height, url)."""
+    sizes = [x for x in photo.get("sizes") or [] if isinstance(x, dict)
+             and isinstance(x.get("url"), str) and x["url"].startswith(("http://", "https://"))]
+    if not sizes:
+        return None
+    return str(max(sizes, key=lambda x: (_int(x.get("width")) or 0) * (
+        _int(x.get("height")) or 0))["url"])
 
 
 def _author(from_id: int) -> tuple[str, str]:

@@ -661,6 +661,16 @@ async def test_messages_on_behalf_of_a_chat(tg: TgWorld) -> None:
     assert raw["forward_from_chat"]["id"] == CITY and raw["forward_signature"] == "Модератор"
 
 
+async def test_get_file_refuses_what_is_past_twenty_megabytes(tg: TgWorld) -> None:
+    sent = await tg.control("message", chat_id=2021, from_id=2021, text="фото", photo=True)
+    msg = tg.sandbox.messages[2021][sent["message_id"]]["msg"]
+    file_id = msg["photo"][-1]["file_id"]
+    assert await tg.bot.get_file(file_id)
+    tg.sandbox.files[file_id]["file_size"] = 20 * 1024 * 1024 + 1
+    with pytest.raises(TelegramBadRequest, match="file is too big"):
+        await tg.bot.get_file(file_id)
+
+
 async def test_a_person_who_blocked_the_bot_cannot_be_written_to(tg: TgWorld) -> None:
     await tg.control("message", chat_id=2020, from_id=2020, text="Здравствуйте")
     earlier = await tg.bot.send_message(2020, "Принято")
@@ -681,6 +691,13 @@ async def test_a_person_who_blocked_the_bot_cannot_be_written_to(tg: TgWorld) ->
     with pytest.raises(TelegramForbiddenError, match="Forbidden: user is deactivated"):
         await tg.bot.send_message(1005, "Уведомление")
     await tg.control("block", 400, user_id=9, state="blocked")
+    # a staff member who never pressed Start: 403 in the Bot API's words, until they write
+    await tg.control("block", user_id=1006, state="not_started")
+    with pytest.raises(TelegramForbiddenError) as never:
+        await tg.bot.send_message(1006, "Назначено")
+    assert never.value.message == "Forbidden: bot can't initiate conversation with a user"
+    await tg.control("message", chat_id=1006, from_id=1006, text="/start")
+    assert await tg.bot.send_message(1006, "Назначено")
 
 
 async def test_a_group_without_the_bot_cannot_be_read(tg: TgWorld) -> None:

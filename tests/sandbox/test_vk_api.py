@@ -493,6 +493,61 @@ async def test_photo_upload_chain_with_vk_upload(vk: VkWorld) -> None:
     assert error.code == 27
 
 
+async def test_message_photo_upload_chain_with_the_community_token(vk: VkWorld) -> None:
+    await vk.control("message", group_id=ADMIN, from_id=500070, text="Фото ямы?")
+    api = vk.api(GROUP_TOKEN)
+    photo = io.BytesIO(b"\xff\xd8\xff repaired road")
+    photo.name = "road.jpg"
+    saved = await asyncio.to_thread(vk_api.VkUpload(api).photo_messages, [photo],
+                                    peer_id=500070)
+    assert saved[0]["owner_id"] == -ADMIN and saved[0]["album_id"] == -15
+    ref = f"photo{saved[0]['owner_id']}_{saved[0]['id']}"
+    await vk.call(api, "messages.send", peer_id=500070, message="Готово", attachment=ref,
+                  random_id=41)
+    sent = await vk.read("messages", group_id=ADMIN)
+    assert [a["type"] for a in sent[-1]["attachments"]] == ["photo"]
+    # a photo that was never saved, and more than ten, are refused as VK does (100)
+    for attachment in ("photo-100001_999", ",".join([ref] * 11)):
+        error = await vk_error(vk.call(api, "messages.send", peer_id=500070, message="x",
+                                       attachment=attachment, random_id=42))
+        assert error.code == 100
+
+
+async def test_upload_steps_refuse_what_vk_refuses(vk: VkWorld) -> None:
+    # a community token may not ask for a wall upload server (27) but may for messages
+    assert (await vk_error(vk.call(GROUP_TOKEN, "photos.getWallUploadServer",
+                                   group_id=ADMIN))).code == 27
+    server = await vk.call(GROUP_TOKEN, "photos.getMessagesUploadServer", peer_id=500070)
+    assert server["group_id"] == ADMIN and server["album_id"] == -15
+
+    async def post(url: str, files: int = 1) -> dict[str, Any]:
+        form = aiohttp.FormData()
+        for n in range(files):
+            form.add_field(f"file{n}", b"\xff\xd8\xff %d" % n, filename=f"{n}.jpg",
+                           content_type="image/jpeg")
+        async with vk.http.post(url, data=form) as response:
+            return await response.json()
+
+    assert "error" in await post(server["upload_url"], files=2)  # one photo per upload
+    uploaded = await post(server["upload_url"])
+    assert set(uploaded) == {"server", "photo", "hash"}
+    forged = dict(uploaded, hash="0" * 32)
+    assert (await vk_error(vk.call(GROUP_TOKEN, "photos.saveMessagesPhoto", **forged))
+            ).code == 121
+    # another token than the one that asked for the server (15); a wall save of it (100)
+    assert (await vk_error(vk.call(USER_TOKEN, "photos.saveMessagesPhoto", **uploaded))
+            ).code == 15
+    assert (await vk_error(vk.call(USER_TOKEN, "photos.saveWallPhoto", **uploaded))
+            ).code == 100
+    saved = await vk.call(GROUP_TOKEN, "photos.saveMessagesPhoto", **uploaded)
+    again = await vk.call(GROUP_TOKEN, "photos.saveMessagesPhoto", **uploaded)
+    assert saved == again  # a save repeated is harmless
+    # an upload URL of yesterday has expired
+    late = await vk.call(GROUP_TOKEN, "photos.getMessagesUploadServer", peer_id=500070)
+    vk.sandbox.state.clock.advance(2 * 3600)
+    assert "error" in await post(late["upload_url"])
+
+
 async def test_names_of_people_and_communities(vk: VkWorld) -> None:
     users = await vk.call(GROUP_TOKEN, "users.get", user_ids="500001,500002", fields="sex")
     again = await vk.call(world.SERVICE_TOKEN, "users.get", user_ids="500001")

@@ -484,6 +484,18 @@ async def test_people_groups_messages_and_uploads(vk: Raw) -> None:
     check(photos.PhotosSaveWallPhotoResponse, await vk.ok(
         USER_TOKEN, "photos.saveWallPhoto", group_id=ADMIN, photo=uploaded["photo"],
         server=uploaded["server"], hash=uploaded["hash"]))
+    # a photo for a community message, with the community's token
+    server = await vk.ok(GROUP_TOKEN, "photos.getMessagesUploadServer", peer_id=500004)
+    check(photos.PhotosGetMessagesUploadServerResponse, server)
+    form = aiohttp.FormData()
+    form.add_field("photo", b"\xff\xd8\xff jpeg", filename="b.jpg", content_type="image/jpeg")
+    async with vk.http.post(server["response"]["upload_url"], data=form) as response:
+        uploaded = await response.json()
+    photos.PhotosMessageUploadResponseModel.model_validate(uploaded)
+    assert set(uploaded) == {"server", "photo", "hash"}
+    check(photos.PhotosSaveMessagesPhotoResponse, await vk.ok(
+        GROUP_TOKEN, "photos.saveMessagesPhoto", photo=uploaded["photo"],
+        server=uploaded["server"], hash=uploaded["hash"]))
 
 
 async def _every_error(vk: Raw) -> list[dict[str, Any]]:

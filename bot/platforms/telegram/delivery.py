@@ -27,7 +27,8 @@ from storage.db import Conn, Database
 from storage.outbox import Item
 
 Pace = Callable[[str], AbstractAsyncContextManager[None]]
-Unreachable = Callable[[int, str], Awaitable[None]]
+# a staff member refused a notice for good: (their id, why, the incident it was about)
+Unreachable = Callable[[int, str, int | None], Awaitable[None]]
 
 
 @dataclass
@@ -114,7 +115,8 @@ class TelegramDelivery:
         reason = bot_api.unreachable(error)
         if reason is None or not isinstance(chat, int) or self.config.staff_by_id(chat) is None:
             return
-        await self.staff_unreachable(chat, reason)
+        about = item.ref_id if item.purpose == "prompt" else None
+        await self.staff_unreachable(chat, reason, about)
 
     async def deliver_card(self, item: Item) -> Any:
         """A ``card`` row: the card as the incident is now, sent or edited."""

@@ -61,6 +61,29 @@ def telegram_calls(chat_id: int, composed: Rendered, photos: Sequence[str],
     return calls
 
 
+def answer_calls(reply_target: dict[str, Any], text: str, photos: Sequence[str]
+                 ) -> list[tuple[str, str, dict[str, Any]]]:
+    """The rows of an answer: (key suffix, method, parameters), in the order they go."""
+    base = dict(reply_target.get("params", {}))
+    escaped = html.escape(text)
+    photos = list(photos)[:limits.ANSWER_PHOTOS_MAX]
+    caption = escaped if photos and text.strip() and (
+        limits.telegram_len(text) <= limits.TG_CAPTION_MAX) else None
+    rows: list[tuple[str, str, dict[str, Any]]] = []
+    if caption is None and text.strip():
+        for n, part in enumerate(limits.split_text(text, limits.TG_TEXT_MAX)):
+            rows.append((str(n), reply_target["method"], {**base, "text": html.escape(part)}))
+    if len(photos) == 1:
+        params = {**base, "photo": photos[0], **({"caption": caption} if caption else {})}
+        rows.append(("photos", "sendPhoto", params))
+    elif photos:
+        media: list[dict[str, Any]] = [{"type": "photo", "media": fid} for fid in photos]
+        if caption:
+            media[0]["caption"] = caption
+        rows.append(("photos", "sendMediaGroup", {**base, "media": media}))
+    return rows
+
+
 def telegram_link(chat_id: int, result: Any) -> str | None:
     """t.me link of a sent message (a public channel by username, a private one by /c/)."""
     message = result[0] if isinstance(result, list) and result else result
@@ -86,15 +109,16 @@ class TelegramPage:
         return limits.TG_TEXT_MAX
 
     async def publish_answer(self, conn: Conn, incident_id: int, reply_target: dict[str, Any],
-                             text: str, *, key: str, purpose: str, now: datetime) -> None:
-        parts = limits.split_text(text, self.answer_limit(reply_target))
-        for n, part in enumerate(parts):
-            params = dict(reply_target.get("params", {}))
-            params["text"] = html.escape(part)
-            await outbox.enqueue(conn, key=f"{key}:{n}", platform="tg",
-                                 lane=f"tg:{params['chat_id']}", method=reply_target["method"],
+                             text: str, *, key: str, purpose: str, now: datetime,
+                             photos: Sequence[str] = ()) -> None:
+        """The text, under the citizen's message; with photos, a photo or an album whose
+        caption is the text when it fits (else the text goes first, then the photos)."""
+        rows = answer_calls(reply_target, text, photos)
+        for n, (suffix, method, params) in enumerate(rows):
+            await outbox.enqueue(conn, key=f"{key}:{suffix}", platform="tg",
+                                 lane=f"tg:{params['chat_id']}", method=method,
                                  params=params, now=now,
-                                 purpose=purpose if n == len(parts) - 1 else "",
+                                 purpose=purpose if n == len(rows) - 1 else "",
                                  ref_id=incident_id)
 
     async def ask_rating(self, conn: Conn, incident: Incident, text: str) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.domain import limits
 from bot.platforms.telegram import buttons
 from bot.platforms.telegram.bot_api import upload
 from bot.ports import CardAction, Keyboard
@@ -23,13 +24,15 @@ from bot.services import cards
 from storage import cursors, outbox
 from storage import incidents as repo
 from storage.db import Conn
-from storage.incidents import Incident
+from storage.inbox import BOARD_AT, BOARD_MESSAGE
+from storage.incidents import Incident, iso
 from storage.outbox import Item
 
 # A forum's General topic: Telegram refuses it as message_thread_id ("message thread not
 # found", telegram-bot-api Client.cpp); a message goes there without a thread id.
 GENERAL_TOPIC = 1
 PROMPT = "prompt"  # outbox purpose: a reply to this message answers for an incident
+BOARD = "board"  # outbox purpose: the status message in the General topic
 
 
 @dataclass
@@ -46,7 +49,7 @@ async def card_call(conn: Conn, config: Config, render: Renderer, incident_id: i
         return None
     events = await repo.events(conn, incident_id)
     text = cards.card_text(config, render, incident, events, now)
-    markup = buttons.card_keyboard(render, incident)
+    markup = buttons.card_keyboard(render, incident, config)
     if incident.card_message_id is None:
         chat, topic = config.telegram.staff_group, topics.get(incident.block)
         params: dict[str, Any] = {"chat_id": chat, "text": text, "reply_markup": markup}
@@ -100,6 +103,8 @@ class TelegramWorkspace:
     # -- the port ---------------------------------------------------------------------
 
     async def show_card(self, conn: Conn, incident_id: int, now: datetime) -> None:
+        # a choice not yet put under the card would bring back buttons of an older state
+        await outbox.supersede(conn, f"picker:{incident_id}:", now)
         await outbox.enqueue(conn, key=f"card:{incident_id}", platform="card",
                              lane=f"tg:{self.group}", method="sync", params={}, now=now,
                              purpose="card", ref_id=incident_id, refresh=True)
@@ -141,9 +146,34 @@ class TelegramWorkspace:
                         reply_markup={"force_reply": True, "selective": True},
                         **_under_card(incident))
 
+    async def show_photos(self, conn: Conn, incident: Incident, photos: list[str], *,
+                          key: str) -> None:
+        """One photo, or albums of up to 10 (Bot API sendMediaGroup: 2–10 media), replying
+        to the card in its topic."""
+        chat = incident.card_chat_id or self.group
+        place = _under_card(incident)
+        if incident.card_thread_id is not None:
+            place["message_thread_id"] = incident.card_thread_id
+        for n in range(0, len(photos), limits.TG_MEDIA_GROUP_MAX):
+            chunk = photos[n:n + limits.TG_MEDIA_GROUP_MAX]
+            if len(chunk) == 1:
+                method, params = "sendPhoto", {"chat_id": chat, "photo": chunk[0], **place}
+            else:
+                method, params = "sendMediaGroup", {
+                    "chat_id": chat, "media": [{"type": "photo", "media": p} for p in chunk],
+                    **place}
+            await outbox.enqueue(conn, key=f"{key}:{n}", platform="tg", lane=f"tg:{chat}",
+                                 method=method, params=params, now=self.clock.now(),
+                                 ref_id=incident.id)
+
     async def notify(self, conn: Conn, user_id: int, text: str, *, key: str,
-                     purpose: str = "", ref_id: int | None = None) -> bool:
-        return await self.send(conn, user_id, text, key=key, purpose=purpose, ref_id=ref_id)
+                     purpose: str = "", ref_id: int | None = None,
+                     about: Incident | None = None, actions: Keyboard | None = None) -> bool:
+        extra: dict[str, Any] = {}
+        if about is not None and actions:
+            extra["reply_markup"] = buttons.markup(about, actions)
+        return await self.send(conn, user_id, text, key=key, purpose=purpose, ref_id=ref_id,
+                               **extra)
 
     async def post(self, conn: Conn, text: str, *, key: str,
                    about: Incident | None = None) -> bool:
@@ -151,6 +181,38 @@ class TelegramWorkspace:
             return await self.send(conn, self.group, text, key=key)
         return await self.send(conn, about.card_chat_id or self.group, text, key=key,
                                **_under_card(about))
+
+    async def list_cards(self, conn: Conn, user_id: int, text: str,
+                         items: list[tuple[int, str]], *, key: str) -> bool:
+        params = {"reply_markup": buttons.open_buttons(items)} if items else {}
+        return await self.send(conn, user_id, text, key=key, **params)
+
+    async def show_board(self, conn: Conn, text: str, message_id: int | None) -> None:
+        """Posted to the General topic (no thread id: Telegram refuses topic 1), then
+        edited in place; purpose ``board`` (its hooks keep the message id)."""
+        now = self.clock.now()
+        if message_id is None:  # a new message each time one is needed (the old is gone)
+            await outbox.enqueue(conn, key=f"board:new:{iso(now)}", platform="tg",
+                                 lane=f"tg:{self.group}", method="sendMessage", purpose=BOARD,
+                                 now=now, params={"chat_id": self.group, "text": text})
+            return
+        await outbox.enqueue(conn, key=f"board:{message_id}", platform="tg",
+                             lane=f"tg:{self.group}", method="editMessageText", purpose=BOARD,
+                             now=now, refresh=True,
+                             params={"chat_id": self.group, "message_id": message_id,
+                                     "text": text})
+
+    async def board_sent(self, conn: Conn, item: Item, result: Any) -> None:
+        """Outbox hook: the status message's id, for the next edits."""
+        if item.method == "sendMessage" and isinstance(result, dict) and "message_id" in result:
+            await cursors.put(conn, BOARD_MESSAGE, str(result["message_id"]))
+
+    async def board_failed(self, conn: Conn, item: Item, error: Any) -> None:
+        """Outbox hook: the status message was deleted (or never went): the next tick
+        posts a new one."""
+        if item.method == "sendMessage" or "not found" in str(error):
+            await cursors.drop(conn, BOARD_MESSAGE)
+            await cursors.drop(conn, BOARD_AT)
 
     async def send_report(self, conn: Conn, chat_id: int, text: str, *, key: str,
                           chart: bytes | None = None, chart_caption: str = "",
@@ -197,26 +259,31 @@ class TelegramWorkspace:
                              params=params, now=self.clock.now(), refresh=True)
 
     async def prompt_sent(self, conn: Conn, item: Item, result: Any) -> None:
-        """Outbox hook: remember what a prompt message asks for, to read the reply."""
+        """Outbox hook: remember what a prompt message asks for, and of whom, to read the
+        reply (a question under the card names its person; a notice is to its chat)."""
         if not isinstance(result, dict) or "message_id" not in result:
             return
-        kind = (item.key.split(":")[2] if item.key.startswith("prompt:")
-                else CardAction.ASK_FOR_ANSWER.value)
+        parts = item.key.split(":")
+        kind = parts[2] if item.key.startswith("prompt:") else CardAction.ASK_FOR_ANSWER.value
         chat = result.get("chat", {}).get("id", item.params.get("chat_id"))
+        asked = parts[3] if item.key.startswith("prompt:") and len(parts) > 3 else str(chat)
         await cursors.put(conn, f"prompt:{chat}:{result['message_id']}",
-                          f"{item.ref_id}:{kind}")
+                          f"{item.ref_id}:{kind}:{asked if asked.isdigit() else ''}")
 
     async def replied_to(self, conn: Conn, chat_id: int,
-                         message_id: int) -> tuple[int, CardAction] | None:
-        """The incident a reply to the bot's message is about, and what the reply is: an
-        answer (a reply to a card or a notice) or a reason (``RETURN_FOR_REVISION``)."""
+                         message_id: int) -> tuple[int, CardAction, int | None] | None:
+        """The incident a reply to the bot's message is about, what the reply is (an
+        answer: a reply to a card or a notice; a reason: ``RETURN_FOR_REVISION``) and who
+        was asked (None for the card itself)."""
         value = await cursors.get(conn, f"prompt:{chat_id}:{message_id}")
         if value is not None:
-            incident_id, _, kind = value.partition(":")
-            asked = (CardAction.RETURN_FOR_REVISION if kind == CardAction.RETURN_FOR_REVISION
-                     else CardAction.ASK_FOR_ANSWER)
-            return int(incident_id), asked
+            incident_id, _, rest = value.partition(":")
+            kind, _, asked = rest.partition(":")
+            action = (CardAction(kind) if kind in (CardAction.RETURN_FOR_REVISION,
+                                                   CardAction.INTERIM_EDIT)
+                      else CardAction.ASK_FOR_ANSWER)
+            return int(incident_id), action, int(asked) if asked.isdigit() else None
         incident_id_or_none = await repo.by_card(conn, chat_id, message_id)
         if incident_id_or_none is None:
             return None
-        return incident_id_or_none, CardAction.ASK_FOR_ANSWER
+        return incident_id_or_none, CardAction.ASK_FOR_ANSWER, None

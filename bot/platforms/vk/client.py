@@ -186,18 +186,32 @@ class VkClient:
     async def upload_wall_photo(self, group_id: int, data: bytes, filename: str) -> str:
         """Upload a photo for a community's wall; returns ``photo{owner}_{id}``.
 
-        VK allows this chain with a user token (a community admin's) only. Its two API
-        calls are paced like any other; the upload itself goes to the upload server.
+        VK allows this chain with a user token (a community admin's) only — a community
+        token gets error 27. Its two API calls are paced like any other; the upload itself
+        goes to the upload server.
         """
         server = await self.call("photos.getWallUploadServer", group_id=group_id)
-        uploaded = await asyncio.to_thread(_json_answer, "photo upload", lambda: self.session.post(
-            server["upload_url"], files={"photo": (filename, data)}, timeout=self.timeout))
-        if "error" in uploaded or not uploaded.get("photo") or uploaded["photo"] == "[]":
-            raise VkError(22, f"Upload error: {uploaded.get('error', 'no photo received')}")
+        uploaded = await self._upload(server["upload_url"], data, filename)
         saved = await self.call("photos.saveWallPhoto", group_id=group_id,
                                 photo=uploaded["photo"], server=uploaded["server"],
                                 hash=uploaded["hash"])
         return f"photo{saved[0]['owner_id']}_{saved[0]['id']}"
+
+    async def upload_message_photo(self, peer_id: int, data: bytes, filename: str) -> str:
+        """Upload a photo for a community message to ``peer_id`` (the community's own token
+        may); returns ``photo{owner}_{id}``."""
+        server = await self.call("photos.getMessagesUploadServer", peer_id=peer_id)
+        uploaded = await self._upload(server["upload_url"], data, filename)
+        saved = await self.call("photos.saveMessagesPhoto", photo=uploaded["photo"],
+                                server=uploaded["server"], hash=uploaded["hash"])
+        return f"photo{saved[0]['owner_id']}_{saved[0]['id']}"
+
+    async def _upload(self, url: str, data: bytes, filename: str) -> dict[str, Any]:
+        uploaded = await asyncio.to_thread(_json_answer, "photo upload", lambda: self.session.post(
+            url, files={"photo": (filename, data)}, timeout=self.timeout))
+        if "error" in uploaded or not uploaded.get("photo") or uploaded["photo"] == "[]":
+            raise VkError(22, f"Upload error: {uploaded.get('error', 'no photo received')}")
+        return uploaded
 
     def _call_sync(self, method: str, params: dict[str, Any]) -> Any:
         values = {k: _plain(v) for k, v in params.items() if v is not None}

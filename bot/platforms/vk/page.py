@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,6 +37,7 @@ from storage.incidents import Incident
 from storage.outbox import Item
 
 WALL_POSTS = "vkpub"  # outbox platform: photo uploads / poll + wall.post, one row per target
+ANSWERS_WITH_PHOTOS = "vkans"  # outbox platform: an answer's photo uploads + its comment/message
 FetchPhoto = Callable[[str], Awaitable[bytes]]
 
 
@@ -73,8 +74,12 @@ class VkPage:
         return limits.VK_COMMENT_MAX
 
     async def publish_answer(self, conn: Conn, incident_id: int, reply_target: dict[str, Any],
-                             text: str, *, key: str, purpose: str, now: datetime) -> None:
+                             text: str, *, key: str, purpose: str, now: datetime,
+                             photos: Sequence[str] = ()) -> None:
+        """The text in parts; the photos go with the last part, as one ``vkans`` row that
+        uploads them and then sends it (``deliver_answer``)."""
         parts = limits.split_text(text, self.answer_limit(reply_target))
+        photos = list(photos)[:limits.ANSWER_PHOTOS_MAX]
         for n, part in enumerate(parts):
             part_key = f"{key}:{n}"
             params = dict(reply_target.get("params", {}))
@@ -83,9 +88,15 @@ class VkPage:
             else:
                 params["guid"] = part_key
             params["message"] = part
-            await outbox.enqueue(conn, key=part_key, platform="vk", lane=reply_target["lane"],
-                                 method=reply_target["method"], params=params, now=now,
-                                 purpose=purpose if n == len(parts) - 1 else "",
+            last = n == len(parts) - 1
+            platform = "vk"
+            if last and photos:
+                platform = ANSWERS_WITH_PHOTOS
+                params = {"call": params, "photos": photos,
+                          "group_id": int(reply_target["lane"].rsplit(":", 1)[-1])}
+            await outbox.enqueue(conn, key=part_key, platform=platform,
+                                 lane=reply_target["lane"], method=reply_target["method"],
+                                 params=params, now=now, purpose=purpose if last else "",
                                  ref_id=incident_id)
 
     async def ask_rating(self, conn: Conn, incident: Incident, text: str) -> None:
@@ -168,6 +179,46 @@ class VkPage:
         except (VkError, VkTransportError) as exc:
             raise outbox_failure(exc, item.attempts + 1) from None
         return {"post_id": answer["post_id"], "owner_id": -group_id}
+
+    async def deliver_answer(self, item: Item) -> Any:
+        """A ``vkans`` row: an answer with photos — each photo fetched from Telegram and
+        uploaded (remembered before the next step, so a restart uploads none twice), then
+        the comment (``guid``) or the message (``random_id``): VK shows it once.
+
+        A reply comment's photos are wall photos, which VK uploads with a user token only
+        (a community token gets error 27): the community admin's ``user_token``. A
+        message's photos upload with the community's own token.
+        """
+        client = self.clients.get(item.lane)
+        if client is None:
+            raise Permanent(f"no VK token for {item.lane}")
+        group_id = int(item.params["group_id"])
+        call = dict(item.params["call"])
+        comment = item.method == "wall.createComment"
+        uploader = self.clients.get(f"vk:user:{group_id}") if comment else client
+        if uploader is None:
+            # staff read this: no lane names or config keys (README: user_token)
+            raise Permanent("фото к комментарию не загрузить: в настройках бота нет токена "
+                            "администратора сообщества")
+        try:
+            attachments = []
+            for index, file_id in enumerate(item.params["photos"]):
+                attachments.append(await self._remembered(
+                    f"ansatt:{item.key}:{index}",
+                    lambda f=file_id, i=index: self._upload_answer_photo(
+                        uploader, comment, group_id, int(call.get("peer_id") or 0), f, i)))
+            call["attachments" if comment else "attachment"] = ",".join(attachments)
+            return await client.call(item.method, **call)
+        except (VkError, VkTransportError) as exc:
+            raise outbox_failure(exc, item.attempts + 1) from None
+
+    async def _upload_answer_photo(self, client: VkClient, comment: bool, group_id: int,
+                                   peer_id: int, file_id: str, index: int) -> str:
+        data = await self.fetch_photo(file_id)
+        name = f"photo{index + 1}.jpg"
+        if comment:
+            return str(await client.upload_wall_photo(group_id, data, name))
+        return str(await client.upload_message_photo(peer_id, data, name))
 
     async def _remembered(self, key: str, make: Callable[[], Awaitable[str]]) -> str:
         known = await cursors.get(self.db.reader, key)

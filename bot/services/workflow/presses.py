@@ -16,9 +16,9 @@ from typing import Protocol
 from bot.domain.incident import Action, Actor, Refusal, Refused, State, can_work_on, may
 from bot.domain.wording import greeting_name, greets
 from bot.ports import CardAction
-from bot.services import cards
+from bot.services import cards, notices
 from bot.services.hub import Hub
-from bot.services.workflow.replies import Replies
+from bot.services.workflow.interim import Interim
 from bot.services.workflow.steps import Reply, check, storable
 from storage import incidents as repo
 from storage.db import Conn
@@ -31,6 +31,10 @@ ACTION_OF: dict[CardAction, Action] = {
     CardAction.REASSIGN: Action.REASSIGN,
     CardAction.ASSIGN_TO: Action.ASSIGN,
     CardAction.SEND_INTERIM: Action.INTERIM,
+    CardAction.INTERIM_DATE: Action.INTERIM,
+    CardAction.INTERIM_EDIT: Action.INTERIM,
+    CardAction.INTERIM_SEND: Action.INTERIM,
+    CardAction.INTERIM_DROP: Action.INTERIM,
     CardAction.ASK_FOR_ANSWER: Action.SUBMIT,
     CardAction.OFFER_TEMPLATES: Action.SUBMIT,
     CardAction.USE_TEMPLATE: Action.SUBMIT,
@@ -41,6 +45,7 @@ ACTION_OF: dict[CardAction, Action] = {
     CardAction.REOPEN: Action.REOPEN,
     CardAction.PUBLISHED_MANUALLY: Action.PUBLISH_MANUAL,
     CardAction.BACK: Action.INTERIM,
+    CardAction.SHOW_PHOTOS: Action.VIEW,
 }
 
 
@@ -56,9 +61,10 @@ class CardPress(Protocol):
 OnPress = Callable[[Conn, Actor, Incident, int], Awaitable[Reply]]
 
 
-class Workflow(Replies):
-    """The staff's work on an incident: the card's buttons (here), answers written as
-    replies (``replies``), publication to the citizen (``publication``)."""
+class Workflow(Interim):
+    """The staff's work on an incident: the card's buttons (here), the interim reply with
+    its date (``interim``), answers written as replies (``replies``), publication to the
+    citizen (``publication``)."""
 
     def __init__(self, hub: Hub):
         super().__init__(hub)
@@ -68,6 +74,10 @@ class Workflow(Replies):
             CardAction.REASSIGN: self.reassign,
             CardAction.ASSIGN_TO: self.assign_to,
             CardAction.SEND_INTERIM: self.send_interim,
+            CardAction.INTERIM_DATE: self.interim_date,
+            CardAction.INTERIM_EDIT: self.interim_edit,
+            CardAction.INTERIM_SEND: self.interim_send,
+            CardAction.INTERIM_DROP: self.interim_drop,
             CardAction.ASK_FOR_ANSWER: self.ask_for_answer,
             CardAction.OFFER_TEMPLATES: self.offer_templates,
             CardAction.USE_TEMPLATE: self.use_template,
@@ -78,6 +88,7 @@ class Workflow(Replies):
             CardAction.REOPEN: self.reopen,
             CardAction.PUBLISHED_MANUALLY: self.published_manually,
             CardAction.BACK: self.back,
+            CardAction.SHOW_PHOTOS: self.show_photos,
         }
 
     async def press(self, user_id: int, data: CardPress) -> Reply:
@@ -157,31 +168,10 @@ class Workflow(Replies):
         await self.step(conn, actor, incident, action, detail=member.name,
                         button=CardAction.ASSIGN_TO, assignee_id=member.telegram_id,
                         assigned_at=now)
-        await self.hub.workspace.notify(
-            conn, member.telegram_id,
-            self.hub.render.html("notify_assigned", id=incident.id, block=incident.block,
-                                 due=self.hub.render.format_dt(incident.due_at), link=""),
-            key=f"assigned:{incident.id}:{incident.version}:{member.telegram_id}",
-            purpose="prompt", ref_id=incident.id,
-        )
+        await notices.assigned(self.hub, conn, incident.id, member.telegram_id)
         return Reply(self.hub.render.text("done_assign", to=member.name))
 
     # -- the answer ---------------------------------------------------------------------
-
-    async def send_interim(self, conn: Conn, actor: Actor, incident: Incident,
-                           arg: int) -> Reply:
-        text = self.hub.render.render(
-            "interim.txt.j2", name=greeting_name(incident.author_name),
-            due=self.hub.render.format_moment(incident.due_at),
-        )
-        events = await repo.events(conn, incident.id)
-        round_ = sum(1 for e in events if e.action == Action.INTERIM.value)
-        await self.publish(conn, incident, text, f"interim:{incident.id}:{round_}", "interim")
-        changes = {} if incident.first_reply_at is not None else {
-            "first_reply_at": self.hub.clock.now()}
-        await self.step(conn, actor, incident, Action.INTERIM, button=CardAction.SEND_INTERIM,
-                        **changes)
-        return Reply(self.hub.render.text("done_interim"))
 
     async def ask_for_answer(self, conn: Conn, actor: Actor, incident: Incident,
                              arg: int) -> Reply:
@@ -229,13 +219,18 @@ class Workflow(Replies):
         await self.step(conn, actor, incident, Action.APPROVE, button=CardAction.APPROVE,
                         publications=round_)
         if not await self.publish(conn, incident, text, f"answer:{incident.id}:{round_}",
-                                  "answer"):
+                                  "answer", photos=incident.answer_photos):
             # manual source: the coordinator gets the text to paste, then presses the button
             source = cards.source_label(self.hub.config, self.hub.render, incident)
+            photos = incident.answer_photos
             await self.hub.workspace.post(
-                conn, self.hub.render.html("manual_publish", id=incident.id, source=source)
+                conn, self.hub.render.html("manual_publish", id=incident.id, source=source,
+                                           photos=len(photos))
                 + "\n\n<code>" + html.escape(text) + "</code>",
                 key=f"manual:{incident.id}:{round_}", about=incident)
+            if photos:
+                await self.hub.workspace.show_photos(
+                    conn, incident, photos, key=f"manualphotos:{incident.id}:{round_}")
         return Reply(self.hub.render.text("done_approve"))
 
     async def return_for_revision(self, conn: Conn, actor: Actor, incident: Incident,
@@ -271,9 +266,22 @@ class Workflow(Replies):
                         reopens=incident.reopens + 1,
                         **self.hub.deadlines(incident.policy, self.hub.clock.now()))
         if incident.assignee_id is not None:
-            await self.hub.notify(conn, incident.assignee_id, "notify_reopened",
-                                  key=f"reopen:{incident.id}:{incident.version}", id=incident.id)
+            await notices.reopened(self.hub, conn, incident.id, incident.assignee_id, "",
+                                   key=f"reopen:{incident.id}:{incident.version}")
         return Reply(self.hub.render.text("done_reopen"))
+
+    async def show_photos(self, conn: Conn, actor: Actor, incident: Incident,
+                          arg: int) -> Reply:
+        """The citizen's photos under the card, for the coordinator to see before
+        approving (at most once a minute for the same card)."""
+        photos = [p.get("file_id") or p.get("url") for p in cards.citizen_photos(incident)]
+        shown = [p for p in photos if p]
+        if not shown:
+            return Reply(self.hub.render.text("no_photos"), alert=True)
+        minute = self.hub.clock.now().strftime("%Y%m%d%H%M")
+        await self.hub.workspace.show_photos(
+            conn, incident, shown, key=f"photos:{incident.id}:{incident.version}:{minute}")
+        return Reply(self.hub.render.text("done_photos", count=len(shown)))
 
     async def back(self, conn: Conn, actor: Actor, incident: Incident, arg: int) -> Reply:
         """The card's own buttons again, in place of a choice."""

@@ -8,6 +8,7 @@ whose outbox hooks below move the incident on.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -27,14 +28,15 @@ class Publication(Steps):
         return page.answer_limit(incident.reply_target) if page else limits.TG_TEXT_MAX
 
     async def publish(self, conn: Conn, incident: Incident, text: str, key: str,
-                      purpose: str) -> bool:
-        """Queue the text to the incident's source; False for a source the bot cannot
-        answer on (the coordinator publishes by hand)."""
+                      purpose: str, photos: Sequence[str] = ()) -> bool:
+        """Queue the text (and the photos) to the incident's source; False for a source
+        the bot cannot answer on (the coordinator publishes by hand)."""
         page = self.hub.page(incident.reply_target.get("platform"))
         if page is None:
             return False
         await page.publish_answer(conn, incident.id, incident.reply_target, text, key=key,
-                                  purpose=purpose, now=self.hub.clock.now())
+                                  purpose=purpose, now=self.hub.clock.now(),
+                                  photos=list(photos))
         return True
 
     async def published(self, conn: Conn, item: Item, result: Any) -> None:

@@ -1,7 +1,5 @@
--- PostgreSQL mirror of main's ../../0011_inbox.sql (issue 17b), ported ahead of the merge
--- by the recipe in ARCHITECTURE.md ("SQL"). At the merge: move it to ../0011_inbox.sql
--- and add the columns, the table and the indexes to EXPECTED_PG in tests/test_schema.py
--- (run it with --backend postgresql and copy what it lists). Not loaded from here.
+-- PostgreSQL mirror of ../0011_inbox.sql (issue 17: /find, promised dates, gathered
+-- notices), with the municipality key in front of every key and index.
 ALTER TABLE incidents ADD COLUMN search_text text;
 CREATE INDEX incidents_unindexed ON incidents(municipality, id) WHERE search_text IS NULL;
 
