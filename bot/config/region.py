@@ -9,12 +9,13 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 
+from bot.config.base import Model
 from bot.config.loading import ConfigError
-from bot.config.sections import Municipality, _Model
+from bot.config.sections import Municipality
 from bot.config.urls import POSTGRES, check_storage_url
 
 
-class RegionStorage(_Model):
+class RegionStorage(Model):
     url: str
 
     @field_validator("url")
@@ -26,7 +27,7 @@ class RegionStorage(_Model):
         return check_storage_url(value)
 
 
-class Curator(_Model):
+class Curator(Model):
     """The regional curator's Telegram chat, where the scheduled report goes."""
 
     token: SecretStr = SecretStr("")
@@ -34,7 +35,7 @@ class Curator(_Model):
     chat_id: int
 
 
-class Area(_Model):
+class Area(Model):
     name: str = Field(min_length=1)
     timezone: str = "Europe/Moscow"
     posts_per_day: int = Field(default=5, ge=1)  # decree 004 §3.9: the pages' daily floor
@@ -44,7 +45,7 @@ class Area(_Model):
         return ZoneInfo(self.timezone)
 
 
-class RegionConfig(_Model):
+class RegionConfig(Model):
     region: Area
     storage: RegionStorage
     municipalities: list[Municipality] = Field(min_length=1)
