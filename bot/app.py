@@ -83,6 +83,7 @@ from handlers import deadlines as deadline_command
 from handlers import reports as report_commands
 from storage import staff
 from storage.db import Conn, Database
+from storage.leader import Leadership
 from storage.outbox import Item
 
 log = logging.getLogger(__name__)
@@ -114,7 +115,8 @@ class App:
             else:
                 clock = SystemClock()
         self.clock = clock
-        self.db = Database(config.storage.path)
+        self.db = Database(config.storage.target, config.municipality.id)
+        self.lost_lead = False
         self.render = Renderer(config.municipality.tz)
         self.bot: Bot = tg.make_bot(config.telegram)
         # one client per VK token for the whole process: it owns the token's pacing
@@ -321,7 +323,13 @@ class App:
 
     async def run(self) -> int:
         await self.db.open()
+        leader = self.db.leadership()
         try:
+            # a second process of this municipality waits here until the first one dies
+            if not await leader.acquire(self.stop, waiting=lambda: log.info(
+                    "another process leads %s: standing by", self.config.municipality.id)):
+                return 0
+            log.info("leading %s", self.config.municipality.id)
             await self._sync_staff()
             tasks: list[asyncio.Task[Any]] = []
             if isinstance(self.clock, SandboxClock):
@@ -345,6 +353,7 @@ class App:
                 source = MaxLongPoll(self.config, self.ingest, self.max_client)
                 tasks.append(asyncio.create_task(source.run(self.stop), name="max"))
             tasks.append(asyncio.create_task(self.jobs.run(self.stop), name="jobs"))
+            tasks.append(asyncio.create_task(self._keep_leading(leader), name="leader"))
             await self.jobs.startup(self.bot)
             polling = asyncio.create_task(
                 # handle_as_tasks=False: an update is confirmed to Telegram (the next
@@ -365,10 +374,11 @@ class App:
             await asyncio.wait([polling, *tasks], timeout=4.0)
             for task in [polling, *tasks]:
                 task.cancel()
-            return 0
+            return 1 if self.lost_lead else 0
         finally:
             await self.bot.session.close()
             self.vk.close()
+            await leader.release()
             await self._close_clients()
             await self.db.close()
 
@@ -378,6 +388,17 @@ class App:
         for client in [self.max_client, *ok_page.clients.values()]:
             if client is not None:
                 await client.close()
+
+    async def _keep_leading(self, leader: Leadership, interval: float = 2.0) -> None:
+        """Stop doing the work the moment the lock may be another's (exit 1: restarted
+        by systemd, the process then stands by)."""
+        while not self.stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), interval)
+            if not self.stop.is_set() and not await leader.held():
+                log.error("lost the lock of %s: stopping", self.config.municipality.id)
+                self.lost_lead = True
+                self.request_stop()
 
     async def _first_clock_sync(self) -> None:
         import aiohttp

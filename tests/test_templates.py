@@ -127,6 +127,7 @@ SAMPLES: dict[str, Any] = {
 # where a name means something else in one file
 SAMPLES_BY_FILE: dict[str, dict[str, Any]] = {
     "reports.j2": {"hours": 2.5},
+    "region.j2": {"first": AT, "last": AT, "region": "Саратовская область", "value": 0.75},
     "deadlines.j2": {"kind": "working_hours"},
     "inbox.j2": {
         "icon": "⛔", "age": "2 ч 15 мин", "everything": False, "blocks": "ЖКХ",
@@ -340,9 +341,20 @@ async def _status(hub: Hub) -> Renderings:
     return [("/status", (await status_text(hub)).replace(error, " "))]
 
 
+async def _region(hub: Hub) -> Renderings:
+    from bot.services.region import Row
+
+    rows = [Row("volsk", "Вольск", 12, 10, 0.9, 3.5, 1, 2, 4.5, 3, 0.8, 1),
+            Row("hvalynsk", "Хвалынск", place=2)]
+    return [("regional view", hub.render.render(
+        "region_report.j2", region="Саратовская область", kind=kind, first=AT, last=AT,
+        rows=rows)) for kind in ("week", "month")]
+
+
 # every whole template (one without macros of its own but a few helpers) and its renderer
 WHOLE: dict[str, Callable[[Hub], Awaitable[Renderings]]] = {
     "card.html.j2": _cards,
+    "region_report.j2": _region,
     "incident_list.html.j2": _lists,
     "help.html.j2": _help,
     "interim.txt.j2": _citizen,
