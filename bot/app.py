@@ -29,12 +29,18 @@ from bot.domain.routing import Router
 from bot.outbox.limits import Limits
 from bot.outbox.worker import Outbox
 from bot.platforms import undelivered
+from bot.platforms.max.client import MaxClient
+from bot.platforms.max.page import CHANNEL_POSTS, MaxPage
+from bot.platforms.max.startup import check_max
+from bot.platforms.ok.client import OkClient
+from bot.platforms.ok.page import TOPICS, OkPage
+from bot.platforms.ok.startup import check_ok
 from bot.platforms.telegram import bot_api as tg
 from bot.platforms.telegram.delivery import TelegramDelivery
 from bot.platforms.telegram.heartbeat import PollHeartbeat
 from bot.platforms.telegram.page import TelegramPage
 from bot.platforms.telegram.startup import TelegramChecks
-from bot.platforms.telegram.workspace import TelegramWorkspace
+from bot.platforms.telegram.workspace import BOARD, TelegramWorkspace
 from bot.platforms.vk.client import VkClient, VkClients
 from bot.platforms.vk.page import ANSWERS_WITH_PHOTOS, WALL_POSTS, VkPage
 from bot.platforms.vk.startup import check_communities
@@ -44,8 +50,12 @@ from bot.scheduler import Jobs
 from bot.services import failures, learning, people, reload
 from bot.services.deadlines.scan import TICK_SECONDS as DEADLINES_TICK
 from bot.services.deadlines.scan import Deadlines
+from bot.services.gathered import TICK_SECONDS as GATHERED_TICK
+from bot.services.gathered import Gathering
 from bot.services.health import FLUSH_SECONDS
 from bot.services.hub import Hub
+from bot.services.inbox import TICK_SECONDS as BOARD_TICK
+from bot.services.inbox import Inbox
 from bot.services.ingest import Ingest
 from bot.services.publishing.dispatch import PURPOSE as PUBLISHING
 from bot.services.publishing.dispatch import TICK_SECONDS as PUBLISHING_TICK
@@ -54,13 +64,17 @@ from bot.services.reports.reports import TICK_SECONDS as REPORTS_TICK
 from bot.services.reports.reports import Reports
 from bot.services.retention import TICK_SECONDS as RETENTION_TICK
 from bot.services.retention import Retention
+from bot.services.search import TICK_SECONDS as SEARCH_TICK
+from bot.services.search import Search
 from bot.services.startup import StartupReport
 from bot.services.workflow.presses import Workflow
+from bot.sources.max import MaxLongPoll
 from bot.sources.vk import CommunityLongPoll, PublicWatcher
 from handlers import (
     away,
     card_buttons,
     chats,
+    inbox,
     press,
     private,
     staff_group,
@@ -70,6 +84,7 @@ from handlers import deadlines as deadline_command
 from handlers import reports as report_commands
 from storage import staff
 from storage.db import Conn, Database
+from storage.leader import Leadership
 from storage.outbox import Item
 
 log = logging.getLogger(__name__)
@@ -80,10 +95,13 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "channel_post"
 
 def make_hub(*, config: Config, clock: Clock, db: Database, render: Renderer,
              calendar: WorkCalendar, router: Router) -> Hub:
-    """The services' shared context, with Telegram as the staff workspace and Telegram and
-    VK as the pages: what the process runs with, and what a test of a service builds."""
+    """The services' shared context, with Telegram as the staff workspace and Telegram,
+    VK, MAX and OK as the pages: what the process runs with, and what a test of a service
+    builds."""
     pages: list[Page] = [TelegramPage(config, clock, render),
-                         VkPage(config, clock, render, db)]
+                         VkPage(config, clock, render, db),
+                         MaxPage(config, clock, render, db),
+                         OkPage(config, clock, render, db)]
     hub = Hub(config=config, clock=clock, db=db, render=render, calendar=calendar,
               router=router, workspace=TelegramWorkspace(config, clock),
               pages={name: page for page in pages for name in page.platforms})
@@ -101,7 +119,8 @@ class App:
             else:
                 clock = SystemClock()
         self.clock = clock
-        self.db = Database(config.storage.path)
+        self.db = Database(config.storage.target, config.municipality.id)
+        self.lost_lead = False
         self.render = Renderer(config.municipality.tz)
         self.bot: Bot = tg.make_bot(config.telegram)
         # one client per VK token for the whole process: it owns the token's pacing
@@ -126,6 +145,21 @@ class App:
         assert isinstance(vk_page, VkPage)
         vk_page.clients = self.vk_clients
         vk_page.fetch_photo = partial(tg.download, self.bot)  # posts' photos come from Telegram
+        # MAX: one client for the bot's token (the long poll and the outbox share its pace)
+        self.max_client = MaxClient(config.max.api_base, config.max.token.get_secret_value()) \
+            if config.max.token.get_secret_value() else None
+        max_page = self.hub.pages["max"]
+        assert isinstance(max_page, MaxPage)
+        max_page.client = self.max_client
+        max_page.fetch_photo = vk_page.fetch_photo
+        ok_page = self.hub.pages["ok"]
+        assert isinstance(ok_page, OkPage)
+        ok_page.clients = {
+            group.id: OkClient(config.ok.api_base, config.ok.application_key,
+                               config.ok.application_secret_key.get_secret_value(),
+                               group.token.get_secret_value())
+            for group in config.ok.groups if group.token.get_secret_value()}
+        ok_page.fetch_photo = vk_page.fetch_photo
 
         # the services
         self.ingest = Ingest(self.hub)
@@ -134,6 +168,9 @@ class App:
         self.publishing = Publishing(self.hub)
         self.reports = Reports(self.hub)
         self.retention = Retention(self.hub)
+        self.search = Search(self.hub)
+        self.inbox = Inbox(self.hub)
+        self.gathering = Gathering(self.hub)
 
         # the outbox and each adapter's delivery functions
         self.telegram = TelegramDelivery(
@@ -144,14 +181,17 @@ class App:
             self.db, self.clock,
             deliver={"tg": self.telegram.deliver, "card": self.telegram.deliver_card,
                      "vk": vk_page.deliver, WALL_POSTS: vk_page.deliver_wall_post,
-                     ANSWERS_WITH_PHOTOS: vk_page.deliver_answer},
+                     ANSWERS_WITH_PHOTOS: vk_page.deliver_answer,
+                     "max": max_page.deliver, CHANNEL_POSTS: max_page.deliver_channel_post,
+                     TOPICS: ok_page.deliver},
             classify=self._classify,
             limits=Limits(scale=rate_scale),
             on_done={"card": self.telegram.card_sent, "answer": self.workflow.published,
                      "prompt": self.workspace.prompt_sent,
-                     PUBLISHING: self.publishing.on_done},
+                     PUBLISHING: self.publishing.on_done, BOARD: self.workspace.board_sent},
             on_failed={"answer": self.workflow.publish_failed,
-                       PUBLISHING: self.publishing.on_failed},
+                       PUBLISHING: self.publishing.on_failed,
+                       BOARD: self.workspace.board_failed},
             on_failed_default=self._undelivered,
             watermark=self.telegram.watermark,
         )
@@ -163,6 +203,9 @@ class App:
         self.jobs.add("absences", people.Absences(self.hub).tick, people.TICK_SECONDS)
         self.jobs.add("close-quiet", self.workflow.close_quiet, 5.0)
         self.jobs.add("deadlines", self.deadlines.tick, DEADLINES_TICK)
+        self.jobs.add("gathered", self.gathering.tick, GATHERED_TICK)
+        self.jobs.add("board", self.inbox.board_tick, BOARD_TICK)
+        self.jobs.add("search-index", self.search.index, SEARCH_TICK)
         self.jobs.add("publishing", self.publishing.tick, PUBLISHING_TICK)
         self.jobs.add("reports", self.reports.tick, REPORTS_TICK)
         self.jobs.add("retention", self.retention.tick, RETENTION_TICK)
@@ -187,6 +230,8 @@ class App:
         dp["publishing"] = self.publishing
         dp["reports"] = self.reports
         dp["retention"] = self.retention
+        dp["search"] = self.search
+        dp["inbox"] = self.inbox
         return dp
 
     def _routers(self) -> AiogramRouter:
@@ -209,6 +254,7 @@ class App:
         root.include_router(press.build())
         root.include_router(report_commands.build())
         root.include_router(status.build())
+        root.include_router(inbox.build())
         root.include_router(staff_group.build(self.config))
         root.include_router(private.build())
         root.include_router(chats.build(self.config))
@@ -231,6 +277,10 @@ class App:
         telegram = TelegramChecks(self.hub, self.workspace, report)
         await telegram.run(bot)
         await report.checked(check_communities(self.config, self.vk_clients, report), "what_vk")
+        await report.checked(check_max(self.config, self.max_client, report), "what_max")
+        ok_page = self.hub.pages["ok"]
+        assert isinstance(ok_page, OkPage)
+        await report.checked(check_ok(self.config, ok_page.clients, report), "what_ok")
         await telegram.set_commands(bot)
         await report.send()
 
@@ -299,7 +349,13 @@ class App:
 
     async def run(self) -> int:
         await self.db.open()
+        leader = self.db.leadership()
         try:
+            # a second process of this municipality waits here until the first one dies
+            if not await leader.acquire(self.stop, waiting=lambda: log.info(
+                    "another process leads %s: standing by", self.config.municipality.id)):
+                return 0
+            log.info("leading %s", self.config.municipality.id)
             await self._sync_staff()
             tasks: list[asyncio.Task[Any]] = []
             if isinstance(self.clock, SandboxClock):
@@ -319,7 +375,11 @@ class App:
                 watcher = PublicWatcher(self.config, self.ingest, self.vk.get(
                     self.config.vk.service_token.get_secret_value(), "service"))
                 tasks.append(asyncio.create_task(watcher.run(self.stop), name="vk-publics"))
+            if self.max_client is not None:
+                source = MaxLongPoll(self.config, self.ingest, self.max_client)
+                tasks.append(asyncio.create_task(source.run(self.stop), name="max"))
             tasks.append(asyncio.create_task(self.jobs.run(self.stop), name="jobs"))
+            tasks.append(asyncio.create_task(self._keep_leading(leader), name="leader"))
             await self.jobs.startup(self.bot)
             polling = asyncio.create_task(
                 # handle_as_tasks=False: an update is confirmed to Telegram (the next
@@ -340,11 +400,31 @@ class App:
             await asyncio.wait([polling, *tasks], timeout=4.0)
             for task in [polling, *tasks]:
                 task.cancel()
-            return 0
+            return 1 if self.lost_lead else 0
         finally:
             await self.bot.session.close()
             self.vk.close()
+            await leader.release()
+            await self._close_clients()
             await self.db.close()
+
+    async def _close_clients(self) -> None:
+        ok_page = self.hub.pages["ok"]
+        assert isinstance(ok_page, OkPage)
+        for client in [self.max_client, *ok_page.clients.values()]:
+            if client is not None:
+                await client.close()
+
+    async def _keep_leading(self, leader: Leadership, interval: float = 2.0) -> None:
+        """Stop doing the work the moment the lock may be another's (exit 1: restarted
+        by systemd, the process then stands by)."""
+        while not self.stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), interval)
+            if not self.stop.is_set() and not await leader.held():
+                log.error("lost the lock of %s: stopping", self.config.municipality.id)
+                self.lost_lead = True
+                self.request_stop()
 
     async def _first_clock_sync(self) -> None:
         import aiohttp

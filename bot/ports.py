@@ -36,7 +36,11 @@ class CardAction(StrEnum):
     ASSIGN = "as"  # offers the executors
     REASSIGN = "ra"  # offers the other executors
     ASSIGN_TO = "to"  # an executor chosen (arg: their id)
-    SEND_INTERIM = "im"
+    SEND_INTERIM = "im"  # offers the dates the works are promised for
+    INTERIM_DATE = "id"  # a date chosen (arg: days from today; NO_DATE: none): the draft
+    INTERIM_EDIT = "ie"  # asks for the draft's new text, answered by replying
+    INTERIM_SEND = "is"  # the draft goes to the citizen
+    INTERIM_DROP = "ix"  # the draft is dropped
     ASK_FOR_ANSWER = "sb"  # «Ответить»: a question the executor answers by replying
     OFFER_TEMPLATES = "tl"
     USE_TEMPLATE = "tp"  # a template chosen (arg: its number)
@@ -112,6 +116,15 @@ class StaffWorkspace(Protocol):
     async def post(self, conn: Conn, text: str, *, key: str,
                    about: Incident | None = None) -> bool:
         """A message in the staff group, under the incident's card when ``about``."""
+
+    async def list_cards(self, conn: Conn, user_id: int, text: str,
+                         items: list[tuple[int, str]], *, key: str) -> bool:
+        """A message to a staff member with a button per incident (id, label) that
+        brings up its card: a gathered notice, once per ``key``."""
+
+    async def show_board(self, conn: Conn, text: str, message_id: int | None) -> None:
+        """The status message in the staff group's general topic: posted when
+        ``message_id`` is None, else edited in place."""
 
     async def send_report(self, conn: Conn, chat_id: int, text: str, *, key: str,
                           chart: bytes | None = None, chart_caption: str = "",

@@ -71,21 +71,6 @@ async def on_my(message: Message, hub: Hub) -> None:
                                    hub.render.text("my_empty")))
 
 
-async def on_find(message: Message, command: CommandObject, hub: Hub) -> None:
-    user = message.from_user
-    assert user is not None
-    if not _roles(hub, user.id):
-        await _say(hub, message, hub.render.html("staff_only"))
-        return
-    query = (command.args or "").strip()[:100]
-    if not query:
-        await _say(hub, message, hub.render.html("find_usage"))
-        return
-    items = await lookups.find(hub, query)
-    await _say(hub, message, _list(hub, items, hub.render.text("find_title", query=query),
-                                   hub.render.text("find_empty", query=query)))
-
-
 async def on_incident(message: Message, command: CommandObject, hub: Hub) -> None:
     user = message.from_user
     assert user is not None
@@ -205,7 +190,6 @@ def build() -> Router:
     router.message.register(on_help, CommandStart())
     router.message.register(on_help, Command("help"))
     router.message.register(on_my, Command("my"))
-    router.message.register(on_find, Command("find"))
     router.message.register(on_incident, Command("incident"))
     router.message.register(on_new, Command("new"))
     router.callback_query.register(on_forward_source, ForwardCb.filter())

@@ -66,9 +66,13 @@ async def handle_reply(message: Message, hub: Hub, workflow: Workflow) -> bool:
         return False
     incident_id, asked, asked_of = about
     user_id = message.from_user.id
-    if asked == CardAction.RETURN_FOR_REVISION and asked_of in (None, user_id):
+    mine = asked_of in (None, user_id)
+    if asked == CardAction.RETURN_FOR_REVISION and mine:
         text = await workflow.return_with_reason(user_id, incident_id, text_of(message))
-    elif asked == CardAction.RETURN_FOR_REVISION:  # someone else's word on the return
+    elif asked == CardAction.INTERIM_EDIT and mine:
+        text = await workflow.edit_interim(user_id, incident_id, text_of(message))
+    elif asked in (CardAction.RETURN_FOR_REVISION, CardAction.INTERIM_EDIT):
+        # someone else's word on a return or an interim draft: a note in the history
         text = await workflow.note(user_id, incident_id, text_of(message), _photos(message))
     else:
         text = await workflow.reply(user_id, incident_id, text_of(message), _photos(message),

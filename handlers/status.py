@@ -21,6 +21,8 @@ def label(hub: Hub, name: str) -> str:
         return text("health.j2:telegram")
     if kind == "lane":
         return label(hub, rest)
+    if kind in ("max", "ok"):
+        return _max_or_ok(hub, kind, rest)
     if kind == "vk":
         sub, _, ident = rest.partition(":")
         if sub == "public" and ident.isdigit():
@@ -47,6 +49,19 @@ def label(hub: Hub, name: str) -> str:
                 else "chat")
         return text(f"health.j2:{kind}")
     return name
+
+
+def _max_or_ok(hub: Hub, kind: str, rest: str) -> str:
+    text = hub.render.text
+    if kind == "ok":
+        group = hub.config.ok_group(int(rest)) if rest.isdigit() else None
+        return text("health.j2:ok_group", name=group.name if group else rest)
+    if not rest.lstrip("-").isdigit():
+        return text("health.j2:max")
+    chat = int(rest)
+    if chat == hub.config.max.channel:
+        return text("health.j2:max_channel")
+    return text("health.j2:max_city_chat" if chat < 0 else "health.j2:max_citizens")
 
 
 async def status_text(hub: Hub) -> str:

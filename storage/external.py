@@ -18,6 +18,9 @@ class External:
     result: str = ""  # 'solved' (решено) or 'explained' (разъяснено)
 
 
+_COLUMNS = "incident_id, system, number, category, result"  # not PostgreSQL's tenancy key
+
+
 async def put(conn: Conn, incident_id: int, **values: str) -> None:
     """Set some of the fields, keeping the others."""
     current = await get(conn, incident_id) or External(incident_id)
@@ -31,8 +34,8 @@ async def put(conn: Conn, incident_id: int, **values: str) -> None:
 
 
 async def get(conn: Conn, incident_id: int) -> External | None:
-    row = await fetch_one(conn, "SELECT * FROM incident_external WHERE incident_id = ?",
-                          (incident_id,))
+    row = await fetch_one(conn, f"SELECT {_COLUMNS} FROM incident_external"
+                                " WHERE incident_id = ?", (incident_id,))
     return None if row is None else External(**dict(row))
 
 
@@ -40,8 +43,8 @@ async def many(conn: Conn, incident_ids: list[int]) -> dict[int, External]:
     if not incident_ids:
         return {}
     marks = ", ".join("?" for _ in incident_ids)
-    rows = await fetch_all(conn, f"SELECT * FROM incident_external WHERE incident_id IN ({marks})",
-                           tuple(incident_ids))
+    rows = await fetch_all(conn, f"SELECT {_COLUMNS} FROM incident_external"
+                                 f" WHERE incident_id IN ({marks})", tuple(incident_ids))
     return {r["incident_id"]: External(**dict(r)) for r in rows}
 
 

@@ -86,6 +86,8 @@ class Incident:
     edited_at: datetime | None
     deleted_at: datetime | None
     purged_at: datetime | None
+    interim_text: str | None = None  # the interim reply's draft, before it goes
+    promised_on: str | None = None  # the date promised for the works (local, YYYY-MM-DD)
 
 
 _JSON = {"attachments", "reply_target", "answer_photos"}

@@ -123,7 +123,7 @@ _GROUPS = (
     "  WHERE i.id = o.ref_id AND i.card_message_id IS NOT NULL) THEN 2 ELSE 1 END"
     " WHEN o.platform = 'tg' AND NOT (o.method LIKE 'send%' OR o.method LIKE 'forward%'"
     "  OR o.method LIKE 'copy%') THEN 2"
-    " ELSE 1 END AS grp FROM outbox o WHERE o.status IN ('pending', 'sending'))"
+    " ELSE 1 END AS grp FROM outbox o WHERE o.status IN ('pending', 'sending')) AS heads"
     " GROUP BY lane, grp"
 )
 
@@ -237,7 +237,7 @@ async def note_message_ids(conn: Conn, chat_id: int, message_id: int) -> None:
     """The bot's own message ``message_id`` is in ``chat_id``: ids below it are known."""
     await conn.execute(
         "INSERT INTO tg_marks(chat_id, message_id) VALUES (?, ?) ON CONFLICT(chat_id)"
-        " DO UPDATE SET message_id = max(message_id, excluded.message_id)",
+        " DO UPDATE SET message_id = max(tg_marks.message_id, excluded.message_id)",
         (chat_id, message_id),
     )
 
@@ -259,3 +259,14 @@ async def unsettled(conn: Conn) -> int:
 async def counts(conn: Conn) -> dict[str, int]:
     rows = await fetch_all(conn, "SELECT status, count(*) FROM outbox GROUP BY status")
     return {row[0]: row[1] for row in rows}
+
+
+async def supersede(conn: Conn, key_prefix: str, now: datetime) -> int:
+    """Settle the rows not begun yet whose key starts with ``key_prefix``: what they
+    would show is out of date (a choice under a card that has moved on); how many."""
+    pattern = key_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    cur = await conn.execute(
+        "UPDATE outbox SET status = 'done', done_at = ?, error = 'superseded'"
+        " WHERE key LIKE ? ESCAPE '\\' AND status = 'pending' AND in_flight = 0",
+        (iso(now), pattern))
+    return cur.rowcount

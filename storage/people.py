@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from storage.db import Conn, fetch_all
+from storage.db import Conn, fetch_all, fetch_value
 from storage.incidents import iso
 
 
@@ -23,10 +23,11 @@ async def set_away(conn: Conn, user_id: int, deputy_id: int, until: date, now: d
                    set_by: int | None) -> int:
     """A new absence; one open at a time per person, so an earlier one ends now."""
     await end(conn, user_id, now)
-    cursor = await conn.execute(
-        "INSERT INTO absences(user_id, deputy_id, until, set_at, set_by) VALUES (?, ?, ?, ?, ?)",
+    found = await fetch_value(
+        conn, "INSERT INTO absences(user_id, deputy_id, until, set_at, set_by)"
+              " VALUES (?, ?, ?, ?, ?) RETURNING id",
         (user_id, deputy_id, until.isoformat(), iso(now), set_by))
-    return int(cursor.lastrowid or 0)
+    return int(found or 0)
 
 
 async def end(conn: Conn, user_id: int, now: datetime) -> bool:

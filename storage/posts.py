@@ -39,7 +39,7 @@ class Target:
     """One page target of a dispatched post: 'vk:100001', 'tg:-1001000000003'."""
 
     target: str
-    status: str  # pending | done | failed
+    status: str  # pending | done | failed | refused (the post cannot go there as it is)
     link: str | None
     error: str | None
 
@@ -97,12 +97,13 @@ async def last_queued_at(conn: Conn, page: str) -> datetime | None:
 async def add_draft(conn: Conn, *, page: str, kind: str, text: str, photos: list[str],
                     poll: dict[str, Any] | None, fixed_at: datetime | None,
                     queued_at: datetime, queued_by: int | None) -> int:
-    cur = await conn.execute(
+    value = await fetch_value(
+        conn,
         "INSERT INTO posts(page, kind, text, photos, poll, fixed_at, queued_at, queued_by,"
-        " status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'draft')",
+        " status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'draft') RETURNING id",
         (page, kind, text, json.dumps(photos), _poll(poll),
          iso(fixed_at) if fixed_at else None, iso(queued_at), queued_by))
-    return cur.lastrowid or 0
+    return int(value or 0)  # type: ignore[call-overload]
 
 
 async def set_text(conn: Conn, post_id: int, text: str, poll: dict[str, Any] | None) -> None:
@@ -193,3 +194,23 @@ async def target_failed(conn: Conn, post_id: int, target: str, error: str) -> bo
         "UPDATE post_targets SET status = 'failed', error = ? WHERE post_id = ?"
         " AND target = ? AND status = 'pending'", (error, post_id, target))
     return cur.rowcount == 1
+
+
+async def target_refused(conn: Conn, post_id: int, target: str, reason: str) -> None:
+    """The post does not go to this target (too long there…): settled with the reason."""
+    await conn.execute(
+        "UPDATE post_targets SET status = 'refused', error = ? WHERE post_id = ?"
+        " AND target = ? AND status = 'pending'", (reason, post_id, target))
+
+
+async def target_times(conn: Conn, page: str, since: datetime,
+                       statuses: tuple[str, ...] = ("done",)) -> list[tuple[str, datetime]]:
+    """(target, when its post went out) of the page's posts since ``since``, for the
+    targets in ``statuses``: what each target's quota counts (issue 19)."""
+    marks = ", ".join("?" for _ in statuses)
+    found = await fetch_all(
+        conn,
+        "SELECT t.target, p.published_at FROM posts p JOIN post_targets t ON t.post_id = p.id"
+        f" WHERE p.page = ? AND p.published_at >= ? AND t.status IN ({marks})"
+        " ORDER BY p.published_at", (page, iso(since), *statuses))
+    return [(row[0], datetime.fromisoformat(row[1])) for row in found]

@@ -45,7 +45,7 @@ async def purge(conn: Conn, batch: Sequence[tuple[int, str]], now: datetime,
     # no version bump: the card's buttons (reopen) stay valid
     await conn.execute(
         "UPDATE incidents SET text = '', author_name = '', author_link = NULL,"
-        f" attachments = '[]', purged_at = ? WHERE id IN ({marks})",
+        f" attachments = '[]', interim_text = NULL, purged_at = ? WHERE id IN ({marks})",
         (iso(now), *ids),
     )
     await conn.execute(

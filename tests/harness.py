@@ -9,19 +9,37 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import tomllib
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import tomli_w
 
 from bot.app import App
 from bot.config import Config
 from bot.sandbox import world
 from bot.sandbox.client import CITY_CHAT, STAFF_GROUP, Control, button, eventually
 from bot.sandbox.server import Sandbox
+from storage.db import Database
 
-__all__ = ["CITY_CHAT", "STAFF_GROUP", "Control", "button", "eventually", "running"]
+__all__ = ["CITY_CHAT", "STAFF_GROUP", "Control", "button", "eventually", "follow_backend",
+           "running"]
+
+
+def follow_backend(config_path: Path, db_path: Path) -> None:
+    """A config file written for the SQLite file ``db_path``, pointed at the database this
+    test's backend gives that path: in a PostgreSQL run (tests/conftest.py) the URL, and
+    a municipality key, written into the file, as a child process cannot see the
+    redirection."""
+    db = Database(str(db_path))
+    if db.dialect != "postgresql":
+        return
+    raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    raw.setdefault("storage", {})["url"] = db.url
+    raw["municipality"]["id"] = "test"
+    config_path.write_text(tomli_w.dumps(raw), encoding="utf-8")
 
 
 sandbox_config = world.config
@@ -30,8 +48,9 @@ sandbox_config = world.config
 class Running:
     """A sandbox with the bot running against it."""
 
-    def __init__(self, sandbox: Sandbox, control: Control, tmp: Path):
+    def __init__(self, sandbox: Sandbox, control: Control, tmp: Path, rate_scale: float = 1.0):
         self.sandbox = sandbox
+        self.rate_scale = rate_scale  # < 1 shrinks the bot's rate windows (many messages)
         self.control = control
         self.tmp = tmp
         self.app: App | None = None
@@ -44,7 +63,7 @@ class Running:
 
     async def start_bot(self, **overrides: Any) -> App:
         config = sandbox_config(self.sandbox.base_url, self.tmp / "bot.sqlite3", **overrides)
-        self.app = App(config)
+        self.app = App(config, rate_scale=self.rate_scale)
         self.task = asyncio.create_task(self.app.run())
         await self.ready()
         return self.app
@@ -76,13 +95,13 @@ class Running:
 
 @contextlib.asynccontextmanager
 async def running(tmp: Path, rate_limits: bool = True, start_bot: bool = True,
-                  clock: datetime | None = None, **overrides: Any):
+                  clock: datetime | None = None, rate_scale: float = 1.0, **overrides: Any):
     sandbox = Sandbox(rate_limits=rate_limits)
     if clock is not None:
         sandbox.state.clock.set(clock)
     base = await sandbox.start(0)
     async with aiohttp.ClientSession() as session:
-        env = Running(sandbox, Control(base, session), tmp)
+        env = Running(sandbox, Control(base, session), tmp, rate_scale)
         try:
             if start_bot:
                 await env.start_bot(**overrides)

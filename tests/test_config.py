@@ -151,3 +151,109 @@ def test_no_value_is_ever_echoed():
     text = "\n".join(problems(raw))
     assert "123456789" not in text and "SECRET" not in text
     assert "telegram.token: expected text in quotes, got a number" in text
+
+
+# -- storage.url: SQLite or PostgreSQL ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("mysql://u@h/db", "storage.url: expected postgresql://USER@HOST:PORT/DATABASE or "
+                       "sqlite:PATH, got a URL of scheme 'mysql'"),
+    ("postgresql://u:secret@h:5432", "storage.url: the postgresql:// URL names no database"),
+    ("postgresql://u:secret@h:port/db", "storage.url: not a valid postgresql:// URL"),
+])
+def test_a_wrong_storage_url_names_the_key_the_problem_and_the_fix(url: str, expected: str):
+    raw = _filled()
+    raw.setdefault("storage", {})["url"] = url
+    raw["municipality"]["id"] = "pskov"
+    found = _one(raw)
+    assert found.startswith(expected), found
+    assert "secret" not in found  # a password is never echoed
+
+
+def test_postgresql_needs_a_municipality_key_and_sqlite_does_not():
+    raw = _filled()
+    raw["municipality"].pop("id", None)
+    raw.setdefault("storage", {})["url"] = "postgresql://mcu@db.local:5432/region"
+    found = _one(raw)
+    assert found.startswith("municipality.id: not set, but storage.url is a PostgreSQL"), found
+    raw["municipality"]["id"] = "pskov"
+    assert problems(raw) == []
+    raw["municipality"]["id"] = "Псков!"
+    assert _one(raw).startswith("municipality.id: expected a short key of a-z")
+    raw["municipality"].pop("id")
+    raw["storage"]["url"] = "sqlite:mcu.sqlite3"
+    assert problems(raw) == []
+
+
+def test_the_storage_url_may_come_from_the_environment_and_is_shown_masked():
+    raw = _filled()
+    raw["municipality"]["id"] = "pskov"
+    config = parse_config(copy.deepcopy(raw), environ={
+        "MCU_STORAGE_URL": "postgresql://mcu:s3cret@db.local:5432/region"})
+    assert config.storage.postgres
+    assert config.storage.target == "postgresql://mcu:s3cret@db.local:5432/region"
+    assert config.storage.shown == "postgresql://mcu:***@db.local:5432/region"
+
+
+# -- MAX and Одноклассники (issue 19) -------------------------------------------------
+
+
+def _with_max_and_ok(raw: dict[str, Any]) -> dict[str, Any]:
+    """The example's commented [max] and [ok] sections, uncommented."""
+    text = example_config()
+    start = text.index("# [max]")
+    block = text[start:text.index("# Staff:", start)]
+    lines = [line[2:] if line.startswith("# ") else "" if line == "#" else line
+             for line in block.splitlines() if not line.startswith("# MAX")
+             and not line.startswith("# Одноклассники")]
+    extra = tomllib.loads("\n".join(line for line in lines if not line.startswith(
+        ("Uncomment", "chats it", "the groups", "MCU_OK", "(README"))))
+    raw = copy.deepcopy(raw)
+    raw.update(extra)
+    raw["pages"][0]["targets"] += [{"platform": "max", "id": -72000000000001},
+                                   {"platform": "ok", "id": 70000000000001}]
+    return raw
+
+
+def test_max_and_ok_placeholders_say_where_the_real_values_come_from():
+    found = problems(_with_max_and_ok(_filled()))
+    keys = [p.split(":", 1)[0] for p in found]
+    assert keys == ["max.token", "ok.application_secret_key",
+                    "ok.groups[0] (Администрация).token"]
+    assert "MCU_MAX_TOKEN" in found[0] and "business.max.ru" in found[0]
+    assert "MCU_OK_SECRET_KEY" in found[1]
+    assert "Настройки" in found[2] and "MCU_OK_TOKEN_<group id>" in found[2]
+
+
+def test_max_and_ok_filled_in_are_fine_and_may_come_from_the_environment():
+    raw = _with_max_and_ok(_filled())
+    env = {"MCU_MAX_TOKEN": "t", "MCU_OK_SECRET_KEY": "s",
+           "MCU_OK_TOKEN_70000000000001": "g"}
+    assert problems(raw, env) == []
+
+
+def test_a_max_target_needs_the_token_and_an_ok_target_its_group():
+    raw = _with_max_and_ok(_filled())
+    raw["max"]["token"] = ""
+    raw["ok"]["application_secret_key"] = "s"
+    raw["ok"]["groups"][0]["token"] = "g"
+    raw["pages"][0]["targets"][-1]["id"] = 123
+    found = problems(raw)
+    assert any(p.startswith("pages[0] (Администрация).targets[2]: a MAX channel needs the "
+                            "bot's token in max.token (or MCU_MAX_TOKEN)") for p in found)
+    assert any(p.startswith("pages[0] (Администрация).targets[3].id: OK group 123 is not in "
+                            "[[ok.groups]] (known: 70000000000001") for p in found)
+    assert any(p.startswith("max.token: empty, but max.city_chats") for p in found)
+
+
+def test_ok_groups_need_the_applications_keys():
+    raw = _with_max_and_ok(_filled())
+    raw["ok"]["application_key"] = ""
+    raw["ok"]["application_secret_key"] = ""
+    raw["max"]["token"] = "t"
+    raw["ok"]["groups"][0]["token"] = "g"
+    found = problems(raw)
+    assert [p.split(":", 1)[0] for p in found] == ["ok.application_key",
+                                                    "ok.application_secret_key"]
+    assert "README" in found[0] and "MCU_OK_SECRET_KEY" in found[1]

@@ -23,6 +23,7 @@ from bot.sandbox import world
 from bot.services import cards
 from bot.services.deadlines.command import deadline_reply
 from bot.services.deadlines.scan import Deadlines
+from bot.services.gathered import Gathering
 from bot.services.hub import Hub
 from storage import incidents as repo
 from storage.db import Database, fetch_all, fetch_value
@@ -46,15 +47,19 @@ class World:
     db: Database
     scan: Deadlines
     path: Path
+    gathering: Gathering
     n: int = 0
 
     async def tick_at(self, moment: datetime) -> int:
+        """The deadline scan, then the gathered notices (the order of the process's jobs)."""
         self.clock.set(moment)
-        return await self.scan.tick()
+        recorded = await self.scan.tick()
+        await self.gathering.tick()
+        return recorded
 
     async def incident(self, received: datetime, *, policy: str = "answer",
                        assignee: int | None = None, assigned: datetime | None = None,
-                       state: str | None = None) -> int:
+                       state: str | None = None, replied: bool = False) -> int:
         """An incident as ingest stores it (deadlines from the policy), maybe assigned."""
         self.n += 1
         config = self.hub.config
@@ -69,6 +74,8 @@ class World:
                 received_at=received, block="ЖКХ", priority="normal", policy=policy,
                 due_at=due, first_reply_due_at=first))
             assert incident_id is not None
+            if replied:  # an interim reply at once: no first-reply alert is owed
+                await repo.update(conn, incident_id, first_reply_at=received)
             if assignee is not None:
                 await repo.update(conn, incident_id, state=state or "assigned",
                                   assignee_id=assignee, assigned_at=assigned or received)
@@ -99,7 +106,7 @@ class World:
         return found
 
     async def count(self, chat_id: int, word: str) -> int:
-        return sum(word in text for text in await self.messages(chat_id))
+        return sum(word.lower() in text.lower() for text in await self.messages(chat_id))
 
 
 def _config(path: Path, **sla_overrides: Any):
@@ -126,7 +133,8 @@ async def _world(path: Path, start: datetime = MONDAY, **sla_overrides: Any) -> 
     hub = make_hub(config=config, clock=clock, db=db, render=Renderer(config.municipality.tz),
               calendar=WorkCalendar.from_config(config.municipality, config.calendar),
               router=_router(config))
-    return World(hub=hub, clock=clock, db=db, scan=Deadlines(hub), path=path)
+    return World(hub=hub, clock=clock, db=db, scan=Deadlines(hub), path=path,
+                 gathering=Gathering(hub))
 
 
 @pytest.fixture
@@ -156,7 +164,7 @@ async def test_reminders_at_the_configured_points_each_once(w: World):
     assert "наступил" in texts[2]
     assert "Нет отопления" in texts[0]  # what it is about, at a glance
     # no escalation before the deadline has passed
-    assert await w.messages(COORDINATOR) == []
+    assert await w.count(COORDINATOR, "Просрочено") == 0
 
 
 async def test_reminder_points_come_from_the_config(tmp_path: Path):
@@ -179,16 +187,29 @@ async def test_a_reply_to_a_reminder_is_read_as_the_answer(w: World):
     assert [(r["purpose"], r["ref_id"]) for r in rows] == [("prompt", incident_id)]
 
 
-async def test_overdue_escalates_to_coordinator_and_manager_once_and_marks_card(w: World):
+async def test_overdue_climbs_the_ladder_each_person_told_once_and_marks_card(w: World):
+    # the default ladder: the coordinator at once, the manager 2 and the curator 8 working
+    # hours past the deadline (Monday 17:00 → Tuesday 10:00 and Tuesday 16:00)
     incident_id = await w.incident(MONDAY, assignee=EXECUTOR, state="in_progress")
+    await w.set(incident_id, first_reply_at=MONDAY)  # replied in time: overdue is the point
     await w.tick_at(at(MONDAY, "17:00"))  # on time still: the deadline itself
     assert await w.messages(COORDINATOR) == []
     await w.tick_at(at(MONDAY, "17:00", 1))
     for _ in range(3):
         await w.tick_at(at(MONDAY, "17:10"))
+    tuesday = MONDAY + timedelta(days=1)
+    await w.tick_at(at(tuesday, "09:59"))
+    told = {p: await w.count(p, "Просрочено") for p in (COORDINATOR, MANAGER, 1002)}
+    assert told == {COORDINATOR: 1, MANAGER: 0, 1002: 0}
+    await w.tick_at(at(tuesday, "10:00", 1))
+    await w.tick_at(at(tuesday, "15:59"))
+    told = {p: await w.count(p, "Просрочено") for p in (COORDINATOR, MANAGER, 1002)}
+    assert told == {COORDINATOR: 1, MANAGER: 1, 1002: 0}
+    await w.tick_at(at(tuesday, "16:00", 1))
+    await w.tick_at(at(tuesday, "17:00"))
     for person in (COORDINATOR, MANAGER, 1002):  # 1002: the curator
         texts = await w.messages(person)
-        assert len(texts) == 1 and "Просрочено" in texts[0], person
+        assert len(texts) == 1 and "Просрочено: 1" in texts[0], person
         assert "Исполнитель ЖКХ" in texts[0]
     for person in (1001, 1006, 1007):  # head, others: not them
         assert await w.messages(person) == []
@@ -204,6 +225,25 @@ async def test_overdue_escalates_to_coordinator_and_manager_once_and_marks_card(
     text = cards.card_text(w.hub.config, w.hub.render, incident,
                            await repo.events(w.db.reader, incident_id), w.clock.now())
     assert "ПРОСРОЧЕНО" in text and "срок ответа истёк" in text
+
+
+async def test_fifty_overdue_are_one_message_per_person_an_hour(w: World):
+    ids = [await w.incident(MONDAY, assignee=EXECUTOR, state="in_progress")
+           for _ in range(50)]
+    await w.tick_at(at(MONDAY, "17:05"))
+    texts = await w.messages(COORDINATOR)
+    overdue = [t for t in texts if "Просрочено" in t]
+    assert len(overdue) == 1 and "Просрочено: 50" in overdue[0]
+    # a new one an hour's interval later, the first fifty not again
+    later = await w.incident(at(MONDAY, "09:20"), assignee=EXECUTOR)  # due 17:20
+    await w.tick_at(at(MONDAY, "17:25"))  # within the hour: waits
+    assert await w.count(COORDINATOR, "Просрочено") == 1
+    tuesday = MONDAY + timedelta(days=1)
+    await w.tick_at(at(tuesday, "08:30"))  # an hour of the clock has passed
+    overdue = [t for t in await w.messages(COORDINATOR) if "Просрочено" in t]
+    assert len(overdue) == 2 and "Просрочено: 1" in overdue[1] and f"№{later}" in overdue[1]
+    assert f"№{ids[0]} " not in overdue[1]
+    assert await w.count(MANAGER, "Просрочено") == 0  # not yet two working hours late
 
 
 async def test_someone_with_both_roles_is_told_once(tmp_path: Path):
@@ -247,7 +287,8 @@ async def test_a_jump_sends_only_the_latest_reminder(w: World):
     texts = await w.messages(EXECUTOR)
     assert len(texts) == 1 and "осталось 50 мин" in texts[0]
     kinds = {r[0] for r in await fetch_all(w.db.reader, "SELECT kind FROM notices")}
-    assert kinds == {"remind:50%", "remind:1h"}  # the 50% one superseded, not pending
+    # the 50% one superseded, not pending
+    assert kinds == {"remind:50%", "remind:1h", "first_reply"}
     await w.tick_at(at(MONDAY, "16:20"))
     assert len(await w.messages(EXECUTOR)) == 1
 
@@ -273,6 +314,8 @@ async def test_notices_due_at_night_wait_for_the_next_working_morning(w: World):
     assert await w.count(EXECUTOR, "Напоминание") == 1  # the latest only: «наступил»
     assert "наступил" in (await w.messages(EXECUTOR))[0]
     assert await w.count(COORDINATOR, "Просрочено") == 1
+    assert await w.count(MANAGER, "Просрочено") == 0  # 2 working hours late at 09:00
+    await w.tick_at(at(wednesday, "09:00", 1))
     assert await w.count(MANAGER, "Просрочено") == 1
 
 
@@ -394,6 +437,8 @@ async def test_answer_ready_does_not_remind_but_still_escalates(w: World):
     assert await w.count(EXECUTOR, "Напоминание") == 0
     await w.tick_at(at(MONDAY, "17:01"))
     assert await w.count(COORDINATOR, "Просрочено") == 1
+    assert await w.count(MANAGER, "Просрочено") == 0  # the ladder: two working hours later
+    await w.tick_at(at(MONDAY + timedelta(days=1), "10:00", 1))
     assert await w.count(MANAGER, "Просрочено") == 1
 
 
@@ -416,7 +461,8 @@ async def test_the_answer_in_time_stops_everything(w: World):
     await w.tick_at(at(MONDAY, "13:00"))
     await w.set(incident_id, state="published")
     await w.tick_at(at(MONDAY, "17:30"))
-    assert len(await w.messages()) == 1
+    assert len(await w.messages(EXECUTOR)) == 1
+    assert await w.count(COORDINATOR, "Просрочено") == 0
     assert await fetch_value(w.db.reader, "SELECT count(*) FROM deadline_queue") == 0
 
 
@@ -430,17 +476,28 @@ async def test_no_first_reply_and_no_assignee_alerts_the_coordinator_once(w: Wor
     await w.tick_at(at(MONDAY, "10:00", 1))
     await w.tick_at(at(MONDAY, "10:30"))
     texts = await w.messages(COORDINATOR)
-    assert len(texts) == 1 and "без первого ответа" in texts[0]
+    assert len(texts) == 1 and "Без первого ответа: 1" in texts[0]
     assert await w.messages(MANAGER) == []
 
 
-async def test_an_assignment_or_an_interim_reply_in_time_means_no_alert(w: World):
-    assigned = await w.incident(MONDAY)
+async def test_an_interim_reply_or_an_answer_in_time_means_no_alert(w: World):
     replied = await w.incident(MONDAY)
-    await w.assign(assigned, EXECUTOR, at(MONDAY, "09:20"))
+    answered = await w.incident(MONDAY, assignee=EXECUTOR, state="answer_ready")
     await w.set(replied, first_reply_at=at(MONDAY, "09:40"))
     await w.tick_at(at(MONDAY, "10:30"))
-    assert await w.messages(COORDINATOR) == []
+    assert await w.count(COORDINATOR, "первого ответа") == 0
+    assert await w.count(COORDINATOR, "ждёт согласования") == 1  # the answer, for approval
+    assert answered
+
+
+async def test_an_assignment_alone_is_no_first_reply(w: World):
+    # assigned at 09:20, but neither an interim reply nor an answer by 10:00: alerted
+    assigned = await w.incident(MONDAY)
+    await w.assign(assigned, EXECUTOR, at(MONDAY, "09:20"))
+    await w.tick_at(at(MONDAY, "10:00", 1))
+    texts = await w.messages(COORDINATOR)
+    assert len(texts) == 1 and "Без первого ответа: 1" in texts[0]
+    assert "Исполнитель ЖКХ" in texts[0]
 
 
 async def test_first_reply_alert_seen_at_night_waits_for_the_morning(w: World):
@@ -457,6 +514,16 @@ async def test_first_reply_alert_seen_at_night_waits_for_the_morning(w: World):
 
 
 async def test_the_scan_reads_the_queue_through_its_index(w: World):
+    if w.db.dialect == "postgresql":  # its planner weighs statistics: may it use the index?
+        conn = w.db.reader.raw  # type: ignore[attr-defined]
+        async with conn.transaction():
+            await conn.execute("SET LOCAL enable_seqscan = off")
+            plan = await conn.fetch(
+                "EXPLAIN SELECT i.id FROM deadline_queue q JOIN incidents i"
+                " ON i.id = q.incident_id WHERE q.next_at <= $1 ORDER BY q.next_at LIMIT 200",
+                "2026-11-23T10:00:00+00:00")
+        assert "deadline_queue_next" in " ".join(row[0] for row in plan)
+        return
     plan = await fetch_all(
         w.db.reader,
         "EXPLAIN QUERY PLAN SELECT i.id FROM deadline_queue q JOIN incidents i"
@@ -468,7 +535,7 @@ async def test_the_scan_reads_the_queue_through_its_index(w: World):
 
 
 async def test_idle_incidents_are_not_looked_at_until_their_next_point(w: World):
-    await w.incident(MONDAY, assignee=EXECUTOR)
+    await w.incident(MONDAY, assignee=EXECUTOR, replied=True)
     await w.tick_at(at(MONDAY, "09:05"))
     next_at = await fetch_value(w.db.reader, "SELECT next_at FROM deadline_queue")
     assert next_at == repo.iso(at(MONDAY, "13:00"))
@@ -480,7 +547,7 @@ async def test_many_due_at_once_go_in_batches(tmp_path: Path):
     made.scan.batch = 7
     try:
         for _ in range(30):
-            await made.incident(MONDAY, assignee=EXECUTOR)
+            await made.incident(MONDAY, assignee=EXECUTOR, replied=True)
         assert await made.tick_at(at(MONDAY, "13:00")) == 30
         assert await made.count(EXECUTOR, "Напоминание") == 30
     finally:

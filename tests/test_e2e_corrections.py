@@ -66,7 +66,7 @@ async def test_move_fast_track_deadline_and_an_executor_of_another_block(tmp_pat
         assert all(m.get("deleted") for m in old), "the old card is removed"
         moved = (await c.callback_answers())[-1]
         assert "нет исполнителей" in moved["text"] and "Руководитель МЦУ" in moved["text"]
-        rows = await corrections.all_for(env.app.db.reader, "Шиханы")
+        rows = await corrections.all_for(env.app.db.reader, env.app.config.municipality.id)
         assert [(r.from_block, r.to_block) for r in rows] == [("Образование", "Прочее")]
 
         # «Срочно»: fast-track policy, deadline recomputed (4 working hours: 13:00)

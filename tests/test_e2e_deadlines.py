@@ -5,7 +5,7 @@ Also `/deadline` in a private chat, on the same run (one start of the bot is eno
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -67,10 +67,9 @@ async def test_assigned_incident_through_the_day_reminds_then_escalates_once(tmp
         await eventually(lambda: reminders(1))
         await c.set_clock(at("16:00:30"))  # one working hour left
         await eventually(lambda: reminders(2))
-        await c.set_clock(at("17:00:30"))  # the deadline, then overdue
+        await c.set_clock(at("17:00:30"))  # the deadline, then overdue: the coordinator
         await eventually(lambda: reminders(3))
-        for person in (COORDINATOR, MANAGER):
-            await eventually(lambda p=person: _count(c, p, "Просрочено"))
+        await eventually(lambda: _count(c, COORDINATOR, "Просрочено"))
         card = await _card_after(c, 1, "ПРОСРОЧЕНО")
         assert "срок ответа истёк" in card["text"]
 
@@ -80,7 +79,11 @@ async def test_assigned_incident_through_the_day_reminds_then_escalates_once(tmp
         assert await _count(c, EXECUTOR, "Напоминание") == 3
         assert await _count(c, EXECUTOR, "Просрочено") == 0
         assert await _count(c, COORDINATOR, "Просрочено") == 1
-        assert await _count(c, MANAGER, "Просрочено") == 1
+        # the manager two working hours past the deadline (the ladder): Tuesday 10:00
+        assert await _count(c, MANAGER, "Просрочено") == 0
+        await c.set_clock(at("10:00:30") + timedelta(days=1))
+        await eventually(lambda: _count(c, MANAGER, "Просрочено"))
+        assert await _count(c, COORDINATOR, "Просрочено") == 1
         # assigned in time: no first-reply alert
         assert await _count(c, COORDINATOR, "без первого ответа") == 0
         texts = [m["text"] for m in await c.sent(EXECUTOR) if "Напоминание" in m["text"]]

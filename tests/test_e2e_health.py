@@ -20,7 +20,7 @@ from tests.harness import Control, eventually, running
 
 pytestmark = pytest.mark.e2e
 
-SOURCES = {"process", "telegram", "vk:100001", "vk:100002", "vk:public:100003"}
+SOURCES = {"process", "telegram", "vk:100001", "vk:100002", "vk:public:100003", "max"}
 
 
 async def _fresh(env) -> health.Report | None:

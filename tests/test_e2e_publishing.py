@@ -18,7 +18,7 @@ from bot.clock import FakeClock
 from bot.config import load_config
 from bot.sandbox import world
 from storage.posts import queued as queued_posts
-from tests.harness import button, eventually, running
+from tests.harness import button, eventually, follow_backend, running
 
 pytestmark = pytest.mark.e2e
 
@@ -143,10 +143,11 @@ async def test_press_secretary_commands_through_the_chat(tmp_path):
         queued = await _reply(c, PRESS, "в очереди «Администрация»")
         assert "23.11 09:00" in queued["text"]
 
-        # 5,000 characters for a page with a channel: refused with the reason
+        # 5,000 characters: too long for the channel and MAX — the preview says so before
+        # anything is queued (VK and OK take it whole); nothing is cut
         await c.tg_message(PRESS, PRESS, "/post Администрация\n" + "слово " * 833)
-        refusal = await _reply(c, PRESS, "Не поставлено", after=queued["message_id"])
-        assert "4096" in refusal["text"] and "Telegram" in refusal["text"]
+        refusal = await _reply(c, PRESS, "Не выйдет — Telegram-канал", after=queued["message_id"])
+        assert "4096" in refusal["text"] and "Не выйдет — канал в MAX" in refusal["text"]
 
         # an album with a long caption: the preview says the text goes separately
         long_text = "Фотоотчёт с субботника\n" + "Спасибо всем, кто пришёл. " * 60
@@ -245,6 +246,7 @@ async def test_kill_9_while_publishing_loses_nothing_and_doubles_nothing(tmp_pat
         c = env.control
         path = world.write_config(tmp_path / "bot.toml", env.sandbox.base_url,
                                   str(tmp_path / "bot.sqlite3"))
+        follow_backend(path, tmp_path / "bot.sqlite3")
         config = load_config(path)
         app = App(config, clock=FakeClock(MONDAY))
         await app.db.open()

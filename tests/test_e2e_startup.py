@@ -22,6 +22,21 @@ async def test_admin_gets_the_start_up_report(tmp_path):
         text = report["text"]
         assert "группа МЦУ «МЦУ — штаб»" in text
         assert "Администрация" in text and "Всё в порядке" in text
+        # MAX and OK are named too (issue 19)
+        assert "MAX: бот «МЦУ Шиханы»" in text
+        assert "канал в MAX «Администрация»" in text
+        assert "городской чат в MAX «Шиханы — городской чат»" in text
+        assert "Одноклассники «Администрация»" in text
+
+
+async def test_a_bad_max_token_and_ok_key_are_named(tmp_path):
+    async with running(tmp_path, start_bot=False) as env:
+        await env.start_bot(**{"max.token": "wrong", "ok.application_secret_key": "wrong"})
+        report = await eventually(lambda: _startup_message(env.control))
+        assert "MAX: токен бота не принят" in report["text"]
+        assert "verify.token" in report["text"]
+        assert "Одноклассники «Администрация»: ключи приложения или токен группы не приняты" \
+            in report["text"]
 
 
 async def test_missing_topics_are_created_and_cards_go_there(tmp_path):

@@ -347,7 +347,8 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fed]:
         loop.close()
 
 
-ACTIONS = ["tk", "as", "ra", "to", "im", "sb", "tl", "tp", "ap", "rt", "rj", "rr", "ro", "pm",
+ACTIONS = ["tk", "as", "ra", "to", "im", "id", "ie", "is", "ix", "sb", "tl", "tp", "ap", "rt",
+           "rj", "rr", "ro", "pm",
            "bk", "", "zz", "tk:0", "ap\n"]
 big_ints = st.one_of(st.integers(-3, 8), st.integers(-(2**80), 2**80),
                      st.sampled_from([2**63, -(2**63) - 1, 2**80, 10**20]))

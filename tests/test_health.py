@@ -22,7 +22,8 @@ def config(**health_settings):
 def test_sources_expected_from_the_config_with_their_limits() -> None:
     limits = health.expected_sources(config())
     assert limits == {"process": 300.0, "telegram": 300.0, "vk:100001": 300.0,
-                      "vk:100002": 300.0, "vk:public:100003": 300.0}
+                      "vk:100002": 300.0, "vk:public:100003": 300.0,
+                      "max": 300.0}  # the MAX long poll (issue 19)
     slow = world.config("http://sandbox", ":memory:", **{"vk.poll_interval_seconds": 600})
     assert health.expected_sources(slow)["vk:public:100003"] == 1800.0
 
@@ -32,6 +33,7 @@ def test_stale_sources_and_lanes() -> None:
         "process": tables.Beat("process", NOW - 3, None, None),
         "telegram": tables.Beat("telegram", NOW - 301, NOW - 1, "Bad Gateway"),
         "vk:100001": tables.Beat("vk:100001", NOW - 299, None, None),
+        "max": tables.Beat("max", NOW - 2, None, None),
     }, lanes=[tables.Lane("tg:-1001000000001", 40, NOW - 1201),
               tables.Lane("tg:1003", 1, NOW - 10)])
     report = health.assess(config(), snap)

@@ -224,6 +224,41 @@ def test_now_in_the_middle_of_the_day_spreads_over_the_rest_of_it():
     assert hhmm(by_day(slots)[MONDAY + timedelta(1)]) == ["09:00", "10:48"]
 
 
+def _confirmed(posts: list[QueuedPost], slots: list[Slot]) -> list[QueuedPost]:
+    """The queue as stored after a replan: each post with the slot it was told."""
+    told = {slot.post_id: slot.at for slot in slots}
+    return [QueuedPost(q.id, q.fixed_at, q.queued_at, told.get(q.id)) for q in posts]
+
+
+def test_queuing_a_fifth_post_does_not_move_the_first_from_its_confirmed_time():
+    """Issue 19: at 09:05 the first post was told 10:48; four more queued one by one
+    must not pull it to 09:05 (before the fix the fifth spread the day anew)."""
+    now = at(MONDAY, "09:05")
+    stored: list[QueuedPost] = []
+    told: dict[int, str] = {}
+    for q in queue(5):
+        stored = _confirmed([*stored, q], plan(page(), [*stored, q], [], now, TZ, weekdays))
+        for post in stored:
+            assert post.planned_at is not None
+            told.setdefault(post.id, f"{post.planned_at:%H:%M}")
+            assert f"{post.planned_at:%H:%M}" == told[post.id], (post.id, told)
+    assert told == {1: "10:48", 2: "12:36", 3: "14:24", 4: "16:12", 5: "17:12"}
+    # without what was told, the same five spread over the rest of the day as before
+    fresh = plan(page(), queue(5), [], now, TZ, weekdays)
+    assert hhmm(fresh)[0] == "09:05"
+
+
+def test_a_confirmed_slot_that_no_longer_holds_is_replanned_from_there():
+    now = at(MONDAY, "08:00")
+    stored = _confirmed(queue(3), plan(page(), queue(3), [], now, TZ, weekdays))
+    # a fixed post now stands at 10:50, two minutes from post 2's 10:48
+    fixed = QueuedPost(9, at(MONDAY, "10:50"), at(MONDAY, "07:00", -1))
+    slots = plan(page(), [*stored, fixed], [], now, TZ, weekdays)
+    times = {s.post_id: f"{s.at:%H:%M}" for s in slots}
+    assert times[1] == "09:00" and times[9] == "10:50"
+    assert times[2] not in ("10:48",) and times[2] >= "11:50"
+
+
 def test_now_between_grid_points_uses_the_ones_left_when_enough():
     # two in the morning already out, three left, three grid points left after 11:00
     published = [at(MONDAY, "09:00"), at(MONDAY, "10:48")]
@@ -287,6 +322,16 @@ def test_queue_order_is_by_queued_at_then_id():
     slots = plan(page(), q, [], at(MONDAY, "08:00"), TZ, weekdays)
     assert [s.post_id for s in slots] == [3, 9, 7]
     assert plan(page(), list(reversed(q)), [], at(MONDAY, "08:00"), TZ, weekdays) == slots
+
+
+def test_two_posts_in_one_minute_keep_queue_order_not_id_order():
+    """With no gap, the last minute of a day can hold two posts; queue order (queued_at)
+    decides which goes first, not the ids — what the property test once got wrong."""
+    p = page(hours="10:00-11:30", min_gap_minutes=0)
+    base = at(MONDAY, "08:00")
+    posts = [QueuedPost(1, None, base + timedelta(minutes=1)), QueuedPost(2, None, base)]
+    slots = plan(p, posts, [], at(MONDAY, "11:29"), TZ, weekdays)
+    assert {s.post_id: hhmm([s])[0] for s in slots} == {1: "11:29", 2: "11:29"}
 
 
 def test_never_calls_anything_but_the_calendar():
@@ -363,7 +408,8 @@ def scenarios(draw):
     for i in range(n):
         fixed = draw(st.none() | minute.map(lambda m: START + timedelta(minutes=m)))
         queued = START + timedelta(minutes=draw(st.integers(0, 10)))
-        posts.append(QueuedPost(i + 1, fixed, queued))
+        told = draw(st.none() | minute.map(lambda m: START + timedelta(minutes=m)))
+        posts.append(QueuedPost(i + 1, fixed, queued, told))
     holidays = set(draw(st.lists(st.integers(0, 60), max_size=10)))
 
     def is_working_day(day: date) -> bool:
@@ -413,13 +459,33 @@ def test_property_quota_gap_past_hours_order(scenario):
         assert s.at >= now
         assert start_s <= f"{s.at:%H:%M}" < end_s
         assert is_publishing_day(p, s.at.date(), is_working_day)
+    # queue order: the planned posts are the head of the queue (by queued_at, then id),
+    # their times never decreasing along it — two may share a minute when the gap is 0,
+    # and the result lists those by id, so the check goes along the queue, not by sorting
     order = [q.id for q in sorted(posts, key=lambda q: (q.queued_at, q.id)) if q.fixed_at is None]
-    assert [s.post_id for s in sorted(autos, key=lambda s: s.at)] == order[: len(autos)]
+    at_of = {s.post_id: s.at for s in autos}
+    assert sorted(at_of) == sorted(order[: len(autos)])
+    times = [at_of[post_id] for post_id in order[: len(autos)]]
+    assert times == sorted(times)
 
     # deterministic, whatever the input order
     assert (
         plan(p, list(reversed(posts)), list(reversed(published)), now, TZ, is_working_day) == slots
     )
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(), st.integers(0, 10))
+def test_property_what_was_told_stays_when_a_post_is_queued(scenario, queued_minute):
+    """Stored slots do not move when another post joins the end of the queue."""
+    p, posts, published, now, is_working_day = scenario
+    posts = [QueuedPost(q.id, q.fixed_at, q.queued_at) for q in posts]
+    first = plan(p, posts, published, now, TZ, is_working_day)
+    stored = _confirmed(posts, first)
+    last = max((q.queued_at for q in posts), default=START)
+    newcomer = QueuedPost(100, None, last + timedelta(minutes=1 + queued_minute))
+    second = plan(p, [*stored, newcomer], published, now, TZ, is_working_day)
+    assert [s for s in second if s.post_id != newcomer.id] == first
 
 
 @settings(max_examples=100, deadline=None)

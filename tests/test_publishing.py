@@ -38,6 +38,7 @@ from handlers.press import DraftCb, PageCb, QueueCb, draft_markup, queue_buttons
 from storage import outbox as rows
 from storage.db import Database, fetch_all
 from storage.posts import get as get_post
+from storage.posts import queued as queued_posts
 
 TZ = ZoneInfo(world.TIMEZONE)
 MONDAY = datetime(2026, 11, 23, 8, 0, tzinfo=TZ)  # a working Monday
@@ -100,8 +101,23 @@ def test_single_line_is_the_body_without_heading():
 
 def test_text_over_telegram_limit_is_refused_for_the_channel_with_the_reason(render):
     made = compose(render, page(), "x " * 2500, 0)
+    assert made.refusal is None  # VK and OK take it: it goes there, whole
+    assert set(made.skipped) == {f"tg:{CHANNEL}", f"max:{world.MAX_CHANNEL}"}
+    assert "4096" in made.skipped[f"tg:{CHANNEL}"]
+    assert "Telegram" in made.skipped[f"tg:{CHANNEL}"]
+    assert "4000" in made.skipped[f"max:{world.MAX_CHANNEL}"]
+
+
+def test_text_over_every_targets_limit_is_refused_whole(render):
+    made = compose(render, page(), "x " * 9000, 0)
     assert made.refusal is not None
-    assert "4096" in made.refusal and "Telegram" in made.refusal
+    assert "ВКонтакте" in made.refusal and "Одноклассники" in made.refusal
+
+
+def test_a_poll_is_refused_for_max_only(render):
+    made = compose(render, page(), "", 0, {"question": "Где каток?", "options": ["А", "Б"]})
+    assert made.refusal is None
+    assert made.skipped == {f"max:{world.MAX_CHANNEL}": "в MAX нет опросов"}
 
 
 def test_the_same_text_fits_a_vk_only_page(render):
@@ -231,8 +247,13 @@ async def test_twelve_posts_go_5_5_2_in_order_inside_hours_gap_apart(service):
     assert all(9 <= at.hour < 18 for _, at in sent)
     assert all(b - a >= timedelta(minutes=60) for (_, a), (_, b) in pairwise(sent))
     items = await outbox_rows(service)
-    assert len(items) == 24  # one per post and target
-    assert len({item.key for item in items}) == 24
+    assert len(items) == 48  # one per post and target: VK, Telegram, MAX, OK
+    assert len({item.key for item in items}) == 48
+    assert {item.platform for item in items} == {VK_PLATFORM, "tg", "maxpub", "okpub"}
+    assert {item.lane for item in items if item.platform == "maxpub"} == {
+        f"max:{world.MAX_CHANNEL}"}
+    assert {item.lane for item in items if item.platform == "okpub"} == {
+        f"ok:{world.OK_GROUP}"}
     vk = [item for item in items if item.platform == VK_PLATFORM]
     assert {item.lane for item in vk} == {"vk:user:100001"}
     assert len({item.params["guid"] for item in vk}) == 12
@@ -240,7 +261,7 @@ async def test_twelve_posts_go_5_5_2_in_order_inside_hours_gap_apart(service):
     tg = [item for item in items if item.platform == "tg"]
     assert {item.lane for item in tg} == {f"tg:{CHANNEL}"}
     await service.tick()  # nothing twice
-    assert len(await outbox_rows(service)) == 24
+    assert len(await outbox_rows(service)) == 48
 
 
 async def test_seven_weekly_posts_five_this_week_two_next(service):
@@ -343,8 +364,15 @@ async def test_fixed_time_breaking_the_gap_asks_to_confirm_or_move(service):
 
 
 async def test_draft_over_the_limit_is_not_stored(service):
+    reply = await service.draft(PRESS, page=page(), text="я" * 17000)
+    assert not reply.ok and "16384" in reply.text and reply.post_id is None
+
+
+async def test_draft_too_long_for_some_targets_says_where_it_will_not_go(service):
     reply = await service.draft(PRESS, page=page(), text="я" * 5000)
-    assert not reply.ok and "4096" in reply.text and reply.post_id is None
+    assert reply.ok and reply.post_id is not None
+    assert "Не выйдет — Telegram-канал: Текст длиннее 4096" in reply.text
+    assert "Не выйдет — канал в MAX: Текст длиннее 4000" in reply.text
 
 
 # -- hooks: links, failures --------------------------------------------------------------
@@ -366,8 +394,10 @@ async def test_links_go_to_the_press_secretary_when_every_target_is_done(service
     text = "Заголовок\n" + "Длинный текст. " * 100
     post_id = (await service.queue("Администрация", text, photos=["f1", "f2"], by=PRESS)).post_id
     await service.publish_now(post_id)
-    vk, album = await outbox_rows(service)
+    vk, album, max_post, ok_topic = await outbox_rows(service)
     assert album.method == "sendMediaGroup"
+    await _settle(service, max_post, {"mid": "mid.1", "url": "https://max.ru/adm/7"})
+    await _settle(service, ok_topic, {"topic_id": "1600"})
     await _settle(service, vk, {"post_id": 41, "owner_id": -100001})
     await _settle(service, album, [{"message_id": 9, "chat": {"id": CHANNEL}},
                                    {"message_id": 10, "chat": {"id": CHANNEL}}])
@@ -380,6 +410,8 @@ async def test_links_go_to_the_press_secretary_when_every_target_is_done(service
     (notice,) = await outbox_rows(service, f"notify:{PRESS}:pubdone")
     assert "https://vk.com/wall-100001_41" in notice.params["text"]
     assert "https://t.me/c/1000000003/9" in notice.params["text"]
+    assert "https://max.ru/adm/7" in notice.params["text"]
+    assert f"https://ok.ru/group/{world.OK_GROUP}/topic/1600" in notice.params["text"]
 
 
 async def test_a_permanent_failure_is_reported_in_the_platforms_words(service):
@@ -405,9 +437,11 @@ async def test_a_failed_album_does_not_send_its_text_alone(service):
     text = "Заголовок\n" + "Длинный текст. " * 100
     post_id = (await service.queue("Администрация", text, photos=["f1", "f2"])).post_id
     await service.publish_now(post_id)
-    vk, album = await outbox_rows(service)
+    vk, album, max_post, ok_topic = await outbox_rows(service)
     await _settle(service, album, error="Bad Request: wrong file identifier")
-    assert len(await outbox_rows(service)) == 2  # the text is never queued
+    assert len(await outbox_rows(service)) == 4  # the text is never queued
+    await _settle(service, max_post, {"mid": "mid.1"})
+    await _settle(service, ok_topic, {"topic_id": "1600"})
     await _settle(service, vk, {"post_id": 5, "owner_id": -100001})
     post = await get_post(service.hub.db.reader, post_id)
     assert post.status == "failed"
@@ -580,3 +614,32 @@ def test_a_platforms_refusal_is_explained_in_russian(error: str, phrase: str):
     from bot.services.publishing.compose import explain_failure
 
     assert explain_failure(error) == phrase
+
+
+async def test_shortfall_warning_judges_each_target(service):
+    """Five posts today, one too long for MAX: VK, Telegram and OK reach the floor of
+    five, the MAX channel does not, and the warning says so by name."""
+    for n in range(4):
+        await service.queue("Администрация", f"Пост {n}")
+    await service.queue("Администрация", "Длинный отчёт\n" + "слово " * 668)  # 4,000–4,096
+    await run_clock(service, MONDAY.replace(hour=12, minute=5), timedelta(minutes=5))
+    (warning,) = await outbox_rows(service, "notify:")
+    assert "План на сегодня: канал в MAX — 4 из 5" in warning.params["text"]
+    assert "ВКонтакте" not in warning.params["text"]
+
+
+async def test_queuing_a_fifth_post_keeps_the_first_at_its_confirmed_time(service):
+    """Issue 19: at 09:05 the first post is told «по плану выйдет 23.11 10:48»; the four
+    queued after it must not move it (it used to jump to 09:05 with the fifth)."""
+    service.hub.clock.set(MONDAY.replace(hour=9, minute=5))
+    first = await service.queue("Администрация", "Пост 1\nТекст 1")
+    assert "23.11 10:48" in first.text
+    told = []
+    for n in range(2, 6):
+        reply = await service.queue("Администрация", f"Пост {n}\nТекст {n}")
+        told.append(reply.text)
+        assert (await get_post(service.hub.db.reader, first.post_id)).planned_at == \
+            MONDAY.replace(hour=10, minute=48)
+    plan = [p.planned_at.astimezone(TZ).strftime("%H:%M")
+            for p in await queued_posts(service.hub.db.reader, "Администрация")]
+    assert plan == ["10:48", "12:36", "14:24", "16:12", "17:12"]  # five today, none moved

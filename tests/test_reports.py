@@ -24,7 +24,7 @@ from bot.services.reports.periods import Period, digest_period, report_period
 from bot.services.reports.reports import Reports, fit, visible_len
 from storage import cursors
 from storage import incidents as repo
-from storage.db import Database, fetch_all
+from storage.db import Database, fetch_all, fetch_value
 
 TZ = ZoneInfo("Europe/Saratov")
 TUESDAY_9 = datetime(2026, 11, 24, 9, 0, tzinfo=TZ)
@@ -329,26 +329,41 @@ async def test_who_may_ask_for_reports(hub):
             if reports.may_ask(u)] == [1001, 1002, 1003, 1004]
 
 
-async def test_posting_quota_per_page(hub):
-    """What counts toward a quota is the publishing feature's rule: a post that failed
-    everywhere does not."""
+async def test_posting_quota_per_page_and_target(hub):
+    """Each target is judged against its page's quota on its own (decree 004 §3.9, «не
+    менее 5 постов в день»): a post refused for MAX (too long) or failed everywhere does
+    not count there."""
+    admin = ["vk:100001", f"tg:{world.CHANNEL}", f"max:{world.MAX_CHANNEL}",
+             f"ok:{world.OK_GROUP}"]
     async with hub.db.tx() as conn:
-        for hour, page, status in [(10, "Администрация", "published"),
-                                   (11, "Администрация", "published"),
-                                   (12, "Администрация", "failed"),
-                                   (13, "Глава", "published")]:
+        for hour, page, status, done in [
+                (10, "Администрация", "published", admin),
+                (11, "Администрация", "published", admin[:2] + admin[3:]),  # MAX refused
+                (12, "Администрация", "failed", []),
+                (13, "Глава", "published", ["vk:100002"])]:
             at = repo.iso(local(2026, 11, 23, hour, 0))
-            await conn.execute(
-                "INSERT INTO posts(page, text, queued_at, status, published_at)"
-                " VALUES (?, 'пост', ?, ?, ?)", (page, at, status, at))
+            post_id = await fetch_value(
+                conn, "INSERT INTO posts(page, text, queued_at, status, published_at)"
+                " VALUES (?, 'пост', ?, ?, ?) RETURNING id", (page, at, status, at))
+            for target in (admin if page == "Администрация" else ["vk:100002"]):
+                await conn.execute(
+                    "INSERT INTO post_targets(post_id, target, status) VALUES (?, ?, ?)",
+                    (post_id, target, "done" if target in done else
+                     "refused" if status == "published" else "failed"))
     summary = await Reports(hub).summary(digest_period(TUESDAY_9.date(), hub.calendar),
                                          TUESDAY_9)
-    quotas = {q.page: (q.published, q.expected, q.days_short, q.weekly)
+    quotas = {(q.page, q.target): (q.published, q.expected, q.days_short, q.weekly)
               for q in summary.quotas}
-    assert quotas == {"Администрация": (2, 5, 1, False), "Глава": (1, 5, 0, True)}
+    assert quotas == {
+        ("Администрация", "ВКонтакте «Администрация»"): (2, 5, 1, False),
+        ("Администрация", "Telegram-канал"): (2, 5, 1, False),
+        ("Администрация", "канал в MAX"): (1, 5, 1, False),
+        ("Администрация", "Одноклассники «Администрация»"): (2, 5, 1, False),
+        ("Глава", "ВКонтакте «Глава»"): (1, 5, 0, True)}
     text = Reports(hub).digest_text(summary)
-    assert "• Администрация: 2 из 5 ⚠️ (дней ниже квоты: 1)" in text
-    assert "• Глава: 1 из 5 за неделю ⚠️" in text
+    assert "• Администрация — ВКонтакте «Администрация»: 2 из 5 ⚠️ (дней ниже квоты: 1)" in text
+    assert "• Администрация — канал в MAX: 1 из 5 ⚠️ (дней ниже квоты: 1)" in text
+    assert "• Глава — ВКонтакте «Глава»: 1 из 5 за неделю ⚠️" in text
 
 
 @pytest.mark.parametrize(("said", "kind"), [

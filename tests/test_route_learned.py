@@ -19,7 +19,7 @@ MOVED = ["Листва во дворе не убрана", "Опять лист�
          "Кто уберёт листья и листву у гаражей?"]
 
 
-async def _seed(path: str, municipality: str = world.MUNICIPALITY) -> None:
+async def _seed(path: str, municipality: str = "main") -> None:  # the config's municipality.id
     db = await Database(path).open()
     try:
         async with db.tx() as conn:

@@ -295,7 +295,9 @@ ALL_ACTIONS = [CardAction.TAKE, CardAction.ASSIGN, CardAction.REASSIGN,
                CardAction.SEND_INTERIM, CardAction.ASK_FOR_ANSWER, CardAction.OFFER_TEMPLATES,
                CardAction.APPROVE, CardAction.RETURN_FOR_REVISION, CardAction.REJECT,
                CardAction.REOPEN, CardAction.PUBLISHED_MANUALLY, CardAction.ASSIGN_TO,
-               CardAction.REJECT_WITH_REASON, CardAction.USE_TEMPLATE, CardAction.BACK]
+               CardAction.REJECT_WITH_REASON, CardAction.USE_TEMPLATE, CardAction.BACK,
+               CardAction.INTERIM_DATE, CardAction.INTERIM_EDIT, CardAction.INTERIM_SEND,
+               CardAction.INTERIM_DROP]
 
 
 async def test_citizens_and_strangers_pressing_every_button_change_nothing(desk: Desk):

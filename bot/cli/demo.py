@@ -40,12 +40,15 @@ EXPECTED = {
     "digests": 5,        # the head's morning digest, Monday to Friday
     "posts_vk": 6,       # the press secretary's six posts on «Администрация»
     "posts_tg": 6,       # ... and in the channel
+    "posts_max": 6,      # ... and in the MAX channel
+    "posts_ok": 6,       # ... and in the OK group
 }
 COUNT_LABELS = [
     ("cards", "карточек сообщений"), ("vk_replies", "ответов во ВКонтакте"),
     ("reminders", "напоминаний исполнителям"), ("escalations", "эскалаций о просрочке"),
     ("digests", "утренних сводок главе"), ("posts_vk", "постов во ВКонтакте"),
-    ("posts_tg", "постов в канале"),
+    ("posts_tg", "постов в канале"), ("posts_max", "постов в канале MAX"),
+    ("posts_ok", "тем в Одноклассниках"),
 ]
 
 

@@ -27,6 +27,7 @@ class Seen:
 
     messages: dict[tuple[int, int], str] = field(default_factory=dict)
     vk: set[tuple[int, int, int]] = field(default_factory=set)
+    pages: set[str] = field(default_factory=set)  # MAX channel posts and OK topics
 
 
 @dataclass
@@ -100,6 +101,7 @@ class Transcript:
         for (text, _), people in private.items():
             entries.append(self._private(text, people))
         entries += await self._vk()
+        entries += await self._max_and_ok()
         entries.sort(key=lambda e: (e.at, e.order))
         for entry in entries:
             self.line(entry.at, entry.head, entry.body)
@@ -164,6 +166,29 @@ class Transcript:
                             f"🌐 ВКонтакте «{name}», ответ на комментарий "
                             f"{comment.get('reply_to_comment')}: "
                             f"{short(comment.get('text', ''), 120)}"))
+        return entries
+
+
+    async def _max_and_ok(self) -> list[Entry]:
+        """The bot's posts in the MAX channel and the OK group (issue 19)."""
+        entries = []
+        for m in await self.c.max_channel():
+            mid = m["body"]["mid"]
+            if m["sender"]["is_bot"] and mid not in self.seen.pages:
+                self.seen.pages.add(mid)
+                self.count("posts_max")
+                entries.append(Entry(_when(m["timestamp"] / 1000), (3, 0, m["body"]["seq"], 0),
+                                     "📱 MAX, канал «Администрация» — новый пост: "
+                                     f"{short(m['body'].get('text') or '', 90)}"))
+        for topic in await self.c.ok_feed():
+            if topic["id"] not in self.seen.pages:
+                self.seen.pages.add(topic["id"])
+                self.count("posts_ok")
+                text = " ".join(x.get("text", "") for x in topic["media"] if x["type"] == "text")
+                entries.append(Entry(_when(topic["created_ms"] / 1000),
+                                     (4, 0, int(topic["id"]) % 1_000_000, 0),
+                                     "🟠 Одноклассники «Администрация» — новая тема: "
+                                     f"{short(text, 90)}"))
         return entries
 
 

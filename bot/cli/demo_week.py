@@ -119,7 +119,9 @@ class Week:
         # the coordinator assigns and sends the interim reply
         await self.press(1, 1004, "Назначить", "Исполнитель ЖКХ")
         await self.press(1, 1004, "Исполнитель ЖКХ", "назначено")
-        await self.press(1, 1004, "Промежуточный ответ", "промежуточный")
+        await self.press(1, 1004, "Промежуточный ответ", "Завтра")
+        await self.press(1, 1004, "Завтра", "черновик")
+        await self.press(1, 1004, "Отправить жителю", "промежуточный")
         await self.press(2, 1004, "Назначить", "Исполнитель дорог")
         await self.press(2, 1004, "Исполнитель дорог", "назначено")
 

@@ -50,7 +50,8 @@ def with_municipality(config: Config, document: dict[str, Any]) -> Config:
     if not isinstance(section, dict) or not section.get("name"):
         return config
     return config.model_copy(update={"municipality": Municipality(
-        name=str(section["name"]), timezone=str(section.get("timezone", "Europe/Moscow")))})
+        id=str(section.get("id", "main")), name=str(section["name"]),
+        timezone=str(section.get("timezone", "Europe/Moscow")))})
 
 
 def database_path(document: dict[str, Any], config_path: str | None) -> Path | None:
@@ -91,7 +92,7 @@ def run(args: Any, config: Config, path: Path | None) -> int:
 
 
 async def _run(args: Any, config: Config, db: Database) -> int:
-    name = config.municipality.name
+    name = config.municipality.id
     if args.unlearn or args.relearn:
         word = (args.unlearn or args.relearn).strip().casefold()
         async with db.tx() as conn:

@@ -1,7 +1,8 @@
 """Configuration: one TOML file, validated in full before anything starts.
 
-The sections are ``sections``; what they say of each other is checked in
-``cross_checks``; reading the file and saying what is wrong is ``loading``.
+The sections are ``sections`` (the messengers' in ``messengers``, what they share in
+``base``); what they say of each other is checked in ``cross_checks``; reading the file
+and saying what is wrong is ``loading``.
 
 Every problem is reported with its key path, a list entry also by its name
 (``staff[2] (Исполнитель ЖКХ).roles: unknown role 'exector' (known: …)``), and says how
@@ -14,9 +15,10 @@ file: ``MCU_TELEGRAM_TOKEN``, ``MCU_VK_TOKEN_<id>``, ``MCU_VK_USER_TOKEN_<id>`` 
 ``MCU_VK_SERVICE_TOKEN``.
 """
 
+from bot.config.base import HHMM, parse_hhmm
 from bot.config.loading import ConfigError, example_config, load_config, parse_config
+from bot.config.messengers import Telegram, Vk, VkCommunity, VkPublic, VkRateLimits
 from bot.config.sections import (
-    HHMM,
     ROLES,
     WEEKDAYS,
     Block,
@@ -35,12 +37,6 @@ from bot.config.sections import (
     SlaPolicy,
     StaffMember,
     Storage,
-    Telegram,
-    Vk,
-    VkCommunity,
-    VkPublic,
-    VkRateLimits,
-    parse_hhmm,
 )
 
 __all__ = [

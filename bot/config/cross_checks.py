@@ -111,11 +111,27 @@ def _pages(config: Config, problems: list[str]) -> None:
     communities = _known([str(c.id) for c in config.vk.communities])
     for i, page in enumerate(config.pages):
         for j, target in enumerate(page.targets):
+            where = f"{_entry('pages', i, page.name)}.targets[{j}]"
             if target.platform == "vk" and config.community(target.id) is None:
                 problems.append(
-                    f"{_entry('pages', i, page.name)}.targets[{j}].id: VK community "
+                    f"{where}.id: VK community "
                     f"{target.id} is not in [[vk.communities]] (known: {communities})"
                 )
+            elif target.platform == "max":
+                _max_target(config, where, target.id, problems)
+            elif target.platform == "ok" and config.ok_group(target.id) is None:
+                groups = _known([str(g.id) for g in config.ok.groups])
+                problems.append(f"{where}.id: OK group {target.id} is not in [[ok.groups]] "
+                                f"(known: {groups}; README, «Одноклассники»)")
+
+
+def _max_target(config: Config, where: str, chat_id: int, problems: list[str]) -> None:
+    if chat_id >= 0:
+        problems.append(f"{where}.id: a MAX channel's chat id is negative (e.g. "
+                        "-72000000000001); README, «MAX», says where to find it")
+    if not config.max.token.get_secret_value():
+        problems.append(f"{where}: a MAX channel needs the bot's token in max.token (or "
+                        "MCU_MAX_TOKEN); README, «MAX», says how to get one")
 
 
 def _digest(config: Config, problems: list[str]) -> None:
@@ -136,13 +152,51 @@ def _tokens(config: Config, problems: list[str]) -> None:
                 f"{_entry('vk.communities', i, community.name)}.token: empty (set it here or "
                 f"in MCU_VK_TOKEN_{community.id})"
             )
+    _max_and_ok(config, problems)
     if not config.telegram.token.get_secret_value():
         problems.append("telegram.token: empty (set it here or in MCU_TELEGRAM_TOKEN)")
+
+
+def _storage(config: Config, problems: list[str]) -> None:
+    if config.storage.postgres and config.municipality.id == "main":
+        problems.append(
+            "municipality.id: not set, but storage.url is a PostgreSQL database that many "
+            "municipalities may share — give each its own key, as id = \"pskov\"")
+
+
+def _max_and_ok(config: Config, problems: list[str]) -> None:
+    """The MAX token wherever MAX is used; OK's application keys and each group's token."""
+    if config.max.city_chats and not config.max.token.get_secret_value():
+        problems.append("max.token: empty, but max.city_chats lists chats to read (set it "
+                        "here or in MCU_MAX_TOKEN; README, «MAX»)")
+    for i, chat in enumerate(config.max.city_chats):
+        if chat >= 0:
+            problems.append(f"max.city_chats[{i}]: a MAX group chat's id is negative "
+                            "(e.g. -72000000000002)")
+    if config.max.channel is not None and config.max.channel >= 0:
+        problems.append("max.channel: a MAX channel's chat id is negative (e.g. "
+                        "-72000000000001)")
+    _twice(problems, "ok.groups", "id", [(g.id, g.name) for g in config.ok.groups], "group id")
+    if not config.ok.groups:
+        return
+    for key in ("application_id", "application_key"):
+        if not getattr(config.ok, key):
+            problems.append(f"ok.{key}: empty, but [[ok.groups]] lists groups to post to "
+                            "(the application's page on ok.ru/vitrine/myuploaded; README, "
+                            "«Одноклассники»)")
+    if not config.ok.application_secret_key.get_secret_value():
+        problems.append("ok.application_secret_key: empty (every OK call is signed with it; "
+                        "set it here or in MCU_OK_SECRET_KEY; README, «Одноклассники»)")
+    for i, group in enumerate(config.ok.groups):
+        if not group.token.get_secret_value():
+            problems.append(f"{_entry('ok.groups', i, group.name)}.token: empty (the group's "
+                            f"access token, here or in MCU_OK_TOKEN_{group.id}; README, "
+                            "«Одноклассники»)")
 
 
 def cross_check(config: Config) -> list[str]:
     """Every reference between sections, in the order of the file's sections."""
     problems: list[str] = []
-    for check in (_staff, _blocks, _topics, _routing, _pages, _digest, _tokens):
+    for check in (_staff, _blocks, _topics, _routing, _pages, _digest, _tokens, _storage):
         check(config, problems)
     return problems

@@ -5,8 +5,8 @@ A list entry is also named by its name (``staff[2] (Исполнитель ЖК�
 of a duplicate, the expected type in plain words — and no value is ever echoed (it may be
 a token). The example's placeholders (``REPLACE-WITH-…``) are errors that say where the
 real value comes from. Secrets may come from the environment instead of the file:
-``MCU_TELEGRAM_TOKEN``, ``MCU_VK_TOKEN_<id>``, ``MCU_VK_USER_TOKEN_<id>`` and
-``MCU_VK_SERVICE_TOKEN``.
+``MCU_TELEGRAM_TOKEN``, ``MCU_VK_TOKEN_<id>``, ``MCU_VK_USER_TOKEN_<id>``,
+``MCU_VK_SERVICE_TOKEN``, ``MCU_MAX_TOKEN``, ``MCU_OK_SECRET_KEY`` and ``MCU_OK_TOKEN_<gid>``.
 """
 
 from __future__ import annotations
@@ -48,6 +48,15 @@ _WHERE: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^vk\.communities\[\d+\]\.token$"),
      "the community's token (community → Manage → API usage → Access tokens), here or in "
      "MCU_VK_TOKEN_{id}"),
+    (re.compile(r"^max\.token$"),
+     "the MAX bot's token (business.max.ru/self → Чат-боты → the bot's ⋮ → Настройки; "
+     "README, «MAX»), here or in MCU_MAX_TOKEN"),
+    (re.compile(r"^ok\.application_secret_key$"),
+     "the secret key of your OK application (its letter from OK; README, "
+     "«Одноклассники»), here or in MCU_OK_SECRET_KEY"),
+    (re.compile(r"^ok\.groups\[\d+\]\.token$"),
+     "the group's access key (the group's Настройки on ok.ru, as its administrator; "
+     "README, «Одноклассники»), here or in MCU_OK_TOKEN_<group id>"),
     (re.compile(r"^vk\.communities\[\d+\]\.user_token$"),
      "a user token of a community administrator (wall.post needs it; README, VK step 3), "
      "here or in MCU_VK_USER_TOKEN_{id}"),
@@ -182,6 +191,11 @@ def _apply_env(raw: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
     telegram = raw.get("telegram")
     if isinstance(telegram, dict) and environ.get("MCU_TELEGRAM_TOKEN"):
         telegram["token"] = environ["MCU_TELEGRAM_TOKEN"]
+    storage = raw.get("storage")
+    if environ.get("MCU_STORAGE_URL"):  # a PostgreSQL URL may hold a password
+        if not isinstance(storage, dict):
+            storage = raw["storage"] = {}
+        storage["url"] = environ["MCU_STORAGE_URL"]
     vk = raw.get("vk")
     if isinstance(vk, dict):
         if environ.get("MCU_VK_SERVICE_TOKEN"):
@@ -194,6 +208,16 @@ def _apply_env(raw: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
                 community["token"] = environ[f"MCU_VK_TOKEN_{cid}"]
             if environ.get(f"MCU_VK_USER_TOKEN_{cid}"):
                 community["user_token"] = environ[f"MCU_VK_USER_TOKEN_{cid}"]
+    max_ = raw.get("max")
+    if isinstance(max_, dict) and environ.get("MCU_MAX_TOKEN"):
+        max_["token"] = environ["MCU_MAX_TOKEN"]
+    ok = raw.get("ok")
+    if isinstance(ok, dict):
+        if environ.get("MCU_OK_SECRET_KEY"):
+            ok["application_secret_key"] = environ["MCU_OK_SECRET_KEY"]
+        for group in ok.get("groups") or []:
+            if isinstance(group, dict) and environ.get(f"MCU_OK_TOKEN_{group.get('id')}"):
+                group["token"] = environ[f"MCU_OK_TOKEN_{group.get('id')}"]
     return raw
 
 
@@ -223,6 +247,10 @@ def load_config(path: str | Path, environ: dict[str, str] | None = None) -> Conf
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: not valid TOML ({exc})"]) from None
     config = parse_config(raw, environ)
+    if config.storage.url.startswith("sqlite:"):  # the same as storage.path
+        sqlite = config.storage.url.removeprefix("sqlite://").removeprefix("sqlite:")
+        config = config.model_copy(update={"storage": config.storage.model_copy(
+            update={"path": sqlite or config.storage.path, "url": ""})})
     storage_path = Path(config.storage.path)
     if not storage_path.is_absolute():
         # a relative database path is relative to the config file, not to the cwd

@@ -8,13 +8,15 @@ a page's VK community) is checked after (``bot.config.cross_checks``).
 from __future__ import annotations
 
 import re
-from datetime import date, time
-from typing import Annotated, Literal
+from datetime import date
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from bot.domain.limits import VK_REQUESTS_PER_SECOND, VK_REQUESTS_PER_SECOND_MAX
+from bot.config.base import Model, check_hhmm
+from bot.config.messengers import Max, Ok, OkGroup, Telegram, Vk, VkCommunity
+from bot.config.urls import POSTGRES, check_storage_url, masked
 
 ROLES = (
     "head",
@@ -29,31 +31,24 @@ ROLES = (
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
-class _Model(BaseModel):
-    # strict: "-1001…" in quotes is text, not a group id; "yes" is not true
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+_MUNICIPALITY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
-def _check_hhmm(value: str) -> str:
-    if not _HHMM.match(value):
-        raise ValueError(f"expected a time as HH:MM, got {value!r}")
-    return value
-
-
-HHMM = Annotated[str, Field(description="local time HH:MM")]
-
-
-def parse_hhmm(value: str) -> time:
-    hours, minutes = value.split(":")
-    return time(int(hours), int(minutes))
-
-
-class Municipality(_Model):
+class Municipality(Model):
     name: str = Field(min_length=1)
     timezone: str = "Europe/Moscow"
+    # the key that keeps this municipality's rows apart in a shared PostgreSQL database
+    id: str = "main"
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not _MUNICIPALITY_ID.match(value):
+            raise ValueError(f"expected a short key of a-z, 0-9, '-' or '_' (as 'pskov'), "
+                             f"got {value!r}")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -71,73 +66,7 @@ class Municipality(_Model):
         return ZoneInfo(self.timezone)
 
 
-class Telegram(_Model):
-    token: SecretStr = SecretStr("")
-    api_base: str = "https://api.telegram.org"
-    staff_group: int
-    # block name -> forum topic (message_thread_id); blocks without one get a topic created
-    topics: dict[str, int] = Field(default_factory=dict)
-    city_chats: list[int] = Field(default_factory=list)
-    channel: int | None = None
-    discussion_group: int | None = None
-    poll_timeout: int = Field(default=25, ge=0, le=50)
-
-    @field_validator("staff_group")
-    @classmethod
-    def _group_id(cls, value: int) -> int:
-        if value >= 0:
-            raise ValueError("a group id is negative (e.g. -1001234567890)")
-        return value
-
-
-class VkCommunity(_Model):
-    id: int = Field(gt=0, description="community id without the minus sign")
-    name: str = ""
-    token: SecretStr = SecretStr("")
-    user_token: SecretStr = SecretStr("")
-    longpoll: bool = True
-
-
-class VkPublic(_Model):
-    id: int = Field(gt=0)
-    name: str = ""
-    keywords: list[str] = Field(default_factory=list)
-
-
-class VkRateLimits(_Model):
-    """Requests per second per access token, by kind (``bot.domain.limits`` has VK's
-    numbers and their source). Raise ``service`` only for an app VK allows more."""
-
-    community: float = VK_REQUESTS_PER_SECOND["community"]
-    user: float = VK_REQUESTS_PER_SECOND["user"]
-    service: float = VK_REQUESTS_PER_SECOND["service"]
-
-    @model_validator(mode="after")
-    def _within_vk(self) -> VkRateLimits:
-        problems = []
-        for kind, top in VK_REQUESTS_PER_SECOND_MAX.items():
-            value = getattr(self, kind)
-            if not 0 < value <= top:
-                problems.append(f"{kind}: {value:g} requests/s; VK allows a {kind} token "
-                                f"at most {top}/s (and more than 0)")
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
-
-
-class Vk(_Model):
-    api_base: str = "https://api.vk.com/method"
-    api_version: str = "5.199"
-    communities: list[VkCommunity] = Field(default_factory=list)
-    publics: list[VkPublic] = Field(default_factory=list)
-    # a public's wall is read with this token (any user or service token)
-    service_token: SecretStr = SecretStr("")
-    poll_interval_seconds: int = Field(default=60, ge=1)
-    longpoll_wait: int = Field(default=25, ge=1, le=90)
-    rate_limits: VkRateLimits = Field(default_factory=VkRateLimits)
-
-
-class StaffMember(_Model):
+class StaffMember(Model):
     telegram_id: int = Field(gt=0)
     name: str = Field(min_length=1)
     roles: list[str] = Field(min_length=1)
@@ -155,7 +84,7 @@ class StaffMember(_Model):
         return roles
 
 
-class Block(_Model):
+class Block(Model):
     name: str = Field(min_length=1)
     keywords: list[str] = Field(default_factory=list)
     # words that hint at the block but often stand in other complaints («машина»,
@@ -166,7 +95,7 @@ class Block(_Model):
     default: bool = False
 
 
-class RoutingRule(_Model):
+class RoutingRule(Model):
     """A rule on source or author; the first matching one wins, before keywords."""
 
     source: str | None = None  # e.g. "vk:100002", "tg:-1001000000002", "portal"
@@ -177,7 +106,7 @@ class RoutingRule(_Model):
     policy: str | None = None
 
 
-class Routing(_Model):
+class Routing(Model):
     fast_track_keywords: list[str] = Field(
         default_factory=lambda: ["авария", "прорыв", "без света", "пожар", "затопило"]
     )
@@ -187,7 +116,7 @@ class Routing(_Model):
     learn_min_corrections: int = Field(default=3, ge=0)
 
 
-class SlaPolicy(_Model):
+class SlaPolicy(Model):
     """A deadline rule: working hours, calendar days, or every day by a fixed hour."""
 
     kind: Literal["working_hours", "calendar_days", "same_day"]
@@ -209,7 +138,7 @@ class SlaPolicy(_Model):
         if self.kind == "same_day":
             if self.by is None:
                 raise ValueError("kind 'same_day' needs 'by' (HH:MM)")
-            _check_hhmm(self.by)
+            check_hhmm(self.by)
         return self
 
 
@@ -223,7 +152,39 @@ def _default_policies() -> dict[str, SlaPolicy]:
     }
 
 
-class Sla(_Model):
+class Rung(Model):
+    """One step of the escalation ladder: who hears of an overdue message, and after how
+    many working hours past its deadline."""
+
+    role: Literal["coordinator", "manager", "curator"]
+    after_hours: float = Field(default=0, ge=0)
+
+
+def _default_ladder() -> list[Rung]:
+    return [Rung(role="coordinator", after_hours=0), Rung(role="manager", after_hours=2),
+            Rung(role="curator", after_hours=8)]
+
+
+class Escalation(Model):
+    ladder: list[Rung] = Field(default_factory=_default_ladder, min_length=1)
+    # one gathered «Просрочено: N» per person at most this often
+    every_minutes: int = Field(default=60, ge=1)
+    # one «N ответов ждут согласования» per coordinator at most this often
+    approvals_every_minutes: int = Field(default=10, ge=1)
+
+    @model_validator(mode="after")
+    def _climbs(self) -> Escalation:
+        roles = [r.role for r in self.ladder]
+        if len(set(roles)) != len(roles):
+            raise ValueError("ladder: each role may stand on it once")
+        hours = [r.after_hours for r in self.ladder]
+        if hours != sorted(hours):
+            raise ValueError("ladder: after_hours must not decrease from one step to the next")
+        return self
+
+
+class Sla(Model):
+    escalation: Escalation = Field(default_factory=Escalation)
     policies: dict[str, SlaPolicy] = Field(default_factory=_default_policies)
     default_policy: str = "answer"
     fast_track_policy: str = "fast_track"
@@ -252,7 +213,7 @@ class Sla(_Model):
         return self
 
 
-class Calendar(_Model):
+class Calendar(Model):
     # weekday -> list of "HH:MM-HH:MM" intervals; breaks are gaps between intervals
     office_hours: dict[str, list[str]] = Field(
         default_factory=lambda: {day: ["08:30-17:30"] for day in WEEKDAYS[:5]}
@@ -271,19 +232,20 @@ class Calendar(_Model):
                 start, sep, end = interval.partition("-")
                 if not sep:
                     raise ValueError(f"{day}: expected 'HH:MM-HH:MM', got {interval!r}")
-                _check_hhmm(start)
-                _check_hhmm(end)
+                check_hhmm(start)
+                check_hhmm(end)
                 if start >= end:
                     raise ValueError(f"{day}: interval {interval!r} ends before it starts")
         return value
 
 
-class PageTarget(_Model):
-    platform: Literal["vk", "telegram"]
-    id: int  # VK community id (positive) or Telegram chat id
+class PageTarget(Model):
+    platform: Literal["vk", "telegram", "max", "ok"]
+    # VK community id (positive), Telegram chat id, MAX channel id, OK group id
+    id: int
 
 
-class Page(_Model):
+class Page(Model):
     name: str = Field(min_length=1)
     targets: list[PageTarget] = Field(min_length=1)
     quota: int = Field(gt=0)
@@ -301,8 +263,8 @@ class Page(_Model):
         start, sep, end = value.partition("-")
         if not sep:
             raise ValueError(f"expected 'HH:MM-HH:MM', got {value!r}")
-        _check_hhmm(start)
-        _check_hhmm(end)
+        check_hhmm(start)
+        check_hhmm(end)
         if start >= end:
             raise ValueError(f"{value!r} ends before it starts")
         return value
@@ -310,10 +272,10 @@ class Page(_Model):
     @field_validator("warn_at")
     @classmethod
     def _warn_at(cls, value: str) -> str:
-        return _check_hhmm(value)
+        return check_hhmm(value)
 
 
-class Digest(_Model):
+class Digest(Model):
     time: str = "09:00"
     recipients: list[int] = Field(default_factory=list)
     weekly_day: Literal[WEEKDAYS] = "monday"  # type: ignore[valid-type]
@@ -321,21 +283,43 @@ class Digest(_Model):
     @field_validator("time")
     @classmethod
     def _time(cls, value: str) -> str:
-        return _check_hhmm(value)
+        return check_hhmm(value)
 
 
-class Storage(_Model):
+class Storage(Model):
     path: str = "mcu-hub.sqlite3"
+    # "postgresql://USER@HOST:PORT/DATABASE" selects PostgreSQL; empty or "sqlite:PATH"
+    # keeps SQLite (at ``path``)
+    url: str = ""
     retention_days: int = Field(default=0, ge=0, description="0 keeps citizens' data forever")
 
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return check_storage_url(value)
 
-class Ingest(_Model):
+    @property
+    def postgres(self) -> bool:
+        return self.url.startswith(POSTGRES)
+
+    @property
+    def target(self) -> str:
+        """What ``storage.Database`` opens: the PostgreSQL URL, or the SQLite path."""
+        return self.url if self.postgres else self.path
+
+    @property
+    def shown(self) -> str:
+        """The database as printed: a URL's password masked."""
+        return masked(self.url) if self.postgres else self.path
+
+
+class Ingest(Model):
     skip_noise: bool = True
     thread_window_minutes: int = Field(default=30, ge=0)
     reopen_days: float = Field(default=2, ge=0)
 
 
-class Health(_Model):
+class Health(Model):
     """When ``mcu-hub status`` calls the process stale (and exits 1)."""
 
     # a source (Telegram polling, a VK long poll) with no successful poll for this long;
@@ -346,7 +330,7 @@ class Health(_Model):
     outbox_stale_seconds: int = Field(default=1200, ge=60)
 
 
-class Clock(_Model):
+class Clock(Model):
     source: Literal["system", "sandbox"] = "system"
     url: str | None = None
 
@@ -357,10 +341,12 @@ class Clock(_Model):
         return self
 
 
-class Config(_Model):
+class Config(Model):
     municipality: Municipality
     telegram: Telegram
     vk: Vk = Field(default_factory=Vk)
+    max: Max = Field(default_factory=Max)
+    ok: Ok = Field(default_factory=Ok)
     staff: list[StaffMember] = Field(default_factory=list)
     blocks: list[Block] = Field(min_length=1)
     routing: Routing = Field(default_factory=Routing)
@@ -376,7 +362,8 @@ class Config(_Model):
     @model_validator(mode="after")
     def _health_outlasts_a_poll(self) -> Config:
         # a long poll that waits its full timeout is still alive: stale must be later
-        longest = max(self.telegram.poll_timeout, self.vk.longpoll_wait)
+        longest = max(self.telegram.poll_timeout, self.vk.longpoll_wait,
+                      self.max.poll_timeout)
         if self.health.source_stale_seconds <= longest + 5:
             raise ValueError(f"health.source_stale_seconds must be more than {longest + 5} "
                              f"(the longest long poll, {longest} s, and a margin)")
@@ -407,6 +394,12 @@ class Config(_Model):
         for community in self.vk.communities:
             if community.id == group_id:
                 return community
+        return None
+
+    def ok_group(self, gid: int) -> OkGroup | None:
+        for group in self.ok.groups:
+            if group.id == gid:
+                return group
         return None
 
     def page(self, name: str) -> Page | None:

@@ -12,6 +12,18 @@ choice, the same as a community message (``messages.send``, «примерно �
 A post takes at most 10 attachments. VK is counted in UTF-16 units too: never less
 than the number of characters, so the check errs on the safe side.
 
+MAX (dev.max.ru/docs-api; OpenAPI ``NewMessageBody.text`` maxLength 4000): a message's
+text up to 4,000 characters, counted here in UTF-16 units like Telegram's (the stricter
+reading); about 30 requests a second per bot token («максимальное количество запросов в
+секунду на platform-api.max.ru — 30 rps», docs-api ``POST /uploads``); a long poll held
+at most 30 s (MAX's long-polling limits of 11.05.2026). MAX's Bot API has no polls
+(OpenAPI ``AttachmentRequest``: no poll kind). At most 10 photos in a message is our
+guess (not documented; Telegram's album size).
+
+Одноклассники (apiok.ru, ``mediatopic.post``) publish no numbers for a topic's text or
+photos nor for request rates: 10,000 characters, 10 photos and 5 requests a second per
+token are the stricter guesses the sandbox also holds to (bot/sandbox/ok.py).
+
 VK also limits how often one access token may call the API (below, per token kind);
 the sandbox enforces these numbers and the bot keeps them for every call it makes.
 """
@@ -26,6 +38,14 @@ from bot.domain.wording import plural
 
 __all__ = [
     "ANSWER_PHOTOS_MAX",
+    "MAX_LONG_POLLS_PER_SECOND",
+    "MAX_PHOTOS_MAX",
+    "MAX_POLL_HOLD_MAX",
+    "MAX_REQUESTS_PER_SECOND",
+    "MAX_TEXT_MAX",
+    "OK_PHOTOS_MAX",
+    "OK_REQUESTS_PER_SECOND",
+    "OK_TEXT_MAX",
     "TG_CALLBACK_DATA_MAX_BYTES",
     "TG_CAPTION_MAX",
     "TG_MEDIA_GROUP_MAX",
@@ -68,7 +88,16 @@ ANSWER_PHOTOS_MAX = min(TG_MEDIA_GROUP_MAX, VK_ATTACHMENTS_MAX)
 VK_REQUESTS_PER_SECOND: dict[str, int] = {"community": 20, "user": 3, "service": 3}
 VK_REQUESTS_PER_SECOND_MAX: dict[str, int] = {"community": 20, "user": 3, "service": 5}
 
-Platform = Literal["telegram", "vk"]
+MAX_TEXT_MAX = 4000
+MAX_PHOTOS_MAX = 10
+MAX_REQUESTS_PER_SECOND = 30
+MAX_POLL_HOLD_MAX = 30
+MAX_LONG_POLLS_PER_SECOND = 2  # MAX's long-polling limits of 11.05.2026 (maxapi 1.2.3)
+OK_TEXT_MAX = 10000
+OK_PHOTOS_MAX = 10
+OK_REQUESTS_PER_SECOND = 5
+
+Platform = Literal["telegram", "vk", "max", "ok"]
 
 
 def telegram_len(text: str) -> int:
@@ -106,6 +135,10 @@ def check_post(text: str, photos: int, platform: Platform) -> str | None:
                 "Telegram её не примет"
             )
         return None
+    if platform == "max":
+        return _check_max(length, photos, empty)
+    if platform == "ok":
+        return _check_ok(length, photos, empty)
     if photos > VK_ATTACHMENTS_MAX:
         return (f"Фото больше {VK_ATTACHMENTS_MAX} ({photos}) — ВКонтакте не прикрепит их"
                 " к одной записи")
@@ -113,6 +146,28 @@ def check_post(text: str, photos: int, platform: Platform) -> str | None:
         return "Пустая запись — ВКонтакте её не примет"
     if length > VK_WALL_POST_MAX:
         return f"Текст длиннее {VK_WALL_POST_MAX} символов ({length}) — ВКонтакте его не примет"
+    return None
+
+
+def _check_max(length: int, photos: int, empty: bool) -> str | None:
+    if photos > MAX_PHOTOS_MAX:
+        return f"Фото больше {MAX_PHOTOS_MAX} ({photos}) — MAX не примет их одним сообщением"
+    if photos == 0 and empty:
+        return "Пустой текст — MAX его не примет"
+    if length > MAX_TEXT_MAX:
+        return f"Текст длиннее {MAX_TEXT_MAX} символов ({length}) — MAX его не примет"
+    return None
+
+
+def _check_ok(length: int, photos: int, empty: bool) -> str | None:
+    if photos > OK_PHOTOS_MAX:
+        return (f"Фото больше {OK_PHOTOS_MAX} ({photos}) — Одноклассники не прикрепят их"
+                " к одной теме")
+    if photos == 0 and empty:
+        return "Пустая тема — Одноклассники её не примут"
+    if length > OK_TEXT_MAX:
+        return (f"Текст длиннее {OK_TEXT_MAX} символов ({length}) — Одноклассники его"
+                " не примут")
     return None
 
 

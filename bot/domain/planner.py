@@ -29,6 +29,12 @@ Rules (issue 7, item 3):
   day, the post moves to the next publishing day.
 * Times are whole minutes. Fixed-time posts keep their time, even a past one
   (the publisher sends an overdue post at once); they appear among the slots.
+* What was confirmed stays (issue 19): queued posts whose stored slot (``planned_at``)
+  still holds — not past, on a publishing day inside the hours, the gap kept, room in
+  its period, after the previous one — keep it, in queue order from the head of the
+  queue; a post queued later takes what is left after them (queuing a fifth post no
+  longer pulls the first from its 10:48 to 09:05). Only a change of order (a move, a
+  fixed time in the way, a slot missed) re-plans, from the first post it breaks on.
 """
 
 from __future__ import annotations
@@ -63,6 +69,8 @@ class QueuedPost:
     id: int
     fixed_at: datetime | None  # aware; None = the planner picks the slot
     queued_at: datetime
+    # the slot the press secretary was told (the stored plan): kept while it still holds
+    planned_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -234,8 +242,10 @@ def plan(
 
     placed_in_period: dict[date, int] = defaultdict(int)
     periods_seen: set[date] = set()
-    next_auto = 0
-    last_auto: int | None = None
+    kept, last_auto = _keep_confirmed(page, autos, now_min, occupied, per_period, per_day,
+                                      tz, is_working_day)
+    slots += kept
+    next_auto = len(kept)
     for offset in range(MAX_SCAN_DAYS):
         if next_auto >= len(autos):
             break
@@ -292,6 +302,47 @@ def plan(
             placed_in_period[period_start] += 1
 
     return sorted(slots, key=lambda slot: (slot.at, slot.post_id))
+
+
+def _keep_confirmed(page: Page, autos: Sequence[QueuedPost], now_min: int,
+                    occupied: _Occupied, per_period: dict[date, int],
+                    per_day: dict[date, list[int]], tz: ZoneInfo,
+                    is_working_day: Callable[[date], bool]) -> tuple[list[Slot], int | None]:
+    """The head of the queue that keeps the slots it was told, counted where it stands,
+    and the minute of the last of them."""
+    kept: list[Slot] = []
+    last: int | None = None
+    for post in autos:
+        minute = _still_holds(page, post, now_min, last, occupied, tz, is_working_day,
+                              lambda day: per_period[period_of(page, day, tz)[0]])
+        if minute is None:
+            break
+        moment = _to_dt(minute, tz)
+        kept.append(Slot(post.id, moment))
+        occupied.add(minute)
+        per_period[period_of(page, moment, tz)[0]] += 1
+        per_day[_local_date(moment, tz)].append(minute)
+        last = minute
+    return kept, last
+
+
+def _still_holds(page: Page, post: QueuedPost, now_min: int, last: int | None,
+                 occupied: _Occupied, tz: ZoneInfo, is_working_day: Callable[[date], bool],
+                 used: Callable[[date], int]) -> int | None:
+    """The minute of the post's confirmed slot if every rule still allows it, else None."""
+    if post.planned_at is None:
+        return None
+    minute = _floor_min(post.planned_at)
+    day = _local_date(post.planned_at, tz)
+    start, end = _window(page, day, tz)
+    if (minute < now_min or not start <= minute < end
+            or not is_publishing_day(page, day, is_working_day)
+            or (last is not None and minute < last + page.min_gap_minutes)
+            or used(day) >= page.quota):
+        return None
+    if any(lo <= minute <= hi for lo, hi in occupied.blocked()):
+        return None
+    return minute
 
 
 def check_fixed(

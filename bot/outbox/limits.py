@@ -3,12 +3,25 @@
 Telegram: about 1 call/s per chat and 20 a minute per group, sends and edits in one
 budget (tdlib/td#2592), and 30/s overall. VK's limits are per token and kept by the
 token's client (``bot.platforms.vk.client.Pacer``).
+
+MAX: about 30 requests a second per bot token (dev.max.ru/docs-api ``POST /uploads``:
+«максимальное количество запросов в секунду на platform-api.max.ru — 30 rps»); the
+outbox keeps its rows to 24 a second, leaving room for the long poll (at most 2 a
+second) and a margin for the network; the token's client (``bot.platforms.max.client``)
+paces every call under 30 as well. Одноклассники publish no rate: 5 a second per token
+is our guess (``bot.domain.limits.OK_REQUESTS_PER_SECOND``), 4 a second for rows.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+
+from bot.domain.limits import MAX_REQUESTS_PER_SECOND, OK_REQUESTS_PER_SECOND
+
+# rows a second, per bot token (MAX) or group token (OK); see the module's docstring
+MAX_ROWS_PER_SECOND = MAX_REQUESTS_PER_SECOND - 6
+OK_ROWS_PER_SECOND = OK_REQUESTS_PER_SECOND - 1
 
 
 class Window:
@@ -78,6 +91,10 @@ class Limits:
                 if chat < 0 or kind == "edit":
                     result.append(self._window(("tg", rest, "m"), 20, 60.0))
             return result
+        if platform == "max":
+            return [self._window(("max", "all"), MAX_ROWS_PER_SECOND, 1.0)]
+        if platform == "ok":
+            return [self._window(("ok", rest), OK_ROWS_PER_SECOND, 1.0)]
         # VK: paced per token by the token's client (bot.platforms.vk.client.Pacer), which every
         # user of the token shares — the long poll and the publics as well as the outbox
         return []

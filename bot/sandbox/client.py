@@ -74,6 +74,10 @@ class Control:
         return await self.post("vk/comment", {"group_id": group_id, "post_id": post_id,
                                               "from_id": from_id, "text": text, **extra})
 
+    async def tg_delete(self, chat_id: int, message_id: int) -> dict:
+        """An admin deletes a message in a chat (the bot is not told)."""
+        return await self.post("tg/delete", {"chat_id": chat_id, "message_id": message_id})
+
     async def sent(self, chat_id: int | None = None) -> list[dict]:
         return await self.get("tg/sent", chat_id=chat_id)
 

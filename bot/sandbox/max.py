@@ -13,7 +13,8 @@ cannot carry a path):
   since June 2026), ``GET /updates`` (long polling: ``marker``, ``limit``, ``timeout``,
   ``types``), ``GET|POST|DELETE /subscriptions`` (bookkeeping only: no delivery, and
   long polling answers 405 while a subscription is active), ``POST /uploads?type=`` and
-  the upload URL it hands out, ``POST|PUT|DELETE /messages``, ``GET /messages/{mid}``,
+  the upload URL it hands out, ``POST|PUT|DELETE /messages``, ``GET /messages`` (a chat's
+  messages, newest first), ``GET /messages/{mid}``,
   ``POST /answers``.
 - ``/control/max/...``: citizens write to the bot (a dialog) or in the city chat, edit or
   delete their messages, press callback buttons, stop or remove the bot, the bot is
@@ -294,6 +295,7 @@ class MaxSandbox:
             ("POST", "/messages", self._send),
             ("PUT", "/messages", self._edit),
             ("DELETE", "/messages", self._delete),
+            ("GET", "/messages", self._list_messages),
             ("GET", "/messages/{mid}", self._get_message),
             ("POST", "/answers", self._answer),
         ]
@@ -978,6 +980,28 @@ class MaxSandbox:
             raise access_denied("The bot may not delete this message")
         rec["deleted"] = True
         return {"success": True}
+
+    async def _list_messages(self, request: web.Request, params: Json, body: bytes) -> Json:
+        """OpenAPI GET /messages: a chat's messages (``chat_id``; or ``message_ids``),
+        newest first, ``count`` 1..100 (default 50); ``from``/``to`` bound the time (ms)."""
+        ids = [m for m in (params.get("message_ids") or "").split(",") if m]
+        if ids:
+            found = [self.messages[m] for m in ids if m in self.messages
+                     and not self.messages[m]["deleted"]]
+        else:
+            if params.get("chat_id") is None:
+                raise bad_request("chat_id or message_ids is required")
+            chat = self.chats.get(_int_param(params["chat_id"], "chat_id"))
+            if chat is None or world.MAX_BOT_ID not in chat["members"]:
+                raise chat_not_found(_int_param(params["chat_id"], "chat_id"))
+            count = _bounded(params, "count", 50, 1, 100)
+            since = _int_or_none(params.get("from"))
+            until = _int_or_none(params.get("to"))
+            found = [m for m in (self.messages[mid] for mid in reversed(self.order))
+                     if m["chat_id"] == chat["chat_id"] and not m["deleted"]
+                     and (since is None or m["timestamp"] <= since)
+                     and (until is None or m["timestamp"] >= until)][:count]
+        return {"messages": [self._message_view(m) for m in found]}
 
     async def _get_message(self, request: web.Request, params: Json, body: bytes) -> Json:
         rec = self.messages.get(request.match_info["mid"])

@@ -15,6 +15,7 @@ behalf of a channel, ``forward_from``: a forward from a user, a channel or a cha
 ``/control/tg/comment`` (a comment under a channel post, in the linked discussion group),
 ``/control/tg/block`` (a person blocks the bot, deletes their account, or comes back),
 ``/control/tg/membership`` (``state``: the bot is removed from a chat, or added back),
+``/control/tg/delete`` (an admin deletes a message, the bot is not told),
 ``/control/tg/edit``, ``/control/tg/channel_post``, ``/control/tg/callback``,
 ``/control/tg/reset``; GET ``/control/tg/sent`` (the bot's
 messages as they stand), ``/control/tg/messages`` (everyone's),
@@ -545,6 +546,7 @@ class TelegramSandbox:
             "message": self._c_message, "edit": self._c_edit, "channel_post": self._c_channel_post,
             "callback": self._c_callback, "reset": self._c_reset, "comment": self._c_comment,
             "block": self._c_block, "membership": self._c_membership,
+            "delete": self._c_delete,
         }.items():
             app.router.add_post(f"/control/tg/{path}", self._control(handler))
         for path, handler in {
@@ -1648,6 +1650,18 @@ class TelegramSandbox:
         return {**self._person_writes({**spec, "chat_id": group,
                                        "reply_to_message_id": reply or root["message_id"]}),
                 "thread_id": root["message_id"]}
+
+    async def _c_delete(self, request: web.Request) -> Json:
+        """A member (a group admin) deletes a message in a chat, the bot's too. Telegram
+        tells the bot nothing (no update for deletions in Bot API); editing it then
+        fails with "message to edit not found" (``_editable``)."""
+        body = await self._body(request)
+        chat_id, message_id = self._int(body, "chat_id"), self._int(body, "message_id")
+        rec = self._record(chat_id, message_id)
+        if rec is None:
+            raise ControlError(f"no message {message_id} in chat {chat_id}")
+        rec["deleted"] = True
+        return {"ok": True}
 
     async def _c_block(self, request: web.Request) -> Json:
         """A person blocks the bot (``blocked``), deletes their account (``deactivated``),

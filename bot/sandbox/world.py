@@ -129,6 +129,7 @@ def config_dict(base_url: str, storage_path: str = "mcu-hub.sqlite3") -> dict[st
                 {"id": VK_PUBLIC, "name": VK_COMMUNITIES[VK_PUBLIC], "keywords": PUBLIC_KEYWORDS}
             ],
         },
+        **platforms_dict(base_url),
         "staff": [
             {"telegram_id": tid, "name": name, "roles": roles, "blocks": blocks}
             for tid, name, roles, blocks in STAFF
@@ -152,6 +153,8 @@ def config_dict(base_url: str, storage_path: str = "mcu-hub.sqlite3") -> dict[st
                 "targets": [
                     {"platform": "vk", "id": VK_ADMIN},
                     {"platform": "telegram", "id": CHANNEL},
+                    {"platform": "max", "id": MAX_CHANNEL},
+                    {"platform": "ok", "id": int(OK_GROUP)},
                 ],
                 "quota": 5,
                 "period": "day",
@@ -195,9 +198,8 @@ def write_config(path: str | Path, base_url: str, storage_path: str | None = Non
 
 
 # ---------------------------------------------------------------------------------- MAX
-# The MAX world (bot/sandbox/max.py). Not part of the bot's config yet: bot/config.py
-# forbids unknown sections, so the later MAX work reads these constants (or
-# ``platforms_dict``) and adds its own config section.
+# The MAX world (bot/sandbox/max.py): the bot's [max] section (``platforms_dict``), in
+# the config ``config_dict`` writes.
 MAX_BOT_ID = 8000000001
 MAX_BOT_USERNAME = "mcu_shikhany_max_bot"
 MAX_BOT_NAME = "МЦУ Шиханы"
@@ -222,20 +224,20 @@ OK_ADMIN_USER = "590000000001"  # the group's administrator
 
 
 def platforms_dict(base_url: str) -> dict[str, Any]:
-    """MAX and OK endpoints and credentials of this world, for the later bot work
-    (kept out of ``config_dict``: today's config refuses unknown sections)."""
+    """The [max] and [ok] sections of this world's config."""
     return {
         "max": {
             "token": MAX_BOT_TOKEN,
             "api_base": f"{base_url}/max",
             "channel": MAX_CHANNEL,
             "city_chats": [MAX_CITY_CHAT],
+            "poll_timeout": 2,
         },
         "ok": {
             "api_base": f"{base_url}/ok",
             "application_id": OK_APPLICATION_ID,
             "application_key": OK_APPLICATION_KEY,
             "application_secret_key": OK_APPLICATION_SECRET_KEY,
-            "groups": [{"id": OK_GROUP, "name": OK_GROUP_NAME, "token": OK_GROUP_TOKEN}],
+            "groups": [{"id": int(OK_GROUP), "name": OK_GROUP_NAME, "token": OK_GROUP_TOKEN}],
         },
     }

@@ -119,6 +119,8 @@ def expected_sources(config: Config) -> dict[str, float]:
         publics = max(limit, 3.0 * config.vk.poll_interval_seconds)
         for public in config.vk.publics:
             found[f"vk:public:{public.id}"] = publics
+    if config.max.token.get_secret_value():
+        found["max"] = limit  # the MAX long poll (bot.sources.max)
     return found
 
 

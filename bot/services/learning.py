@@ -15,7 +15,7 @@ from storage.db import Conn
 
 
 async def history(conn: Conn, config: Config) -> list[Correction]:
-    rows = await corrections.all_for(conn, config.municipality.name)
+    rows = await corrections.all_for(conn, config.municipality.id)
     return [Correction(r.text, r.from_block, r.to_block) for r in rows]
 
 
@@ -30,7 +30,7 @@ def taught(config: Config, corrected: list[Correction],
 
 
 async def learned_words(conn: Conn, config: Config) -> list[Learned]:
-    taken_back = await corrections.unlearned(conn, config.municipality.name)
+    taken_back = await corrections.unlearned(conn, config.municipality.id)
     return taught(config, await history(conn, config), taken_back)
 
 

@@ -14,11 +14,6 @@ async def mine(hub: Hub, user_id: int) -> list[Incident]:
     return await repo.assigned_to(hub.db.reader, user_id, [s.value for s in OPEN_STATES])
 
 
-async def find(hub: Hub, query: str) -> list[Incident]:
-    """The newest incidents whose text or author holds ``query``."""
-    return await repo.search(hub.db.reader, query)
-
-
 async def card(hub: Hub, incident_id: int) -> tuple[Incident, str] | None:
     """The incident and its card's text as it is now; None for no such incident."""
     incident = await repo.get(hub.db.reader, incident_id)

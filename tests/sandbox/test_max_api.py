@@ -620,11 +620,12 @@ async def test_state_survives_a_restart(tmp_path) -> None:
     await again.stop()
 
 
-def test_world_keeps_max_and_ok_out_of_todays_config(tmp_path) -> None:
+def test_world_config_connects_max_and_ok(tmp_path) -> None:
     raw = world.config_dict("http://127.0.0.1:1")
-    assert "max" not in raw and "ok" not in raw  # bot/config.py forbids unknown sections
-    world.config("http://127.0.0.1:1", tmp_path / "db.sqlite3")  # still valid
-    platforms = world.platforms_dict("http://127.0.0.1:1")
-    assert platforms["max"]["api_base"] == "http://127.0.0.1:1/max"
-    assert platforms["max"]["channel"] == CHANNEL and platforms["max"]["city_chats"] == [CITY]
-    assert platforms["ok"]["groups"][0]["id"] == world.OK_GROUP
+    config = world.config("http://127.0.0.1:1", tmp_path / "db.sqlite3")  # valid
+    assert raw["max"]["api_base"] == "http://127.0.0.1:1/max"
+    assert config.max.channel == CHANNEL and config.max.city_chats == [CITY]
+    assert config.ok.groups[0].id == int(world.OK_GROUP)
+    admin = config.page("Администрация")
+    assert admin is not None
+    assert [t.platform for t in admin.targets] == ["vk", "telegram", "max", "ok"]

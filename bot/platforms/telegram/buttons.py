@@ -12,6 +12,7 @@ from typing import Any
 from aiogram.filters.callback_data import CallbackData
 from pydantic import Field
 
+from bot.config import Config
 from bot.ports import CardAction, Keyboard
 from bot.render import Renderer
 from bot.services import cards
@@ -36,6 +37,20 @@ class RatingCb(CallbackData, prefix="r"):
     s: int = Field(ge=1, le=5)
 
 
+class OpenCb(CallbackData, prefix="o"):
+    """«Show me this card»: a button of /inbox, /find and the gathered notices."""
+
+    id: int = ID
+
+
+def open_buttons(items: list[tuple[int, str]], per_row: int = 2) -> dict[str, Any]:
+    """A button per incident (id, label) that brings up its card."""
+    buttons = [{"text": label, "callback_data": OpenCb(id=incident_id).pack()}
+               for incident_id, label in items]
+    return {"inline_keyboard": [buttons[i:i + per_row]
+                                for i in range(0, len(buttons), per_row)]}
+
+
 def markup(incident: Incident, keyboard: Keyboard) -> dict[str, Any]:
     """A card's buttons as an inline keyboard: each press names the card's version."""
     return {"inline_keyboard": [
@@ -47,9 +62,11 @@ def markup(incident: Incident, keyboard: Keyboard) -> dict[str, Any]:
         for row in keyboard]}
 
 
-def card_keyboard(render: Renderer, incident: Incident) -> dict[str, Any]:
-    """The card's own buttons in the incident's state."""
-    return markup(incident, cards.buttons(render, incident))
+def card_keyboard(render: Renderer, incident: Incident,
+                  config: Config | None = None) -> dict[str, Any]:
+    """The card's own buttons in the incident's state (with the config: the one-press
+    assignment to a block's only executor)."""
+    return markup(incident, cards.buttons(render, incident, config))
 
 
 def rating_keyboard(incident_id: int) -> dict[str, Any]:

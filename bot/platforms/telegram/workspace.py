@@ -25,7 +25,8 @@ from bot.services import cards
 from storage import cursors, external, outbox, people
 from storage import incidents as repo
 from storage.db import Conn
-from storage.incidents import Incident
+from storage.inbox import BOARD_AT, BOARD_MESSAGE
+from storage.incidents import Incident, iso
 from storage.outbox import Item
 
 # A forum's General topic: Telegram refuses it as message_thread_id ("message thread not
@@ -35,6 +36,7 @@ GENERAL_TOPIC = 1
 # an hour's margin for a card posted a little after its message came
 DELETABLE_FOR = timedelta(hours=47)
 PROMPT = "prompt"  # outbox purpose: a reply to this message answers for an incident
+BOARD = "board"  # outbox purpose: the status message in the General topic
 
 
 @dataclass
@@ -58,7 +60,7 @@ async def card_call(conn: Conn, config: Config, render: Renderer, incident_id: i
                                for r in rows], today).get(incident.assignee_id)
     text = cards.card_text(config, render, incident, events, now, away,
                            await external.get(conn, incident_id))
-    markup = buttons.card_keyboard(render, incident)
+    markup = buttons.card_keyboard(render, incident, config)
     if incident.card_message_id is None:
         chat, topic = config.telegram.staff_group, topics.get(incident.block)
         params: dict[str, Any] = {"chat_id": chat, "text": text, "reply_markup": markup}
@@ -112,6 +114,8 @@ class TelegramWorkspace:
     # -- the port ---------------------------------------------------------------------
 
     async def show_card(self, conn: Conn, incident_id: int, now: datetime) -> None:
+        # a choice not yet put under the card would bring back buttons of an older state
+        await outbox.supersede(conn, f"picker:{incident_id}:", now)
         await outbox.enqueue(conn, key=f"card:{incident_id}", platform="card",
                              lane=f"tg:{self.group}", method="sync", params={}, now=now,
                              purpose="card", ref_id=incident_id, refresh=True)
@@ -231,6 +235,38 @@ class TelegramWorkspace:
         return await self.send(conn, about.card_chat_id or self.group, text, key=key,
                                **_under_card(about))
 
+    async def list_cards(self, conn: Conn, user_id: int, text: str,
+                         items: list[tuple[int, str]], *, key: str) -> bool:
+        params = {"reply_markup": buttons.open_buttons(items)} if items else {}
+        return await self.send(conn, user_id, text, key=key, **params)
+
+    async def show_board(self, conn: Conn, text: str, message_id: int | None) -> None:
+        """Posted to the General topic (no thread id: Telegram refuses topic 1), then
+        edited in place; purpose ``board`` (its hooks keep the message id)."""
+        now = self.clock.now()
+        if message_id is None:  # a new message each time one is needed (the old is gone)
+            await outbox.enqueue(conn, key=f"board:new:{iso(now)}", platform="tg",
+                                 lane=f"tg:{self.group}", method="sendMessage", purpose=BOARD,
+                                 now=now, params={"chat_id": self.group, "text": text})
+            return
+        await outbox.enqueue(conn, key=f"board:{message_id}", platform="tg",
+                             lane=f"tg:{self.group}", method="editMessageText", purpose=BOARD,
+                             now=now, refresh=True,
+                             params={"chat_id": self.group, "message_id": message_id,
+                                     "text": text})
+
+    async def board_sent(self, conn: Conn, item: Item, result: Any) -> None:
+        """Outbox hook: the status message's id, for the next edits."""
+        if item.method == "sendMessage" and isinstance(result, dict) and "message_id" in result:
+            await cursors.put(conn, BOARD_MESSAGE, str(result["message_id"]))
+
+    async def board_failed(self, conn: Conn, item: Item, error: Any) -> None:
+        """Outbox hook: the status message was deleted (or never went): the next tick
+        posts a new one."""
+        if item.method == "sendMessage" or "not found" in str(error):
+            await cursors.drop(conn, BOARD_MESSAGE)
+            await cursors.drop(conn, BOARD_AT)
+
     async def send_report(self, conn: Conn, chat_id: int, text: str, *, key: str,
                           chart: bytes | None = None, chart_caption: str = "",
                           document: bytes | None = None, filename: str = "") -> None:
@@ -296,7 +332,8 @@ class TelegramWorkspace:
         if value is not None:
             incident_id, _, rest = value.partition(":")
             kind, _, asked = rest.partition(":")
-            action = (CardAction.RETURN_FOR_REVISION if kind == CardAction.RETURN_FOR_REVISION
+            action = (CardAction(kind) if kind in (CardAction.RETURN_FOR_REVISION,
+                                                   CardAction.INTERIM_EDIT)
                       else CardAction.ASK_FOR_ANSWER)
             return int(incident_id), action, int(asked) if asked.isdigit() else None
         incident_id_or_none = await repo.by_card(conn, chat_id, message_id)

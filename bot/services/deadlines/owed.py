@@ -32,6 +32,9 @@ EXECUTOR_STATES = frozenset({State.ASSIGNED, State.IN_PROGRESS, State.RETURNED,
 # Overdue and first-reply alerts: open work, the answer not yet approved.
 ESCALATE_STATES = frozenset({State.NEW, State.ASSIGNED, State.IN_PROGRESS, State.RETURNED,
                              State.REOPENED, State.ANSWER_READY})
+# First-reply alerts: no answer written yet («на согласовании» or returned is one)
+FIRST_REPLY_STATES = frozenset({State.NEW, State.ASSIGNED, State.IN_PROGRESS,
+                                State.REOPENED})
 ESCALATE_ROLES = ("coordinator", "manager", "curator")  # DESIGN.md: the curator oversees
 FIRST_REPLY_ROLES = ("coordinator",)
 
@@ -70,11 +73,11 @@ def owed(w: Watch, policy: SlaPolicy, cal: WorkCalendar, points: list[str]) -> l
         for point, moment in sla.reminder_times(policy, start, w.due_at, cal, points):
             notices.append(Notice(REMIND + point, key, moment))
     if w.due_at is not None and state in ESCALATE_STATES:
-        key = iso(w.due_at)
-        notices.append(Notice(OVERDUE_MARK, key, w.due_at + _EPS))
-        notices.append(Notice(OVERDUE, key, w.due_at + _EPS))
-    if (w.first_reply_due_at is not None and state in ESCALATE_STATES
-            and w.first_reply_at is None and w.assignee_id is None):
+        # who hears of it and when is the escalation ladder's (bot.services.gathered)
+        notices.append(Notice(OVERDUE_MARK, iso(w.due_at), w.due_at + _EPS))
+    # assigned or not: neither an interim reply nor an answer by the first-reply deadline
+    if (w.first_reply_due_at is not None and state in FIRST_REPLY_STATES
+            and w.first_reply_at is None):
         notices.append(Notice(FIRST_REPLY, iso(w.first_reply_due_at),
                               w.first_reply_due_at + _EPS))
     return notices

@@ -2,9 +2,10 @@
 
 The decrees judge the МЦУ by its deadlines (DESIGN.md, «Deadlines»), so the process
 reminds the executor before the deadline (``config.sla.reminders``: by default half the
-time gone, one hour left, the deadline itself), tells the coordinators and managers when
-an incident is overdue (and marks its card), and alerts the coordinators when nobody has
-taken or answered an incident within the first-reply time.
+time gone, one hour left, the deadline itself), marks an overdue incident's card (who
+hears of it and when is the escalation ladder's: ``bot.services.gathered``), and queues
+a gathered alert for the coordinators when nobody has replied to an incident (neither an
+interim reply nor an answer, assigned or not) within the first-reply time.
 
 How the scan stays cheap and exact:
 
@@ -36,12 +37,11 @@ from datetime import datetime, timedelta
 from bot.config import SlaPolicy
 from bot.domain import sla
 from bot.domain.incident import State
+from bot.services import gathered as gathered_kind
 from bot.services.deadlines.owed import (
-    ESCALATE_ROLES,
     ESCALATE_STATES,
     FIRST_REPLY,
     FIRST_REPLY_ROLES,
-    OVERDUE,
     OVERDUE_MARK,
     REMIND,
     Notice,
@@ -49,6 +49,7 @@ from bot.services.deadlines.owed import (
     plan,
 )
 from bot.services.hub import Hub
+from storage import inbox as gathered
 from storage import incidents as repo
 from storage import notices
 from storage.db import Conn, savepoint
@@ -183,19 +184,11 @@ class Deadlines:
             await repo.add_event(conn, w.id, w.due_at, "overdue", from_state=w.state,
                                  to_state=w.state)
             await hub.workspace.show_card(conn, w.id, now)
-        elif notice.kind == OVERDUE:
-            text = hub.render.html(
-                "deadlines.j2:overdue", id=w.id, block=w.block, due=due,
-                assignee=hub.staff_name(w.assignee_id),
-                state=hub.render.text(f"state_{w.state}"), link=link)
-            for user_id in self._people(ESCALATE_ROLES):
-                await hub.workspace.notify(conn, user_id, text, key=f"{base}:{user_id}")
         elif notice.kind == FIRST_REPLY:
-            text = hub.render.html(
-                "deadlines.j2:first_reply", id=w.id, block=w.block,
-                due=hub.render.format_dt(w.first_reply_due_at), link=link)
-            for user_id in self._people(FIRST_REPLY_ROLES) or self._people(ESCALATE_ROLES):
-                await hub.workspace.notify(conn, user_id, text, key=f"{base}:{user_id}")
+            # gathered: one «Без первого ответа: N» per coordinator (bot.services.gathered)
+            people = self._people(FIRST_REPLY_ROLES) or self._people(("manager",))
+            await gathered.gather(conn, [(user_id, gathered_kind.FIRST_REPLY, w.id,
+                                          notice.due_key) for user_id in people], now)
 
     def _people(self, roles: tuple[str, ...]) -> list[int]:
         """Staff holding any of the roles, each once."""

@@ -8,12 +8,12 @@ preview says so — never cut.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.config import Config, Page
+from bot.config import Config, Page, PageTarget
 from bot.domain import limits
 from bot.domain.planner import QueuedPost
 from bot.render import Renderer
@@ -128,44 +128,62 @@ def parse_poll(text: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Composed:
-    """A post rendered for its page: what VK and Telegram get, and what was checked."""
+    """A post rendered for its page: what the targets get, and what was checked."""
 
-    plain: str  # VK's text; also what Telegram shows of ``html``
+    plain: str  # VK's, MAX's and OK's text; also what Telegram shows of ``html``
     html: str  # the Telegram channel's text (HTML)
-    refusal: str | None = None  # why it cannot be queued
+    refusal: str | None = None  # why it cannot be queued at all (no target takes it)
     note: str | None = None  # what was done to fit (the caption split off)
+    # targets that cannot take it, by target key ('max:-72…'), with the reason: the post
+    # is published on the others and never cut to fit
+    skipped: dict[str, str] = field(default_factory=dict)
 
     @property
     def caption_fits(self) -> bool:
         return limits.telegram_len(self.plain) <= limits.TG_CAPTION_MAX
 
 
+def target_key(target: PageTarget) -> str:
+    """The target's name in ``post_targets`` and the outbox keys: 'tg:-100…', 'max:-72…'."""
+    platform = "tg" if target.platform == "telegram" else target.platform
+    return f"{platform}:{target.id}"
+
+
+def _telegram(plain: str, photos: int) -> tuple[str | None, str | None]:
+    """(refusal, note) for a Telegram target: a long caption goes after the photos."""
+    problem = limits.check_post(plain, photos, "telegram")
+    length = limits.telegram_len(plain)
+    if problem is not None and photos and photos <= limits.TG_MEDIA_GROUP_MAX:
+        if length <= limits.TG_TEXT_MAX:
+            return None, limits.split_caption(plain, photos).note
+        return (f"Текст длиннее {limits.TG_TEXT_MAX} символов ({length}) — "
+                "Telegram не примет его ни подписью к фото, ни сообщением"), None
+    return problem, None
+
+
 def compose(render: Renderer, page: Page, text: str, photos: int,
             poll: dict[str, Any] | None = None) -> Composed:
-    """Render the page's template and check it against every target's limits."""
+    """Render the page's template and check it against each target's limits."""
     heading, body = ("", "") if poll else split_heading(text)
     context = {"heading": heading, "body": body, "hashtags": page.hashtags,
                "signature": page.signature}
     plain = render.render("posts/post.txt.j2", **context)
     html = render.render("posts/post.html.j2", **context)
-    if poll:
-        return Composed(plain, html)  # the poll itself was checked by parse_poll
-    platforms = {target.platform for target in page.targets}
-    refusal = note = None
-    if "vk" in platforms:
-        refusal = limits.check_post(plain, photos, "vk")
-    if refusal is None and "telegram" in platforms:
-        problem = limits.check_post(plain, photos, "telegram")
-        length = limits.telegram_len(plain)
-        if problem is not None and photos and photos <= limits.TG_MEDIA_GROUP_MAX:
-            if length <= limits.TG_TEXT_MAX:
-                note = limits.split_caption(plain, photos).note  # the caption goes separately
-            else:
-                refusal = (f"Текст длиннее {limits.TG_TEXT_MAX} символов ({length}) — "
-                           "Telegram не примет его ни подписью к фото, ни сообщением")
+    skipped: dict[str, str] = {}
+    note = None
+    for target in page.targets:
+        if poll:  # the poll itself was checked by parse_poll
+            problem = "в MAX нет опросов" if target.platform == "max" else None
+        elif target.platform == "telegram":
+            problem, tg_note = _telegram(plain, photos)
+            note = note or tg_note
         else:
-            refusal = problem
-    return Composed(plain, html, refusal, note)
+            problem = limits.check_post(plain, photos, target.platform)
+        if problem is not None:
+            skipped.setdefault(target_key(target), problem)
+    if skipped and len(skipped) == len({target_key(t) for t in page.targets}):
+        return Composed(plain, html, "; ".join(dict.fromkeys(skipped.values())))
+    return Composed(plain, html, None, note, skipped)
 
 
 def post_title(post: Post) -> str:
@@ -181,7 +199,7 @@ def post_title(post: Post) -> str:
 
 def queued(post: Post) -> QueuedPost:
     """The post as the planner sees it."""
-    return QueuedPost(post.id, post.fixed_at, post.queued_at)
+    return QueuedPost(post.id, post.fixed_at, post.queued_at, post.planned_at)
 
 
 # The platform's words in a failure → the posts.j2 phrase that explains them in Russian.

@@ -14,9 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.config import Page, parse_hhmm
-from bot.domain.planner import is_publishing_day, period_of, shortfall
+from bot.domain.planner import is_publishing_day, period_of
 from bot.ports import PagePost
-from bot.services.publishing.compose import compose, explain_failure, post_title, queued
+from bot.services.publishing.compose import compose, explain_failure, post_title, target_key
 from bot.services.publishing.plans import PagePlans
 from storage import cursors, posts
 from storage.db import Conn
@@ -108,6 +108,9 @@ class Dispatch(PagePlans):
             if composed.refusal:  # the page's template or hashtags changed since queueing
                 await self._target_failed(conn, post.id, name, composed.refusal)
                 continue
+            if name in composed.skipped:  # too long for this one (the preview said so)
+                await posts.target_refused(conn, post.id, name, composed.skipped[name])
+                continue
             await adapter.publish_post(conn, _page_post(post, composed), target.id, part=0,
                                        key=f"pub:{post.id}:{name}:0", purpose=PURPOSE, now=now)
         await self._settle(conn, post.id)
@@ -126,15 +129,39 @@ class Dispatch(PagePlans):
         key = _warn_key(page, now, self.tz)
         if not await cursors.claim(conn, key, iso(now)):
             return
-        queue = await posts.queued(conn, page.name)
-        published = await posts.published_times(conn, page.name, now - timedelta(days=8))
-        short = shortfall(page, [queued(p) for p in queue], published, now, self.tz,
-                          self._is_working_day)
-        if short is None:
+        figures = await self._today_by_target(conn, page, now)
+        short = {name: have for name, have in figures.items() if have < page.quota}
+        if not short:
             return
+        have = min(short.values())
+        # one figure when every target is short alike; else each short target named
+        targets = [] if len(short) == len(figures) and len(set(short.values())) == 1 else [
+            {"target": name, "have": n} for name, n in short.items()]
         for user_id in self._press():
             await self.hub.notify(conn, user_id, "posts.j2:warn_short", key=key,
-                                  page=page.name, have=short[0], quota=short[1])
+                                  page=page.name, have=have, quota=page.quota,
+                                  targets=targets)
+
+    async def _today_by_target(self, conn: Conn, page: Page, now: datetime) -> dict[str, int]:
+        """Today's posts on each target of the page — gone out (or going) and planned —
+        by the target's name: the quota is a floor each target must reach."""
+        today = now.astimezone(self.tz).date()
+        state = await self.state(conn, page, now)
+        gone = await posts.target_times(conn, page.name, now - timedelta(days=1),
+                                        ("pending", "done"))
+        figures: dict[str, int] = {}
+        for target in page.targets:
+            key = target_key(target)
+            count = sum(1 for name, moment in gone
+                        if name == key and moment.astimezone(self.tz).date() == today)
+            for post in state.queue:
+                at = state.planned.get(post.id)
+                if at is not None and at.astimezone(self.tz).date() == today and key not in \
+                        compose(self.hub.render, page, post.text, len(post.photos),
+                                post.poll).skipped:
+                    count += 1
+            figures[self._target_name(key)] = count
+        return figures
 
     def _press(self) -> list[int]:
         return [m.telegram_id for m in self.config.staff if "press" in m.roles]
@@ -187,20 +214,23 @@ class Dispatch(PagePlans):
         targets = await posts.targets(conn, post_id)
         if not targets or any(t.status == "pending" for t in targets):
             return
-        ok = all(t.status == "done" for t in targets)
-        errors = "; ".join(t.error for t in targets if t.error)
+        ok = all(t.status in ("done", "refused") for t in targets) and any(
+            t.status == "done" for t in targets)
+        errors = "; ".join(t.error for t in targets if t.error and t.status == "failed")
         settled = await posts.settle(conn, post_id, ok, errors or None)
         post = await posts.get(conn, post_id)
         if not settled or post is None:
             return
         links = [{"target": self._target_name(t.target), "link": t.link}
                  for t in targets if t.status == "done"]
+        refused = [{"target": self._target_name(t.target), "reason": t.error}
+                   for t in targets if t.status == "refused"]
         if not links:
             return  # nothing went out: the failure notice said it all
         for user_id in self._owners(post):
             await self.hub.notify(conn, user_id, "posts.j2:published", key=f"pubdone:{post_id}",
                                   id=post_id, title=post_title(post), page=post.page, links=links,
-                                  partial=not ok)
+                                  partial=not ok, refused=refused)
 
 
 def _page_post(post: Post, composed: Any) -> PagePost:

@@ -12,7 +12,7 @@ from bot.config import Config, Page
 from bot.domain.planner import plan
 from bot.ports import Page as Target
 from bot.services.hub import Hub
-from bot.services.publishing.compose import Refused, queued
+from bot.services.publishing.compose import Composed, Refused, queued
 from storage import posts
 from storage.db import Conn
 from storage.posts import Post
@@ -59,6 +59,11 @@ class PagePlans:
         """A page's target as the press secretary knows it: by name, not by id."""
         page, ident = self._target(target)
         return page.target_name(ident)
+
+    def _skipped(self, composed: Composed) -> list[dict[str, str]]:
+        """The targets a post will not go to, by name, with the reason."""
+        return [{"target": self._target_name(key), "reason": reason}
+                for key, reason in composed.skipped.items()]
 
     def _target_names(self, page: Page) -> list[str]:
         return [self.hub.pages[target.platform].target_name(target.id)

@@ -112,7 +112,8 @@ class Publishing(Dispatch):
         text = self.hub.render.render(
             "posts/preview.html.j2", post=post, page=page, targets=self._target_names(page),
             expected=expected, fixed=post.fixed_at is not None, problem=problem,
-            note=composed.note, shown=shown, cut=cut, length=limits.telegram_len(composed.plain))
+            note=composed.note, skipped=self._skipped(composed), shown=shown, cut=cut,
+            length=limits.telegram_len(composed.plain))
         return Reply(text, "confirm" if problem else "draft", post_id=post.id)
 
     async def confirm(self, post_id: int, user_id: int | None, mode: str = "q") -> Reply:

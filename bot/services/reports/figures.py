@@ -54,6 +54,7 @@ class Quota:
     expected: int
     days_short: int  # days (of those with a quota) under the daily quota
     weekly: bool
+    target: str = ""  # the page's target as staff know it: each is judged on its own
 
 
 @dataclass
@@ -106,13 +107,15 @@ def day_offset(period: Period) -> timedelta:
     return period.end.astimezone(period.tz).utcoffset() or timedelta(0)
 
 
-async def posts_by_day(conn: Conn, config: Config, period: Period) -> dict[tuple[str, date], int]:
-    """Posts that count toward each page's quota, per local day."""
-    counts: Counter[tuple[str, date]] = Counter()
+async def posts_by_day(conn: Conn, config: Config, period: Period
+                       ) -> dict[tuple[str, str, date], int]:
+    """Posts that reached each target of each page, per local day: a target is judged
+    against the quota on its own (decree 004 §3.9: «не менее 5 постов в день»)."""
+    counts: Counter[tuple[str, str, date]] = Counter()
     for page in config.pages:
-        for moment in await posts.published_times(conn, page.name, period.start):
+        for target, moment in await posts.target_times(conn, page.name, period.start):
             if moment < period.end:
-                counts[page.name, moment.astimezone(period.tz).date()] += 1
+                counts[page.name, target, moment.astimezone(period.tz).date()] += 1
     return dict(counts)
 
 
@@ -236,15 +239,19 @@ def _rank(rating: Rating) -> tuple[int, float, str]:
     return -rating.handled, -(rating.on_time_share or 0.0), rating.name
 
 
-def _page_days(table: dict[tuple[str, date], int], page: str) -> Counter[date]:
-    return Counter({day: n for (name, day), n in table.items() if name == page})
+def _page_days(table: dict[tuple[str, str, date], int], page: str,
+               target: str) -> Counter[date]:
+    return Counter({day: n for (name, key, day), n in table.items()
+                    if name == page and key == target})
 
 
 def quotas(config: Config, calendar: WorkCalendar, period: Period,
-           posts: dict[tuple[str, date], int] | None,
-           week_posts: dict[tuple[str, date], int] | None = None) -> list[Quota]:
-    """Posts published per page against its quota: per day for daily quotas (only the
-    working days when the page keeps to them), per week for weekly ones.
+           posts: dict[tuple[str, str, date], int] | None,
+           week_posts: dict[tuple[str, str, date], int] | None = None,
+           names: Callable[[str], str] = str) -> list[Quota]:
+    """Posts published on each target of each page against the page's quota, a floor:
+    per day for daily quotas (only the working days when the page keeps to them), per
+    week for weekly ones. ``names`` turns a target key into the name staff know.
 
     ``week_posts`` (the week so far) is what a weekly page is judged by in a daily digest.
     """
@@ -252,15 +259,20 @@ def quotas(config: Config, calendar: WorkCalendar, period: Period,
         return []
     result = []
     for page in config.pages:
-        if page.period == "day":
-            counts = _page_days(posts, page.name)
-            days = [d for d in period.days
-                    if not page.working_days_only or calendar.is_working_day(d)]
-            result.append(Quota(page.name, sum(counts.values()), page.quota * len(days),
-                                sum(1 for d in days if counts[d] < page.quota), weekly=False))
-        else:
-            counts = _page_days(week_posts if week_posts is not None else posts, page.name)
-            weeks = 1 if week_posts is not None else max(1, round(period.length_days / 7))
-            result.append(Quota(page.name, sum(counts.values()), page.quota * weeks, 0,
-                                weekly=True))
+        keys = list(dict.fromkeys(
+            f"{'tg' if t.platform == 'telegram' else t.platform}:{t.id}" for t in page.targets))
+        for key in keys:
+            if page.period == "day":
+                counts = _page_days(posts, page.name, key)
+                days = [d for d in period.days
+                        if not page.working_days_only or calendar.is_working_day(d)]
+                result.append(Quota(page.name, sum(counts.values()), page.quota * len(days),
+                                    sum(1 for d in days if counts[d] < page.quota),
+                                    weekly=False, target=names(key)))
+            else:
+                counts = _page_days(week_posts if week_posts is not None else posts,
+                                    page.name, key)
+                weeks = 1 if week_posts is not None else max(1, round(period.length_days / 7))
+                result.append(Quota(page.name, sum(counts.values()), page.quota * weeks, 0,
+                                    weekly=True, target=names(key)))
     return result

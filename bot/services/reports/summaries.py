@@ -62,6 +62,12 @@ class Summaries:
     def phrase(self, name: str, /, **context: Any) -> str:
         return self.hub.render.text(f"reports.j2:{name}", **context)
 
+    def target_name(self, key: str) -> str:
+        """A page's target ('vk:100001', 'max:-72…') as staff know it."""
+        platform, _, ident = key.partition(":")
+        page = self.hub.page(platform)
+        return page.target_name(int(ident)) if page else key
+
     def source_name(self, source: str) -> str:
         config = self.hub.config
         platform, _, ident = source.partition(":")
@@ -81,6 +87,8 @@ class Summaries:
                 return self.phrase("source_tg_chat", n=ident)
             return self.phrase("source_tg_chat", n=chats.index(chat) + 1 if len(chats) > 1
                                else "")
+        if platform == "max":
+            return self.phrase("source_max_private" if ident == "private" else "source_max_chat")
         if platform == "forward":
             known = {"pos": "source_pos", "portal": "source_portal"}
             return self.phrase(known.get(ident, "source_forward_other"))
@@ -167,7 +175,8 @@ class Summaries:
             rising_blocks=rises(current_blocks, before_blocks, scale),
             rising_words=rises(current_words, baseline_words, scale, limit=5),
             topics=[(w, n) for w, n in current_words.most_common(5) if n >= 2],
-            quotas=quotas(config, self.hub.calendar, period, posts, week_posts),
+            quotas=quotas(config, self.hub.calendar, period, posts, week_posts,
+                          self.target_name),
             before=before,
         )
         if note:

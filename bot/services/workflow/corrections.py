@@ -117,7 +117,7 @@ class Corrections(Steps):
         await self._adjusted(conn, actor, incident, Action.CHANGE_BLOCK,
                              f"{incident.block} → {target}", CardAction.MOVE_TO_BLOCK,
                              block=target)
-        await corrections.add(conn, self.hub.config.municipality.name, incident.id, now,
+        await corrections.add(conn, self.hub.config.municipality.id, incident.id, now,
                               actor.user_id, incident.block, target, incident.text)
         await learning.relearn(self.hub, conn)
         moved = await repo.get(conn, incident.id)

@@ -19,7 +19,7 @@ from bot.ports import CardAction
 from bot.services import cards, notices
 from bot.services.hub import Hub
 from bot.services.workflow.corrections import CORRECTION_ACTIONS, Corrections
-from bot.services.workflow.replies import Replies
+from bot.services.workflow.interim import Interim
 from bot.services.workflow.steps import Reply, check, storable
 from storage import incidents as repo
 from storage.db import Conn
@@ -32,6 +32,10 @@ ACTION_OF: dict[CardAction, Action] = {
     CardAction.REASSIGN: Action.REASSIGN,
     CardAction.ASSIGN_TO: Action.ASSIGN,
     CardAction.SEND_INTERIM: Action.INTERIM,
+    CardAction.INTERIM_DATE: Action.INTERIM,
+    CardAction.INTERIM_EDIT: Action.INTERIM,
+    CardAction.INTERIM_SEND: Action.INTERIM,
+    CardAction.INTERIM_DROP: Action.INTERIM,
     CardAction.ASK_FOR_ANSWER: Action.SUBMIT,
     CardAction.OFFER_TEMPLATES: Action.SUBMIT,
     CardAction.USE_TEMPLATE: Action.SUBMIT,
@@ -59,9 +63,10 @@ class CardPress(Protocol):
 OnPress = Callable[[Conn, Actor, Incident, int], Awaitable[Reply]]
 
 
-class Workflow(Corrections, Replies):
-    """The staff's work on an incident: the card's buttons (here), answers written as
-    replies (``replies``), publication to the citizen (``publication``)."""
+class Workflow(Corrections, Interim):
+    """The staff's work on an incident: the card's buttons (here), the corrections under
+    «Ещё» (``corrections``), the interim reply with its date (``interim``), answers written
+    as replies (``replies``), publication to the citizen (``publication``)."""
 
     def __init__(self, hub: Hub):
         super().__init__(hub)
@@ -71,6 +76,10 @@ class Workflow(Corrections, Replies):
             CardAction.REASSIGN: self.reassign,
             CardAction.ASSIGN_TO: self.assign_to,
             CardAction.SEND_INTERIM: self.send_interim,
+            CardAction.INTERIM_DATE: self.interim_date,
+            CardAction.INTERIM_EDIT: self.interim_edit,
+            CardAction.INTERIM_SEND: self.interim_send,
+            CardAction.INTERIM_DROP: self.interim_drop,
             CardAction.ASK_FOR_ANSWER: self.ask_for_answer,
             CardAction.OFFER_TEMPLATES: self.offer_templates,
             CardAction.USE_TEMPLATE: self.use_template,
@@ -166,21 +175,6 @@ class Workflow(Corrections, Replies):
         return Reply(self.hub.render.text("done_assign", to=member.name))
 
     # -- the answer ---------------------------------------------------------------------
-
-    async def send_interim(self, conn: Conn, actor: Actor, incident: Incident,
-                           arg: int) -> Reply:
-        text = self.hub.render.render(
-            "interim.txt.j2", name=greeting_name(incident.author_name),
-            due=self.hub.render.format_moment(incident.due_at),
-        )
-        events = await repo.events(conn, incident.id)
-        round_ = sum(1 for e in events if e.action == Action.INTERIM.value)
-        await self.publish(conn, incident, text, f"interim:{incident.id}:{round_}", "interim")
-        changes = {} if incident.first_reply_at is not None else {
-            "first_reply_at": self.hub.clock.now()}
-        await self.step(conn, actor, incident, Action.INTERIM, button=CardAction.SEND_INTERIM,
-                        **changes)
-        return Reply(self.hub.render.text("done_interim"))
 
     async def ask_for_answer(self, conn: Conn, actor: Actor, incident: Incident,
                              arg: int) -> Reply:

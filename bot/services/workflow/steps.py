@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.domain.incident import Action, Actor, Refusal, State, decide
 from bot.ports import CardAction
-from bot.services import people
+from bot.services import cards, people
 from bot.services.answer_templates import for_block
 from bot.services.hub import Hub
 from storage import incidents as repo
@@ -56,21 +56,7 @@ class Steps:
 
     def candidates(self, block: str) -> list[tuple[int, str]]:
         """Who may be picked as the executor: the block's executors and its lead."""
-        config = self.hub.config
-        ids: list[int] = []
-        spec = config.block(block)
-        if spec is not None:
-            ids.extend(spec.executors)
-            if spec.lead is not None:
-                ids.append(spec.lead)
-        for member in config.staff:
-            if block in member.blocks and {"executor", "block_lead"} & set(member.roles):
-                ids.append(member.telegram_id)
-        seen: dict[int, str] = {}
-        for user_id in ids:
-            if user_id not in seen:
-                seen[user_id] = self.hub.staff_name(user_id)
-        return list(seen.items())
+        return cards.candidates(self.hub.config, block)
 
     def refusal_text(self, reason: Refusal) -> str:
         return self.hub.render.text(f"refused_{reason.value}")
