@@ -47,7 +47,7 @@ from bot.platforms.vk.startup import check_communities
 from bot.ports import Page
 from bot.render import Renderer
 from bot.scheduler import Jobs
-from bot.services import failures
+from bot.services import failures, learning, people, reload
 from bot.services.deadlines.scan import TICK_SECONDS as DEADLINES_TICK
 from bot.services.deadlines.scan import Deadlines
 from bot.services.gathered import TICK_SECONDS as GATHERED_TICK
@@ -71,6 +71,7 @@ from bot.services.workflow.presses import Workflow
 from bot.sources.max import MaxLongPoll
 from bot.sources.vk import CommunityLongPoll, PublicWatcher
 from handlers import (
+    away,
     card_buttons,
     chats,
     inbox,
@@ -101,9 +102,12 @@ def make_hub(*, config: Config, clock: Clock, db: Database, render: Renderer,
                          VkPage(config, clock, render, db),
                          MaxPage(config, clock, render, db),
                          OkPage(config, clock, render, db)]
-    return Hub(config=config, clock=clock, db=db, render=render, calendar=calendar,
-               router=router, workspace=TelegramWorkspace(config, clock),
-               pages={name: page for page in pages for name in page.platforms})
+    hub = Hub(config=config, clock=clock, db=db, render=render, calendar=calendar,
+              router=router, workspace=TelegramWorkspace(config, clock),
+              pages={name: page for page in pages for name in page.platforms})
+    # a notice to someone away goes to their deputy (decree 004 §3.3)
+    hub.workspace = people.Deputies(hub, hub.workspace)
+    return hub
 
 
 class App:
@@ -134,7 +138,8 @@ class App:
                                                               config.calendar),
                             router=Router(config))
         self.router = self.hub.router
-        self.workspace = self.hub.workspace
+        assert isinstance(self.hub.workspace, people.Deputies)
+        self.workspace = self.hub.workspace.inner
         assert isinstance(self.workspace, TelegramWorkspace)
         vk_page = self.hub.pages["vk"]
         assert isinstance(vk_page, VkPage)
@@ -195,6 +200,7 @@ class App:
         # the jobs: each a short idempotent tick on the domain clock, run in this order by
         # ``run_all_once`` (what the demo and the tests call after moving time)
         self.jobs = Jobs()
+        self.jobs.add("absences", people.Absences(self.hub).tick, people.TICK_SECONDS)
         self.jobs.add("close-quiet", self.workflow.close_quiet, 5.0)
         self.jobs.add("deadlines", self.deadlines.tick, DEADLINES_TICK)
         self.jobs.add("gathered", self.gathering.tick, GATHERED_TICK)
@@ -209,6 +215,7 @@ class App:
         self.bot.session.middleware(PollHeartbeat(self.hub.health))
         self.dispatcher = self._dispatcher()
         self.stop = asyncio.Event()
+        self._reloading: asyncio.Future[bool] | None = None
 
     def _dispatcher(self) -> Dispatcher:
         dp = Dispatcher()
@@ -243,6 +250,7 @@ class App:
         root = AiogramRouter(name="root")
         root.include_router(card_buttons.build())
         root.include_router(deadline_command.build())
+        root.include_router(away.build())
         root.include_router(press.build())
         root.include_router(report_commands.build())
         root.include_router(status.build())
@@ -314,12 +322,30 @@ class App:
 
     async def _sync_staff(self) -> None:
         async with self.db.tx() as conn:
+            await people.load(self.hub, conn)
+            await learning.relearn(self.hub, conn)
+            self.router = self.hub.router
             await staff.replace_all(conn, [
                 staff.Person(m.telegram_id, m.name, m.roles, m.blocks, m.vk_id)
                 for m in self.config.staff])
 
     def request_stop(self) -> None:
         self.stop.set()
+
+    def request_reload(self, path: str) -> None:
+        """SIGHUP: reread the config file (``bot.services.reload``)."""
+        self._reloading = asyncio.ensure_future(self.reload(path))
+
+    async def reload(self, path: str) -> bool:
+        try:
+            applied = await reload.reload(self.hub, path)
+        except Exception:  # a failed reload must not end the process; the old config stays
+            log.exception("config %s: reload failed; the old config stays", path)
+            return False
+        if applied:
+            self.ingest.staff_changed()
+            self.router = self.hub.router
+        return applied
 
     async def run(self) -> int:
         await self.db.open()
@@ -413,9 +439,11 @@ class App:
                     await asyncio.sleep(0.2)
 
 
-async def run(config: Config) -> int:
+async def run(config: Config, path: str | None = None) -> int:
     app = App(config)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, app.request_stop)
+    if path is not None:  # kill -HUP: staff and blocks change without a restart
+        loop.add_signal_handler(signal.SIGHUP, app.request_reload, path)
     return await app.run()

@@ -129,6 +129,8 @@ SAMPLES_BY_FILE: dict[str, dict[str, Any]] = {
     "reports.j2": {"hours": 2.5},
     "region.j2": {"first": AT, "last": AT, "region": "Саратовская область", "value": 0.75},
     "deadlines.j2": {"kind": "working_hours"},
+    "people.j2": {"weekday": 4, "day": "27.11", "time": "17:30", "admins": "Руководитель МЦУ",
+                  "executors": "Исполнитель ЖКХ", "problems": ["сотрудник указан дважды"]},
     "inbox.j2": {
         "icon": "⛔", "age": "2 ч 15 мин", "everything": False, "blocks": "ЖКХ",
         "sections": [{"icon": "⛔", "title": "Просрочены", "count": 7, "overdue": True,
@@ -156,6 +158,8 @@ SAMPLES_BY_MACRO: dict[tuple[str, str], dict[str, Any]] = {
     ("texts.j2", "ev_created"): {"reason": _REASON},
     ("posts.j2", "warn_short"): {"targets": [{"target": "канал в MAX", "have": 4}]},
     ("routing.j2", "route_reason"): {"r": _REASON},
+    ("people.j2", "blocks_without_executors"): {"blocks": ["Образование", "Прочее"]},
+    ("texts.j2", "ev_fast_track"): {"on": True},
 }
 # arguments that are the platform's own words or ids on purpose, kept out of the check
 NOT_OURS = {"error", "chat", "key", "link", "links"}

@@ -51,6 +51,13 @@ def _staff(config: Config, problems: list[str]) -> None:
             if name not in block_names:
                 problems.append(f"{_entry('staff', i, member.name)}.blocks: unknown block "
                                 f"{name!r} (known: {known_blocks})")
+        if member.deputy is not None:
+            where = f"{_entry('staff', i, member.name)}.deputy"
+            if member.deputy == member.telegram_id:
+                problems.append(f"{where}: a person cannot be their own deputy (name a "
+                                "colleague's telegram_id, or remove it)")
+            elif config.staff_by_id(member.deputy) is None:
+                problems.append(_not_staff(where, member.deputy))
 
 
 def _blocks(config: Config, problems: list[str]) -> None:

@@ -72,6 +72,8 @@ class StaffMember(Model):
     roles: list[str] = Field(min_length=1)
     blocks: list[str] = Field(default_factory=list)
     vk_id: int | None = None
+    # who acts for this person when they go /away without naming anyone (decree 004 §3.3)
+    deputy: int | None = None
 
     @field_validator("roles")
     @classmethod
@@ -109,6 +111,9 @@ class Routing(Model):
         default_factory=lambda: ["авария", "прорыв", "без света", "пожар", "затопило"]
     )
     rules: list[RoutingRule] = Field(default_factory=list)
+    # learn from «Сменить блок»: a noun moved into a block this many times (and mostly
+    # there) becomes evidence for it (bot.domain.learning); 0 learns nothing
+    learn_min_corrections: int = Field(default=3, ge=0)
 
 
 class SlaPolicy(Model):
@@ -186,6 +191,10 @@ class Sla(Model):
     first_reply_policy: str = "first_reply"
     # reminder points: fractions of the time gone ("0.5") or time left ("1h", "0h")
     reminders: list[str] = Field(default_factory=lambda: ["50%", "1h", "0h"])
+    # a deadline chosen for one message («Срок»): at least this many working hours away,
+    # at most this many calendar days
+    custom_min_hours: float = Field(default=1, gt=0)
+    custom_max_days: int = Field(default=30, gt=0)
 
     @field_validator("reminders")
     @classmethod

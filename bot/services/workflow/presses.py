@@ -18,6 +18,7 @@ from bot.domain.wording import greeting_name, greets
 from bot.ports import CardAction
 from bot.services import cards, notices
 from bot.services.hub import Hub
+from bot.services.workflow.corrections import CORRECTION_ACTIONS, Corrections
 from bot.services.workflow.interim import Interim
 from bot.services.workflow.steps import Reply, check, storable
 from storage import incidents as repo
@@ -46,6 +47,7 @@ ACTION_OF: dict[CardAction, Action] = {
     CardAction.PUBLISHED_MANUALLY: Action.PUBLISH_MANUAL,
     CardAction.BACK: Action.INTERIM,
     CardAction.SHOW_PHOTOS: Action.VIEW,
+    **CORRECTION_ACTIONS,
 }
 
 
@@ -61,10 +63,10 @@ class CardPress(Protocol):
 OnPress = Callable[[Conn, Actor, Incident, int], Awaitable[Reply]]
 
 
-class Workflow(Interim):
-    """The staff's work on an incident: the card's buttons (here), the interim reply with
-    its date (``interim``), answers written as replies (``replies``), publication to the
-    citizen (``publication``)."""
+class Workflow(Corrections, Interim):
+    """The staff's work on an incident: the card's buttons (here), the corrections under
+    «Ещё» (``corrections``), the interim reply with its date (``interim``), answers written
+    as replies (``replies``), publication to the citizen (``publication``)."""
 
     def __init__(self, hub: Hub):
         super().__init__(hub)
@@ -89,6 +91,7 @@ class Workflow(Interim):
             CardAction.PUBLISHED_MANUALLY: self.published_manually,
             CardAction.BACK: self.back,
             CardAction.SHOW_PHOTOS: self.show_photos,
+            **self.correction_presses(),
         }
 
     async def press(self, user_id: int, data: CardPress) -> Reply:
