@@ -300,6 +300,12 @@ async def test_the_coordinators_monday(tmp_path):
         assert await repo.count(env.app.db.reader) == 50
         for number in range(1, 51):
             name = "Исполнитель ЖКХ" if day.owner[number] == HOUSING else "Исполнитель дорог"
+            if number in CITIZEN_PHOTOS:  # both on the new card: the photos, one-press
+                card = await eventually(lambda n=number: day.card_with(n, "Фото ("))
+                labels = str(card["reply_markup"])
+                assert f"👷 {name}" in labels, labels
+                assert f"Фото ({CITIZEN_PHOTOS[number]})" in labels, labels
+                assert f"Фото жителя: {CITIZEN_PHOTOS[number]}" in card["text"]
             await day.press(number, COORDINATOR, name, "назначено")
 
         # -- 09:00: the executors promise dates for ten (their presses, not his) --------
@@ -368,7 +374,8 @@ async def test_the_coordinators_monday(tmp_path):
 
         # -- the morning's private messages to the coordinator ---------------------------
         got = await day.private(COORDINATOR, day.morning)
-        print(f"private messages to the coordinator, 08:30–11:00: {len(got)}")
+        print(f"private messages to the coordinator, 08:30–11:00: {len(got)}: "
+              + "; ".join((m.get("text") or "").split("\n")[0][:40] for m in got))
         assert len(got) <= 10, [m["text"][:60] for m in got]
 
         await _the_ladder(day)
