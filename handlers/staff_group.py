@@ -73,7 +73,9 @@ async def handle_reply(message: Message, hub: Hub, workflow: Workflow) -> bool:
         text = await workflow.edit_interim(user_id, incident_id, text_of(message))
     elif asked in (CardAction.RETURN_FOR_REVISION, CardAction.INTERIM_EDIT):
         # someone else's word on a return or an interim draft: a note in the history
-        text = await workflow.note(user_id, incident_id, text_of(message), _photos(message))
+        # (an album is one note, as under the card)
+        text = await workflow.note(user_id, incident_id, text_of(message), _photos(message),
+                                   album=_album(message))
     else:
         text = await workflow.reply(user_id, incident_id, text_of(message), _photos(message),
                                     asked=asked_of, album=_album(message),
