@@ -47,7 +47,7 @@ from bot.platforms.vk.startup import check_communities
 from bot.ports import Page
 from bot.render import Renderer
 from bot.scheduler import Jobs
-from bot.services import failures
+from bot.services import failures, learning, people, reload
 from bot.services.deadlines.scan import TICK_SECONDS as DEADLINES_TICK
 from bot.services.deadlines.scan import Deadlines
 from bot.services.gathered import TICK_SECONDS as GATHERED_TICK
@@ -72,6 +72,7 @@ from bot.services.workflow.presses import Workflow
 from bot.sources.max import MaxLongPoll
 from bot.sources.vk import CommunityLongPoll, PublicWatcher
 from handlers import (
+    away,
     card_buttons,
     chats,
     inbox,
@@ -84,6 +85,7 @@ from handlers import deadlines as deadline_command
 from handlers import reports as report_commands
 from storage import staff
 from storage.db import Conn, Database
+from storage.leader import Leadership
 from storage.outbox import Item
 
 log = logging.getLogger(__name__)
@@ -101,9 +103,12 @@ def make_hub(*, config: Config, clock: Clock, db: Database, render: Renderer,
                          VkPage(config, clock, render, db),
                          MaxPage(config, clock, render, db),
                          OkPage(config, clock, render, db)]
-    return Hub(config=config, clock=clock, db=db, render=render, calendar=calendar,
-               router=router, workspace=TelegramWorkspace(config, clock),
-               pages={name: page for page in pages for name in page.platforms})
+    hub = Hub(config=config, clock=clock, db=db, render=render, calendar=calendar,
+              router=router, workspace=TelegramWorkspace(config, clock),
+              pages={name: page for page in pages for name in page.platforms})
+    # a notice to someone away goes to their deputy (decree 004 §3.3)
+    hub.workspace = people.Deputies(hub, hub.workspace)
+    return hub
 
 
 class App:
@@ -115,7 +120,8 @@ class App:
             else:
                 clock = SystemClock()
         self.clock = clock
-        self.db = Database(config.storage.path)
+        self.db = Database(config.storage.target, config.municipality.id)
+        self.lost_lead = False
         self.render = Renderer(config.municipality.tz)
         self.bot: Bot = tg.make_bot(config.telegram)
         # one client per VK token for the whole process: it owns the token's pacing
@@ -133,7 +139,8 @@ class App:
                                                               config.calendar),
                             router=Router(config))
         self.router = self.hub.router
-        self.workspace = self.hub.workspace
+        assert isinstance(self.hub.workspace, people.Deputies)
+        self.workspace = self.hub.workspace.inner
         assert isinstance(self.workspace, TelegramWorkspace)
         vk_page = self.hub.pages["vk"]
         assert isinstance(vk_page, VkPage)
@@ -196,6 +203,7 @@ class App:
         # the jobs: each a short idempotent tick on the domain clock, run in this order by
         # ``run_all_once`` (what the demo and the tests call after moving time)
         self.jobs = Jobs()
+        self.jobs.add("absences", people.Absences(self.hub).tick, people.TICK_SECONDS)
         self.jobs.add("close-quiet", self.workflow.close_quiet, 5.0)
         self.jobs.add("deadlines", self.deadlines.tick, DEADLINES_TICK)
         self.jobs.add("gathered", self.gathering.tick, GATHERED_TICK)
@@ -210,6 +218,7 @@ class App:
         self.bot.session.middleware(PollHeartbeat(self.hub.health))
         self.dispatcher = self._dispatcher()
         self.stop = asyncio.Event()
+        self._reloading: asyncio.Future[bool] | None = None
 
     def _dispatcher(self) -> Dispatcher:
         dp = Dispatcher()
@@ -244,6 +253,7 @@ class App:
         root = AiogramRouter(name="root")
         root.include_router(card_buttons.build())
         root.include_router(deadline_command.build())
+        root.include_router(away.build())
         root.include_router(press.build())
         root.include_router(report_commands.build())
         root.include_router(status.build())
@@ -315,6 +325,9 @@ class App:
 
     async def _sync_staff(self) -> None:
         async with self.db.tx() as conn:
+            await people.load(self.hub, conn)
+            await learning.relearn(self.hub, conn)
+            self.router = self.hub.router
             await staff.replace_all(conn, [
                 staff.Person(m.telegram_id, m.name, m.roles, m.blocks, m.vk_id)
                 for m in self.config.staff])
@@ -322,9 +335,30 @@ class App:
     def request_stop(self) -> None:
         self.stop.set()
 
+    def request_reload(self, path: str) -> None:
+        """SIGHUP: reread the config file (``bot.services.reload``)."""
+        self._reloading = asyncio.ensure_future(self.reload(path))
+
+    async def reload(self, path: str) -> bool:
+        try:
+            applied = await reload.reload(self.hub, path)
+        except Exception:  # a failed reload must not end the process; the old config stays
+            log.exception("config %s: reload failed; the old config stays", path)
+            return False
+        if applied:
+            self.ingest.staff_changed()
+            self.router = self.hub.router
+        return applied
+
     async def run(self) -> int:
         await self.db.open()
+        leader = self.db.leadership()
         try:
+            # a second process of this municipality waits here until the first one dies
+            if not await leader.acquire(self.stop, waiting=lambda: log.info(
+                    "another process leads %s: standing by", self.config.municipality.id)):
+                return 0
+            log.info("leading %s", self.config.municipality.id)
             await self._sync_staff()
             tasks: list[asyncio.Task[Any]] = []
             if isinstance(self.clock, SandboxClock):
@@ -348,6 +382,7 @@ class App:
                 source = MaxLongPoll(self.config, self.ingest, self.max_client)
                 tasks.append(asyncio.create_task(source.run(self.stop), name="max"))
             tasks.append(asyncio.create_task(self.jobs.run(self.stop), name="jobs"))
+            tasks.append(asyncio.create_task(self._keep_leading(leader), name="leader"))
             await self.jobs.startup(self.bot)
             polling = asyncio.create_task(
                 # handle_as_tasks=False: an update is confirmed to Telegram (the next
@@ -368,10 +403,11 @@ class App:
             await asyncio.wait([polling, *tasks], timeout=4.0)
             for task in [polling, *tasks]:
                 task.cancel()
-            return 0
+            return 1 if self.lost_lead else 0
         finally:
             await self.bot.session.close()
             self.vk.close()
+            await leader.release()
             await self._close_clients()
             await self.db.close()
 
@@ -381,6 +417,17 @@ class App:
         for client in [self.max_client, *ok_page.clients.values()]:
             if client is not None:
                 await client.close()
+
+    async def _keep_leading(self, leader: Leadership, interval: float = 2.0) -> None:
+        """Stop doing the work the moment the lock may be another's (exit 1: restarted
+        by systemd, the process then stands by)."""
+        while not self.stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), interval)
+            if not self.stop.is_set() and not await leader.held():
+                log.error("lost the lock of %s: stopping", self.config.municipality.id)
+                self.lost_lead = True
+                self.request_stop()
 
     async def _first_clock_sync(self) -> None:
         import aiohttp
@@ -395,9 +442,11 @@ class App:
                     await asyncio.sleep(0.2)
 
 
-async def run(config: Config) -> int:
+async def run(config: Config, path: str | None = None) -> int:
     app = App(config)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, app.request_stop)
+    if path is not None:  # kill -HUP: staff and blocks change without a restart
+        loop.add_signal_handler(signal.SIGHUP, app.request_reload, path)
     return await app.run()

@@ -55,6 +55,16 @@ class CardAction(StrEnum):
     MERGE = "mg"  # «Объединить с №…»: asks the number, answered by replying
     SPLIT = "sp"  # offers the group's messages
     SPLIT_ONE = "so"  # a message chosen (arg: its member id)
+    # corrections (issue 18): under «Ещё», for those who coordinate
+    MORE = "mo"  # offers the corrections below
+    CHANGE_BLOCK = "cb"  # offers the blocks
+    MOVE_TO_BLOCK = "mb"  # a block chosen (arg: its number in the config)
+    FAST_TRACK = "ft"  # «Срочно», and back
+    OFFER_DEADLINES = "dl"  # offers the deadlines one may choose
+    SET_DEADLINE = "sd"  # a deadline chosen (arg: bot.domain.deadline_choice code)
+    OTHER_EXECUTOR = "ox"  # offers every executor, by block
+    ASSIGN_ANY = "ay"  # an executor of any block chosen (arg: their id)
+    RESULT = "rs"  # the result for the regional report (arg: 0 решено, 1 разъяснено)
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,11 @@ class StaffWorkspace(Protocol):
 
     def card_link(self, card_chat_id: int | None, card_message_id: int | None) -> str:
         """A link that opens the card, for staff; "" where there is none."""
+
+    async def move_card(self, conn: Conn, incident: Incident, now: datetime,
+                        note: str) -> None:
+        """The incident's block changed: its card goes to the block's place (a forum
+        topic), the old one is removed — or, where it cannot be, reads ``note``."""
 
     async def offer_choices(self, conn: Conn, incident: Incident, action: CardAction,
                             choices: Keyboard) -> None:

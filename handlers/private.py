@@ -23,7 +23,7 @@ from handlers.staff_group import handle_reply
 if TYPE_CHECKING:
     from storage.incidents import Incident
 
-SOURCES = ["pos", "portal", "other"]
+SOURCES = ["pos", "portal", "other", "im"]  # new ones last: sent buttons keep their index
 
 
 class ForwardCb(CallbackData, prefix="f"):

@@ -12,7 +12,7 @@ from bot.services.hub import Hub
 
 def workspace(hub: Hub) -> TelegramWorkspace:
     """The staff workspace, which for these handlers is Telegram's."""
-    found = hub.workspace
+    found = getattr(hub.workspace, "inner", hub.workspace)  # under the deputies' wrapper
     assert isinstance(found, TelegramWorkspace), "the Telegram handlers need Telegram"
     return found
 

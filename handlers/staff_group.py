@@ -74,8 +74,10 @@ async def handle_reply(message: Message, hub: Hub, workflow: Workflow) -> bool:
     elif asked == CardAction.MERGE and mine:
         text = await workflow.merge_into(user_id, incident_id, text_of(message))
     elif asked in (CardAction.RETURN_FOR_REVISION, CardAction.INTERIM_EDIT, CardAction.MERGE):
-        # someone else's word on a return, an interim draft or a merge: a note
-        text = await workflow.note(user_id, incident_id, text_of(message), _photos(message))
+        # someone else's word on a return, an interim draft or a merge: a note in the
+        # history (an album is one note, as under the card)
+        text = await workflow.note(user_id, incident_id, text_of(message), _photos(message),
+                                   album=_album(message))
     else:
         text = await workflow.reply(user_id, incident_id, text_of(message), _photos(message),
                                     asked=asked_of, album=_album(message),

@@ -1,15 +1,21 @@
-"""The database: one SQLite file in WAL mode, one writer at a time.
+"""The database: one SQLite file in WAL mode (or PostgreSQL), one writer at a time.
 
 Writes go through ``Database.tx()``, which holds an asyncio lock around
 ``BEGIN IMMEDIATE ... COMMIT`` on the single writer connection, so a burst of
 concurrent writers queues in the event loop instead of failing with
 ``database is locked``. Reads that need not see a transaction in flight use the
 separate reader connection, which WAL lets run beside the writer.
+
+``storage.url = "postgresql://…"`` puts the same tables in PostgreSQL instead (many
+municipalities in one database, see ``storage/pg.py``); the repository modules do not
+know which: both connections answer ``execute``/``executemany`` alike, and the
+migrations of both carry the same numbers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,7 +25,20 @@ from pathlib import Path
 
 import aiosqlite
 
-Conn = aiosqlite.Connection
+from storage import pg
+from storage.leader import Leadership
+
+Conn = aiosqlite.Connection  # or a storage.pg.PgConn, which answers the same calls
+
+
+def is_postgres(target: str) -> bool:
+    """``postgresql://…`` (or ``postgres://…``) selects PostgreSQL; a path or
+    ``sqlite:PATH`` keeps SQLite."""
+    return target.startswith(("postgresql://", "postgres://"))
+
+
+def sqlite_path(target: str) -> str:
+    return target.removeprefix("sqlite://").removeprefix("sqlite:") or ":memory:"
 
 
 async def _open(path: str) -> Conn:
@@ -32,10 +51,13 @@ async def _open(path: str) -> Conn:
     return conn
 
 
-def migrations() -> list[tuple[int, str, str]]:
-    """The numbered SQL migrations shipped in ``storage/migrations``, in order."""
+def migrations(dialect: str = "sqlite") -> list[tuple[int, str, str]]:
+    """The numbered SQL migrations shipped in ``storage/migrations`` (PostgreSQL's in
+    ``storage/migrations/postgresql``, the same numbers), in order."""
     found = []
     folder = resources.files("storage") / "migrations"
+    if dialect == "postgresql":
+        folder = folder / "postgresql"
     for entry in folder.iterdir():
         name = entry.name
         if name.endswith(".sql") and name[:4].isdigit():
@@ -45,6 +67,8 @@ def migrations() -> list[tuple[int, str, str]]:
 
 async def migrate(conn: Conn) -> list[str]:
     """Apply the migrations this database lacks; return the names applied."""
+    if isinstance(conn, pg.PgConn):
+        return await pg_migrate(conn)
     await conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
@@ -71,6 +95,30 @@ async def migrate(conn: Conn) -> list[str]:
     return done
 
 
+_MIGRATING = 7_150_001  # the advisory lock processes take to migrate one at a time
+
+
+async def pg_migrate(conn: pg.PgConn) -> list[str]:
+    """The same, on PostgreSQL: each migration one script in one transaction; processes
+    of several municipalities starting together migrate one after the other."""
+    done = []
+    async with conn.raw.transaction():
+        await conn.raw.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATING)
+        await conn.raw.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+        applied = {row[0] for row in await conn.raw.fetch("SELECT version FROM schema_migrations")}
+        for version, name, sql in migrations("postgresql"):
+            if version in applied:
+                continue
+            await conn.script(sql)
+            await conn.raw.execute(
+                "INSERT INTO schema_migrations(version, name, applied_at) VALUES ($1, $2, $3)",
+                version, name, datetime.now(UTC).isoformat())
+            done.append(name)
+    return done
+
+
 def _statements(sql: str) -> list[str]:
     """Split a migration into statements (sqlite3.complete_statement knows the grammar)."""
     statements, current = [], ""
@@ -86,13 +134,21 @@ def _statements(sql: str) -> list[str]:
 
 
 class Database:
-    def __init__(self, path: str):
-        self.path = path
+    def __init__(self, target: str, municipality: str = "main"):
+        """``target``: a SQLite path (``sqlite:PATH`` too) or a ``postgresql://`` URL;
+        ``municipality`` keeps this process's rows apart in a shared PostgreSQL."""
+        self.url = target
+        self.dialect = "postgresql" if is_postgres(target) else "sqlite"
+        self.path = target if self.dialect == "postgresql" else sqlite_path(target)
+        self.municipality = municipality
+        self._begin = "BEGIN" if self.dialect == "postgresql" else "BEGIN IMMEDIATE"
         self._writer: Conn | None = None
         self._reader: Conn | None = None
         self._lock: asyncio.Lock | None = None
 
     async def open(self) -> Database:
+        if self.dialect == "postgresql":
+            return await self._open_postgres()
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._writer = await _open(self.path)
@@ -102,12 +158,31 @@ class Database:
         self._lock = asyncio.Lock()
         return self
 
+    async def _open_postgres(self) -> Database:
+        writer = await pg.connect(self.url, self.municipality)
+        try:
+            problem = await pg.check_role(writer)
+            if problem is not None:
+                raise RuntimeError(f"storage.url: {problem}")
+            await migrate(writer)
+            self._reader = await pg.connect(self.url, self.municipality)  # type: ignore[assignment]
+        except BaseException:
+            await writer.close()
+            raise
+        self._writer = writer  # type: ignore[assignment]
+        self._lock = asyncio.Lock()
+        return self
+
     async def close(self) -> None:
         if self._reader is not None and self._reader is not self._writer:
             await self._reader.close()
         if self._writer is not None:
             await self._writer.close()
         self._writer = self._reader = None
+
+    def leadership(self) -> Leadership:
+        """The lock that makes this process the one of its municipality doing the work."""
+        return Leadership(self.path, self.municipality, self.dialect == "postgresql")
 
     @property
     def reader(self) -> Conn:
@@ -119,7 +194,14 @@ class Database:
         """One write transaction; commits on success, rolls back on any error."""
         assert self._writer is not None and self._lock is not None, "database is not open"
         async with self._lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                await self._writer.execute(self._begin)
+            except BaseException:
+                # cancelled while BEGIN was under way (a job at shutdown): it may have
+                # begun all the same, and the next transaction must not start inside it
+                with contextlib.suppress(Exception):
+                    await self._writer.execute("ROLLBACK")
+                raise
             try:
                 yield self._writer
             except BaseException:
@@ -130,6 +212,8 @@ class Database:
     async def backup(self, target: str) -> None:
         """An online, consistent copy through SQLite's backup API."""
         assert self._writer is not None and self._lock is not None
+        if self.dialect == "postgresql":
+            raise RuntimeError("a PostgreSQL database is backed up with pg_dump")
         async with self._lock:
             dest = await aiosqlite.connect(target)
             try:

@@ -39,7 +39,7 @@ async def record(conn: Conn, oks: dict[str, float], errors: dict[str, tuple[floa
     """Successes (name → when), latest errors (name → (when, what)) and every failure."""
     await conn.executemany(
         "INSERT INTO heartbeats(name, ok_at) VALUES (?, ?) ON CONFLICT(name) DO UPDATE"
-        " SET ok_at = max(coalesce(ok_at, 0), excluded.ok_at)", list(oks.items()))
+        " SET ok_at = max(coalesce(heartbeats.ok_at, 0), excluded.ok_at)", list(oks.items()))
     await conn.executemany(
         "INSERT INTO heartbeats(name, error_at, error) VALUES (?, ?, ?) ON CONFLICT(name)"
         " DO UPDATE SET error_at = excluded.error_at, error = excluded.error",

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from storage.db import Conn, fetch_all, fetch_one
+from storage.db import Conn, fetch_all, fetch_one, fetch_value
 from storage.incidents import iso, parse_time
 
 
@@ -48,6 +48,7 @@ class Member:
 
 def _from_row(row: sqlite3.Row) -> Member:
     values = dict(row)
+    values.pop("municipality", None)  # PostgreSQL's tenancy key
     values["attachments"] = json.loads(values["attachments"])
     values["reply_target"] = json.loads(values["reply_target"])
     values["written_at"] = parse_time(values["written_at"])
@@ -57,16 +58,16 @@ def _from_row(row: sqlite3.Row) -> Member:
 
 async def add(conn: Conn, incident_id: int, new: NewMember, now: datetime) -> int | None:
     """The message as a member of the group; None when it is a member already."""
-    cur = await conn.execute(
-        "INSERT INTO incident_members(incident_id, source_key, author_id, author_name,"
+    found = await fetch_value(
+        conn, "INSERT INTO incident_members(incident_id, source_key, author_id, author_name,"
         " author_link, text, link, attachments, reply_target, written_at, joined_at,"
         " merged_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT(source_key) DO NOTHING",
+        " ON CONFLICT(source_key) DO NOTHING RETURNING id",
         (incident_id, new.source_key, new.author_id, new.author_name, new.author_link,
          new.text, new.link, json.dumps(new.attachments, ensure_ascii=False),
          json.dumps(new.reply_target, ensure_ascii=False), iso(new.written_at), iso(now),
          new.merged_from))
-    return cur.lastrowid if cur.rowcount == 1 else None
+    return None if found is None else int(found)
 
 
 async def of(conn: Conn, incident_id: int) -> list[Member]:

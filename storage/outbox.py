@@ -123,7 +123,7 @@ _GROUPS = (
     "  WHERE i.id = o.ref_id AND i.card_message_id IS NOT NULL) THEN 2 ELSE 1 END"
     " WHEN o.platform = 'tg' AND NOT (o.method LIKE 'send%' OR o.method LIKE 'forward%'"
     "  OR o.method LIKE 'copy%') THEN 2"
-    " ELSE 1 END AS grp FROM outbox o WHERE o.status IN ('pending', 'sending'))"
+    " ELSE 1 END AS grp FROM outbox o WHERE o.status IN ('pending', 'sending')) AS heads"
     " GROUP BY lane, grp"
 )
 
@@ -237,7 +237,7 @@ async def note_message_ids(conn: Conn, chat_id: int, message_id: int) -> None:
     """The bot's own message ``message_id`` is in ``chat_id``: ids below it are known."""
     await conn.execute(
         "INSERT INTO tg_marks(chat_id, message_id) VALUES (?, ?) ON CONFLICT(chat_id)"
-        " DO UPDATE SET message_id = max(message_id, excluded.message_id)",
+        " DO UPDATE SET message_id = max(tg_marks.message_id, excluded.message_id)",
         (chat_id, message_id),
     )
 

@@ -97,12 +97,13 @@ async def last_queued_at(conn: Conn, page: str) -> datetime | None:
 async def add_draft(conn: Conn, *, page: str, kind: str, text: str, photos: list[str],
                     poll: dict[str, Any] | None, fixed_at: datetime | None,
                     queued_at: datetime, queued_by: int | None) -> int:
-    cur = await conn.execute(
+    value = await fetch_value(
+        conn,
         "INSERT INTO posts(page, kind, text, photos, poll, fixed_at, queued_at, queued_by,"
-        " status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'draft')",
+        " status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'draft') RETURNING id",
         (page, kind, text, json.dumps(photos), _poll(poll),
          iso(fixed_at) if fixed_at else None, iso(queued_at), queued_by))
-    return cur.lastrowid or 0
+    return int(value or 0)  # type: ignore[call-overload]
 
 
 async def set_text(conn: Conn, post_id: int, text: str, poll: dict[str, Any] | None) -> None:

@@ -172,11 +172,14 @@ async def storms(conn: Conn, start: datetime, end: datetime, least: int,
     biggest first: a comment storm is one incident, and the digest names it."""
     rows = await fetch_all(
         conn,
-        "SELECT i.id, i.block, substr(i.text, 1, 200) AS text,"
-        " count(DISTINCT m.author_id) + (sum(m.author_id = i.author_id) = 0) AS authors"
+        "SELECT id, block, text, authors FROM ("
+        " SELECT i.id AS id, i.block AS block, substr(i.text, 1, 200) AS text,"
+        " count(DISTINCT m.author_id) + CASE WHEN sum(CASE WHEN m.author_id = i.author_id"
+        " THEN 1 ELSE 0 END) = 0 THEN 1 ELSE 0 END AS authors"
         " FROM incidents i JOIN incident_members m ON m.incident_id = i.id"
         " WHERE i.received_at >= ? AND i.received_at < ?"
-        " GROUP BY i.id HAVING authors >= ? ORDER BY authors DESC, i.id LIMIT ?",
+        " GROUP BY i.id, i.block, i.text, i.author_id) AS s"
+        " WHERE authors >= ? ORDER BY authors DESC, id LIMIT ?",
         (iso(start), iso(end), least, limit),
     )
     return [StormRow(int(r["id"]), str(r["block"]), str(r["text"]), int(r["authors"]))

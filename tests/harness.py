@@ -9,19 +9,37 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import tomllib
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import tomli_w
 
 from bot.app import App
 from bot.config import Config
 from bot.sandbox import world
 from bot.sandbox.client import CITY_CHAT, STAFF_GROUP, Control, button, eventually
 from bot.sandbox.server import Sandbox
+from storage.db import Database
 
-__all__ = ["CITY_CHAT", "STAFF_GROUP", "Control", "button", "eventually", "running"]
+__all__ = ["CITY_CHAT", "STAFF_GROUP", "Control", "button", "eventually", "follow_backend",
+           "running"]
+
+
+def follow_backend(config_path: Path, db_path: Path) -> None:
+    """A config file written for the SQLite file ``db_path``, pointed at the database this
+    test's backend gives that path: in a PostgreSQL run (tests/conftest.py) the URL, and
+    a municipality key, written into the file, as a child process cannot see the
+    redirection."""
+    db = Database(str(db_path))
+    if db.dialect != "postgresql":
+        return
+    raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    raw.setdefault("storage", {})["url"] = db.url
+    raw["municipality"]["id"] = "test"
+    config_path.write_text(tomli_w.dumps(raw), encoding="utf-8")
 
 
 sandbox_config = world.config

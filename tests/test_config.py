@@ -153,6 +153,49 @@ def test_no_value_is_ever_echoed():
     assert "telegram.token: expected text in quotes, got a number" in text
 
 
+# -- storage.url: SQLite or PostgreSQL ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("mysql://u@h/db", "storage.url: expected postgresql://USER@HOST:PORT/DATABASE or "
+                       "sqlite:PATH, got a URL of scheme 'mysql'"),
+    ("postgresql://u:secret@h:5432", "storage.url: the postgresql:// URL names no database"),
+    ("postgresql://u:secret@h:port/db", "storage.url: not a valid postgresql:// URL"),
+])
+def test_a_wrong_storage_url_names_the_key_the_problem_and_the_fix(url: str, expected: str):
+    raw = _filled()
+    raw.setdefault("storage", {})["url"] = url
+    raw["municipality"]["id"] = "pskov"
+    found = _one(raw)
+    assert found.startswith(expected), found
+    assert "secret" not in found  # a password is never echoed
+
+
+def test_postgresql_needs_a_municipality_key_and_sqlite_does_not():
+    raw = _filled()
+    raw["municipality"].pop("id", None)
+    raw.setdefault("storage", {})["url"] = "postgresql://mcu@db.local:5432/region"
+    found = _one(raw)
+    assert found.startswith("municipality.id: not set, but storage.url is a PostgreSQL"), found
+    raw["municipality"]["id"] = "pskov"
+    assert problems(raw) == []
+    raw["municipality"]["id"] = "Псков!"
+    assert _one(raw).startswith("municipality.id: expected a short key of a-z")
+    raw["municipality"].pop("id")
+    raw["storage"]["url"] = "sqlite:mcu.sqlite3"
+    assert problems(raw) == []
+
+
+def test_the_storage_url_may_come_from_the_environment_and_is_shown_masked():
+    raw = _filled()
+    raw["municipality"]["id"] = "pskov"
+    config = parse_config(copy.deepcopy(raw), environ={
+        "MCU_STORAGE_URL": "postgresql://mcu:s3cret@db.local:5432/region"})
+    assert config.storage.postgres
+    assert config.storage.target == "postgresql://mcu:s3cret@db.local:5432/region"
+    assert config.storage.shown == "postgresql://mcu:***@db.local:5432/region"
+
+
 # -- MAX and Одноклассники (issue 19) -------------------------------------------------
 
 

@@ -20,7 +20,7 @@ from bot.config import load_config
 from bot.sandbox import world
 from storage.db import Database
 from storage.posts import queued as queued_posts
-from tests.harness import eventually, running
+from tests.harness import eventually, follow_backend, running
 
 pytestmark = pytest.mark.e2e
 
@@ -63,6 +63,7 @@ async def test_twelve_posts_on_four_platforms_5_5_2_across_kill_9(tmp_path):
         c = env.control
         path = world.write_config(tmp_path / "bot.toml", env.sandbox.base_url,
                                   str(tmp_path / "bot.sqlite3"))
+        follow_backend(path, tmp_path / "bot.sqlite3")
         config = load_config(path)
         app = App(config, clock=FakeClock(MONDAY))
         await app.db.open()
@@ -72,7 +73,7 @@ async def test_twelve_posts_on_four_platforms_5_5_2_across_kill_9(tmp_path):
         await app.bot.session.close()
         await app._close_clients()
 
-        db = Database(str(tmp_path / "bot.sqlite3"))
+        db = Database(config.storage.target, config.municipality.id)  # as the bot sees it
         await db.open()
         log = (tmp_path / "bot.log").open("w")
         processes: list[asyncio.subprocess.Process] = []

@@ -171,6 +171,70 @@ async def test_a_reply_by_someone_else_is_a_note_not_the_answer(tmp_path):
         assert not [m for m in wall["comments"] if m["from_id"] == -GROUP]
 
 
+async def _prompt(c, words: str, after: int) -> dict:
+    async def asked():
+        return next((m for m in await c.sent(STAFF_GROUP)
+                     if m["message_id"] > after and words in (m.get("text") or "")), None)
+
+    return await eventually(asked)
+
+
+async def _last(c) -> int:
+    return max((m["message_id"] for m in await c.sent(STAFF_GROUP)), default=0)
+
+
+async def test_someone_elses_reply_to_an_interim_or_a_return_prompt_is_a_note(tmp_path):
+    """The bot asks one person (the executor for the interim text, the coordinator for the
+    return's reason); a reply to that question by anyone else — an album too — is one
+    note: the draft, the state and the answer stay as they were."""
+    async with running(tmp_path, clock=MONDAY) as env:
+        c = env.control
+        await c.vk_comment(GROUP, 20, 500104, "Не вывозят мусор у дома 9 по ул. Мира")
+        card = await _assigned(c)
+        await c.press(card, EXECUTOR, button(card, "Промежуточный ответ"))
+        card = await _card_after(c, 1, lambda m: "Завтра" in str(m["reply_markup"]))
+        await c.press(card, EXECUTOR, button(card, "Завтра"))
+        card = await _card_after(c, 1, lambda m: "черновик" in m["text"])
+        after = await _last(c)
+        await c.press(card, EXECUTOR, button(card, "Изменить текст"))
+        prompt = await _prompt(c, "новый текст", after)
+        await c.tg_message(STAFF_GROUP, COORDINATOR, "Контейнеры на балансе УК, не наши",
+                           photo=[_png(1), _png(2)], reply_to_message_id=prompt["message_id"])
+        card = await _card_after(c, 1, lambda m: "Заметок: 1" in m["text"])
+        assert "черновик" in card["text"] and "Контейнеры на балансе" not in card["text"].split(
+            "История")[0]
+        # the executor's own reply is the new interim text
+        await c.tg_message(STAFF_GROUP, EXECUTOR, "Мусор вывезем завтра вечером.",
+                           reply_to_message_id=prompt["message_id"])
+        card = await _card_after(c, 1, lambda m: "Мусор вывезем" in m["text"])
+        await c.press(card, EXECUTOR, button(card, "Отправить жителю"))
+        card = await _card_after(c, 1, lambda m: "Ответ готов" in str(m["reply_markup"]))
+
+        await c.tg_message(STAFF_GROUP, EXECUTOR, "Мусор вывезли.",
+                           reply_to_message_id=card["message_id"])
+        card = await _card_after(c, 1, lambda m: "на согласовании" in m["text"])
+        after = await _last(c)
+        await c.press(card, COORDINATOR, button(card, "На доработку"))
+        prompt = await _prompt(c, "причину возврата", after)
+        await c.tg_message(STAFF_GROUP, EXECUTOR, "Уже всё сделано, проверьте",
+                           reply_to_message_id=prompt["message_id"])
+        card = await _card_after(c, 1, lambda m: "Заметок: 2" in m["text"])
+        assert "на согласовании" in card["text"] and "Мусор вывезли" in card["text"]
+        await asyncio.sleep(1.0)  # the album's second photo made no third note
+        card = await c.card(1)
+        assert "Заметок: 2" in card["text"] and "на согласовании" in card["text"]
+
+        async def acked():
+            found = [m for m in await c.sent(STAFF_GROUP) if "Это заметка" in m["text"]]
+            return found if len(found) >= 2 else None
+
+        assert len(await eventually(acked)) == 2
+        # the coordinator's own reply is the reason
+        await c.tg_message(STAFF_GROUP, COORDINATOR, "Приложите фото площадки",
+                           reply_to_message_id=prompt["message_id"])
+        await _card_after(c, 1, lambda m: "на доработке" in m["text"])
+
+
 async def test_kill_9_while_publishing_an_answer_with_photos_publishes_it_once(tmp_path):
     """The real process killed twice: between two photo uploads, and while the comment
     request hangs at VK after all its photos are uploaded. Each answer appears once, with

@@ -18,7 +18,7 @@ from bot.clock import FakeClock
 from bot.config import load_config
 from bot.sandbox import world
 from storage.posts import queued as queued_posts
-from tests.harness import button, eventually, running
+from tests.harness import button, eventually, follow_backend, running
 
 pytestmark = pytest.mark.e2e
 
@@ -246,6 +246,7 @@ async def test_kill_9_while_publishing_loses_nothing_and_doubles_nothing(tmp_pat
         c = env.control
         path = world.write_config(tmp_path / "bot.toml", env.sandbox.base_url,
                                   str(tmp_path / "bot.sqlite3"))
+        follow_backend(path, tmp_path / "bot.sqlite3")
         config = load_config(path)
         app = App(config, clock=FakeClock(MONDAY))
         await app.db.open()

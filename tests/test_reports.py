@@ -24,7 +24,7 @@ from bot.services.reports.periods import Period, digest_period, report_period
 from bot.services.reports.reports import Reports, fit, visible_len
 from storage import cursors
 from storage import incidents as repo
-from storage.db import Database, fetch_all
+from storage.db import Database, fetch_all, fetch_value
 
 TZ = ZoneInfo("Europe/Saratov")
 TUESDAY_9 = datetime(2026, 11, 24, 9, 0, tzinfo=TZ)
@@ -342,13 +342,13 @@ async def test_posting_quota_per_page_and_target(hub):
                 (12, "Администрация", "failed", []),
                 (13, "Глава", "published", ["vk:100002"])]:
             at = repo.iso(local(2026, 11, 23, hour, 0))
-            cur = await conn.execute(
-                "INSERT INTO posts(page, text, queued_at, status, published_at)"
-                " VALUES (?, 'пост', ?, ?, ?)", (page, at, status, at))
+            post_id = await fetch_value(
+                conn, "INSERT INTO posts(page, text, queued_at, status, published_at)"
+                " VALUES (?, 'пост', ?, ?, ?) RETURNING id", (page, at, status, at))
             for target in (admin if page == "Администрация" else ["vk:100002"]):
                 await conn.execute(
                     "INSERT INTO post_targets(post_id, target, status) VALUES (?, ?, ?)",
-                    (cur.lastrowid, target, "done" if target in done else
+                    (post_id, target, "done" if target in done else
                      "refused" if status == "published" else "failed"))
     summary = await Reports(hub).summary(digest_period(TUESDAY_9.date(), hub.calendar),
                                          TUESDAY_9)

@@ -81,7 +81,16 @@ class World:
                 if item.purpose == "answer":
                     await self.workflow.published(conn, item, result)
 
-    def dump(self) -> str:
+    async def dump(self) -> str:
+        """Everything the database holds, as text (whichever backend)."""
+        if self.db.dialect == "postgresql":
+            tables = await fetch_all(self.db.reader, "SELECT table_name FROM"
+                                     " information_schema.tables WHERE table_schema = 'public'")
+            found = []
+            for (table,) in tables:
+                found += [row[0] for row in await fetch_all(
+                    self.db.reader, f"SELECT t::text FROM {table} t")]
+            return "\n".join(found)
         db = sqlite3.connect(self.path)
         try:
             return "\n".join(db.iterdump())
@@ -186,7 +195,7 @@ async def test_purges_finished_incidents_after_the_period_and_keeps_the_statisti
         assert incident.text and incident.author_name and incident.purged_at is None
     assert await cursors.get(w.db.reader, f"fwd:{COORDINATOR}:77") is None
 
-    dump = w.dump()
+    dump = await w.dump()
     for n in (1, 2, 5):
         name, text = TEXTS[n]
         assert text not in dump and name not in dump, n
@@ -198,7 +207,7 @@ async def test_purges_finished_incidents_after_the_period_and_keeps_the_statisti
     assert await w.retention.tick() == 0
     w.clock.set(MONDAY + timedelta(days=51))
     assert await w.retention.tick() == 1
-    dump = w.dump()
+    dump = await w.dump()
     assert TEXTS[3][1] not in dump and EDITED not in dump and TEXTS[3][0] not in dump
     assert TEXTS[4][1] in dump  # still open: kept whatever its age
     assert await repo.count(w.db.reader) == 5
@@ -221,7 +230,7 @@ async def test_zero_days_keeps_everything_forever(tmp_path: Path):
         w.clock.set(MONDAY + timedelta(days=3650))
         assert await w.retention.tick() == 0
         assert await w.retention.purge(w.clock.now()) == 0
-        dump = w.dump()
+        dump = await w.dump()
         for _, text in TEXTS.values():
             assert text in dump or text in EDITED
     finally:

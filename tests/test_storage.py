@@ -6,6 +6,8 @@ import asyncio
 import sqlite3
 from datetime import UTC, datetime
 
+import pytest
+
 from storage import cursors, outbox
 from storage import incidents as repo
 from storage.db import Database, fetch_all, migrations
@@ -17,11 +19,19 @@ EXPECTED_TABLES = {"incidents", "incident_events", "staff", "outbox", "posts", "
                    "notices", "cursors", "schema_migrations"}
 
 
-async def test_blank_database_gets_every_migration(tmp_path):
+async def test_blank_database_gets_every_migration(tmp_path, backend):
     db = await Database(str(tmp_path / "db.sqlite3")).open()
     try:
-        rows = await fetch_all(db.reader, "SELECT version, name FROM schema_migrations")
+        rows = await fetch_all(db.reader, "SELECT version, name FROM schema_migrations"
+                                          " ORDER BY version")
         assert [r[0] for r in rows] == [m[0] for m in migrations()]
+        assert [m[0] for m in migrations("postgresql")] == [m[0] for m in migrations()]
+        if backend == "postgresql":
+            tables = {r[0] for r in await fetch_all(
+                db.reader, "SELECT table_name FROM information_schema.tables"
+                           " WHERE table_schema = 'public'")}
+            assert EXPECTED_TABLES <= tables
+            return
         tables = {r[0] for r in await fetch_all(
             db.reader, "SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert EXPECTED_TABLES <= tables
@@ -102,11 +112,16 @@ async def test_outbox_key_once_and_refresh_rearms(tmp_path):
         await db.close()
 
 
-async def test_backup_is_a_consistent_copy(tmp_path):
+async def test_backup_is_a_consistent_copy(tmp_path, backend):
     db = await Database(str(tmp_path / "db.sqlite3")).open()
     try:
         async with db.tx() as conn:
             await repo.insert(conn, new("k3"))
+        if backend == "postgresql":  # pg_dump's job: said plainly, nothing written
+            with pytest.raises(RuntimeError, match="pg_dump"):
+                await db.backup(str(tmp_path / "copy.sqlite3"))
+            assert not (tmp_path / "copy.sqlite3").exists()
+            return
         await db.backup(str(tmp_path / "copy.sqlite3"))
     finally:
         await db.close()

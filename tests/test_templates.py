@@ -127,7 +127,10 @@ SAMPLES: dict[str, Any] = {
 # where a name means something else in one file
 SAMPLES_BY_FILE: dict[str, dict[str, Any]] = {
     "reports.j2": {"hours": 2.5},
+    "region.j2": {"first": AT, "last": AT, "region": "Саратовская область", "value": 0.75},
     "deadlines.j2": {"kind": "working_hours"},
+    "people.j2": {"weekday": 4, "day": "27.11", "time": "17:30", "admins": "Руководитель МЦУ",
+                  "executors": "Исполнитель ЖКХ", "problems": ["сотрудник указан дважды"]},
     "inbox.j2": {
         "icon": "⛔", "age": "2 ч 15 мин", "everything": False, "blocks": "ЖКХ",
         "sections": [{"icon": "⛔", "title": "Просрочены", "count": 7, "overdue": True,
@@ -155,6 +158,8 @@ SAMPLES_BY_MACRO: dict[tuple[str, str], dict[str, Any]] = {
     ("texts.j2", "ev_created"): {"reason": _REASON},
     ("posts.j2", "warn_short"): {"targets": [{"target": "канал в MAX", "have": 4}]},
     ("routing.j2", "route_reason"): {"r": _REASON},
+    ("people.j2", "blocks_without_executors"): {"blocks": ["Образование", "Прочее"]},
+    ("texts.j2", "ev_fast_track"): {"on": True},
 }
 # arguments that are the platform's own words or ids on purpose, kept out of the check
 NOT_OURS = {"error", "chat", "key", "link", "links"}
@@ -340,9 +345,20 @@ async def _status(hub: Hub) -> Renderings:
     return [("/status", (await status_text(hub)).replace(error, " "))]
 
 
+async def _region(hub: Hub) -> Renderings:
+    from bot.services.region import Row
+
+    rows = [Row("volsk", "Вольск", 12, 10, 0.9, 3.5, 1, 2, 4.5, 3, 0.8, 1),
+            Row("hvalynsk", "Хвалынск", place=2)]
+    return [("regional view", hub.render.render(
+        "region_report.j2", region="Саратовская область", kind=kind, first=AT, last=AT,
+        rows=rows)) for kind in ("week", "month")]
+
+
 # every whole template (one without macros of its own but a few helpers) and its renderer
 WHOLE: dict[str, Callable[[Hub], Awaitable[Renderings]]] = {
     "card.html.j2": _cards,
+    "region_report.j2": _region,
     "incident_list.html.j2": _lists,
     "help.html.j2": _help,
     "interim.txt.j2": _citizen,

@@ -8,7 +8,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.cli import config_files, database, demo, route, run, sandbox, status, working_time
+from bot.cli import (
+    config_files,
+    database,
+    demo,
+    region,
+    route,
+    run,
+    sandbox,
+    status,
+    working_time,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     database.add_migrate_parser(sub)
     status.add_parser(sub)
     database.add_backup_parser(sub)
+    database.add_migrate_to_parser(sub)
+    region.add_parser(sub)
     sandbox.add_parser(sub)
     route.add_parser(sub)
     working_time.add_parsers(sub)

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import bot.cli.route_learned as route_learned
 from bot.config import Config, ConfigError, example_config, parse_config
 from bot.domain import places, routing
 from bot.domain.routing import FAST, Message, Route, Router
@@ -72,6 +73,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--worst", type=int, default=WORST, metavar="N",
         help=f"how many misroutes --eval lists, most confident first (default {WORST})",
     )
+    route_learned.add_arguments(parser)
     parser.set_defaults(func=run)
     return parser
 
@@ -247,6 +249,8 @@ def evaluate(router: Router, blocks: Sequence[str],
 
 def run(args: argparse.Namespace) -> int:
     """Route ``args.text`` or evaluate ``args.eval_file``; 2 on bad input or config."""
+    if route_learned.wanted(args):
+        return _learned(args)
     if bool(args.text) == bool(args.eval_file):
         print('route: give either a message text or --eval FILE.jsonl, e.g. '
               'mcu-hub route "нет отопления" or mcu-hub route --eval messages.jsonl',
@@ -261,7 +265,14 @@ def run(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         return 2
     print(used, file=sys.stderr)
-    router = Router(config)
+    document = _read_toml(Path(args.config)) if args.config else {}
+    config = route_learned.with_municipality(config, document)
+    taught = route_learned.learned_keywords(
+        config, route_learned.database_path(document, args.config))
+    if taught:
+        print(f"with {sum(map(len, taught.values()))} learned word(s) from the corrections "
+              "in its database", file=sys.stderr)
+    router = Router(config, taught)
     if args.eval_file:
         names = [b.name for b in config.blocks]
         for name in sorted({b for _, b in examples} - set(names)):
@@ -281,6 +292,20 @@ def run(args: argparse.Namespace) -> int:
     if args.explain:
         sys.stdout.write(format_evidence(route))
     return 0
+
+
+def _learned(args: argparse.Namespace) -> int:
+    """--learned, --unlearn, --relearn, --eval-history (``route_learned``)."""
+    try:
+        config, used = routing_config(args.config)
+        document = _read_toml(Path(args.config)) if args.config else {}
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    print(used, file=sys.stderr)
+    config = route_learned.with_municipality(config, document)
+    return route_learned.run(args, config, route_learned.database_path(document, args.config))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,7 +17,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for community in config.vk.communities:
         secrets += [community.token.get_secret_value(), community.user_token.get_secret_value()]
     logs.setup(args.log_level, secrets, args.log_format)
-    return asyncio.run(run(config))
+    return asyncio.run(run(config, args.config))
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

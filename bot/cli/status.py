@@ -16,13 +16,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     from storage.db import Database
 
     config = load_or_exit(args.config)
-    if config.storage.path != ":memory:" and not Path(config.storage.path).exists():
+    if (not config.storage.postgres and config.storage.path != ":memory:"
+            and not Path(config.storage.path).exists()):
         print(f"no database at {config.storage.path}: mcu-hub has not run with this config",
               file=sys.stderr)
         return 1
 
     async def read() -> health.Report:
-        db = Database(config.storage.path)
+        db = Database(config.storage.target, config.municipality.id)
         await db.open()
         try:
             return await health.read(config, db)
@@ -30,7 +31,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             await db.close()
 
     report = asyncio.run(read())
-    print(f"mcu-hub status: {config.municipality.name} ({config.storage.path})")
+    print(f"mcu-hub status: {config.municipality.name} ({config.storage.shown})")
     print(health.plain(report))
     return 1 if report.stale else 0
 

@@ -51,6 +51,13 @@ def _staff(config: Config, problems: list[str]) -> None:
             if name not in block_names:
                 problems.append(f"{_entry('staff', i, member.name)}.blocks: unknown block "
                                 f"{name!r} (known: {known_blocks})")
+        if member.deputy is not None:
+            where = f"{_entry('staff', i, member.name)}.deputy"
+            if member.deputy == member.telegram_id:
+                problems.append(f"{where}: a person cannot be their own deputy (name a "
+                                "colleague's telegram_id, or remove it)")
+            elif config.staff_by_id(member.deputy) is None:
+                problems.append(_not_staff(where, member.deputy))
 
 
 def _blocks(config: Config, problems: list[str]) -> None:
@@ -150,6 +157,13 @@ def _tokens(config: Config, problems: list[str]) -> None:
         problems.append("telegram.token: empty (set it here or in MCU_TELEGRAM_TOKEN)")
 
 
+def _storage(config: Config, problems: list[str]) -> None:
+    if config.storage.postgres and config.municipality.id == "main":
+        problems.append(
+            "municipality.id: not set, but storage.url is a PostgreSQL database that many "
+            "municipalities may share — give each its own key, as id = \"pskov\"")
+
+
 def _max_and_ok(config: Config, problems: list[str]) -> None:
     """The MAX token wherever MAX is used; OK's application keys and each group's token."""
     if config.max.city_chats and not config.max.token.get_secret_value():
@@ -183,6 +197,6 @@ def _max_and_ok(config: Config, problems: list[str]) -> None:
 def cross_check(config: Config) -> list[str]:
     """Every reference between sections, in the order of the file's sections."""
     problems: list[str] = []
-    for check in (_staff, _blocks, _topics, _routing, _pages, _digest, _tokens):
+    for check in (_staff, _blocks, _topics, _routing, _pages, _digest, _tokens, _storage):
         check(config, problems)
     return problems

@@ -191,6 +191,11 @@ def _apply_env(raw: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
     telegram = raw.get("telegram")
     if isinstance(telegram, dict) and environ.get("MCU_TELEGRAM_TOKEN"):
         telegram["token"] = environ["MCU_TELEGRAM_TOKEN"]
+    storage = raw.get("storage")
+    if environ.get("MCU_STORAGE_URL"):  # a PostgreSQL URL may hold a password
+        if not isinstance(storage, dict):
+            storage = raw["storage"] = {}
+        storage["url"] = environ["MCU_STORAGE_URL"]
     vk = raw.get("vk")
     if isinstance(vk, dict):
         if environ.get("MCU_VK_SERVICE_TOKEN"):
@@ -242,6 +247,10 @@ def load_config(path: str | Path, environ: dict[str, str] | None = None) -> Conf
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: not valid TOML ({exc})"]) from None
     config = parse_config(raw, environ)
+    if config.storage.url.startswith("sqlite:"):  # the same as storage.path
+        sqlite = config.storage.url.removeprefix("sqlite://").removeprefix("sqlite:")
+        config = config.model_copy(update={"storage": config.storage.model_copy(
+            update={"path": sqlite or config.storage.path, "url": ""})})
     storage_path = Path(config.storage.path)
     if not storage_path.is_absolute():
         # a relative database path is relative to the config file, not to the cwd

@@ -16,6 +16,7 @@ from pydantic import Field, field_validator, model_validator
 
 from bot.config.base import Model, check_hhmm
 from bot.config.messengers import Max, Ok, OkGroup, Telegram, Vk, VkCommunity
+from bot.config.urls import POSTGRES, check_storage_url, masked
 
 ROLES = (
     "head",
@@ -31,9 +32,23 @@ ROLES = (
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
+
+_MUNICIPALITY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
 class Municipality(Model):
     name: str = Field(min_length=1)
     timezone: str = "Europe/Moscow"
+    # the key that keeps this municipality's rows apart in a shared PostgreSQL database
+    id: str = "main"
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not _MUNICIPALITY_ID.match(value):
+            raise ValueError(f"expected a short key of a-z, 0-9, '-' or '_' (as 'pskov'), "
+                             f"got {value!r}")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -57,6 +72,8 @@ class StaffMember(Model):
     roles: list[str] = Field(min_length=1)
     blocks: list[str] = Field(default_factory=list)
     vk_id: int | None = None
+    # who acts for this person when they go /away without naming anyone (decree 004 §3.3)
+    deputy: int | None = None
 
     @field_validator("roles")
     @classmethod
@@ -94,6 +111,9 @@ class Routing(Model):
         default_factory=lambda: ["авария", "прорыв", "без света", "пожар", "затопило"]
     )
     rules: list[RoutingRule] = Field(default_factory=list)
+    # learn from «Сменить блок»: a noun moved into a block this many times (and mostly
+    # there) becomes evidence for it (bot.domain.learning); 0 learns nothing
+    learn_min_corrections: int = Field(default=3, ge=0)
 
 
 class SlaPolicy(Model):
@@ -171,6 +191,10 @@ class Sla(Model):
     first_reply_policy: str = "first_reply"
     # reminder points: fractions of the time gone ("0.5") or time left ("1h", "0h")
     reminders: list[str] = Field(default_factory=lambda: ["50%", "1h", "0h"])
+    # a deadline chosen for one message («Срок»): at least this many working hours away,
+    # at most this many calendar days
+    custom_min_hours: float = Field(default=1, gt=0)
+    custom_max_days: int = Field(default=30, gt=0)
 
     @field_validator("reminders")
     @classmethod
@@ -264,7 +288,29 @@ class Digest(Model):
 
 class Storage(Model):
     path: str = "mcu-hub.sqlite3"
+    # "postgresql://USER@HOST:PORT/DATABASE" selects PostgreSQL; empty or "sqlite:PATH"
+    # keeps SQLite (at ``path``)
+    url: str = ""
     retention_days: int = Field(default=0, ge=0, description="0 keeps citizens' data forever")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return check_storage_url(value)
+
+    @property
+    def postgres(self) -> bool:
+        return self.url.startswith(POSTGRES)
+
+    @property
+    def target(self) -> str:
+        """What ``storage.Database`` opens: the PostgreSQL URL, or the SQLite path."""
+        return self.url if self.postgres else self.path
+
+    @property
+    def shown(self) -> str:
+        """The database as printed: a URL's password masked."""
+        return masked(self.url) if self.postgres else self.path
 
 
 class Ingest(Model):

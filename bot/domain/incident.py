@@ -38,6 +38,12 @@ class Action(StrEnum):
     VIEW = "view"  # look at what the citizen sent (their photos): no state changes
     MERGE = "merge"  # this card joins another: its messages become that group's
     SPLIT = "split"  # a message of a group taken out into a card of its own
+    # corrections that keep the state: the block, the fast track, the deadline
+    CHANGE_BLOCK = "change_block"
+    FAST_TRACK = "fast_track"
+    SET_DEADLINE = "set_deadline"
+    # the result for the regional report («решено» / «разъяснено»), once answered
+    RESULT = "result"
     # done by the process itself, never by a button
     PUBLISHED = "published"
     PUBLISH_FAILED = "publish_failed"
@@ -111,6 +117,13 @@ TRANSITIONS: dict[tuple[State, Action], State] = {
 
 SUPERVISORS = frozenset({"coordinator", "manager", "curator"})
 APPROVERS = frozenset({"coordinator", "manager", "curator"})
+# who may put a message on the fast track (decree 004 §4: the curator's request, the
+# manager's or the coordinator's word), and take it off again
+FAST_TRACKERS = frozenset({"coordinator", "manager", "curator"})
+# corrections keep the state; they apply while the work is open and before approval
+ADJUSTMENTS = frozenset({Action.CHANGE_BLOCK, Action.FAST_TRACK, Action.SET_DEADLINE})
+ADJUSTABLE_STATES = frozenset({State.NEW, State.ASSIGNED, State.IN_PROGRESS, State.RETURNED,
+                               State.REOPENED, State.ANSWER_READY})
 
 
 @dataclass(frozen=True)
@@ -121,6 +134,9 @@ class Actor:
     roles: frozenset[str] = field(default_factory=frozenset)
     blocks: frozenset[str] = field(default_factory=frozenset)
     system: bool = False
+    # the absent colleagues this person stands in for (decree 004 §3.3): their
+    # incidents are this person's to answer while they are away
+    acting_for: frozenset[int] = field(default_factory=frozenset)
 
     @classmethod
     def process(cls) -> Actor:
@@ -166,8 +182,14 @@ def may(actor: Actor, action: Action, block: str, assignee: int | None) -> Refus
     if action in (Action.TAKE, Action.ASSIGN, Action.REASSIGN, Action.REJECT, Action.REOPEN,
                   Action.MERGE, Action.SPLIT):
         return None if _supervises(actor, block) else Refusal.NOT_SUPERVISOR
+    if action == Action.FAST_TRACK:
+        return None if actor.roles & FAST_TRACKERS else Refusal.NOT_SUPERVISOR
+    if action in (Action.CHANGE_BLOCK, Action.SET_DEADLINE, Action.RESULT):
+        return None if _supervises(actor, block) else Refusal.NOT_SUPERVISOR
     if action in (Action.INTERIM, Action.SUBMIT):
         if actor.user_id is not None and actor.user_id == assignee:
+            return None
+        if assignee is not None and assignee in actor.acting_for:
             return None
         return None if _supervises(actor, block) else Refusal.NOT_ASSIGNEE
     return Refusal.NOT_STAFF
@@ -188,6 +210,29 @@ def decide(
     if target is None:
         raise Refused(Refusal.STALE)
     return target
+
+
+def adjust(state: State, action: Action, actor: Actor, block: str,
+           assignee: int | None) -> State:
+    """A correction (block, fast track, deadline): the state stays; ``Refused`` when the
+    actor may not, or when the message is past approval (its answer has gone)."""
+    assert action in ADJUSTMENTS
+    refusal = may(actor, action, block, assignee)
+    if refusal is not None:
+        raise Refused(refusal)
+    if State(state) not in ADJUSTABLE_STATES:
+        raise Refused(Refusal.STALE)
+    return State(state)
+
+
+def record_result(state: State, actor: Actor, block: str, assignee: int | None) -> State:
+    """The result may be recorded once the answer is published (or the message closed)."""
+    refusal = may(actor, Action.RESULT, block, assignee)
+    if refusal is not None:
+        raise Refused(refusal)
+    if State(state) not in (State.PUBLISHED, State.CLOSED):
+        raise Refused(Refusal.STALE)
+    return State(state)
 
 
 def can_work_on(roles: frozenset[str], blocks: frozenset[str], block: str) -> bool:

@@ -203,7 +203,10 @@ def _by_weight(evidence: Evidence) -> float:
 class Router:
     """Routes messages for one config; build once (keyword lemmas are computed here)."""
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, learned: dict[str, list[str]] | None = None):
+        """``learned``: words the corrections taught, by block (``bot.domain.learning``);
+        each weighs as a keyword and is noted «learned» in the explanation."""
+        learned = learned or {}
         self._blocks = [block.name for block in config.blocks]
         self._default = config.default_block.name
         self._default_number = self._blocks.index(self._default)
@@ -213,16 +216,18 @@ class Router:
         self._descriptions = [describe_rule(i, rule) for i, rule in self._rules]
         entries: list[tuple[str, Tag]] = []
         weak: set[int] = set()  # entry numbers of weak keywords
+        taught: set[int] = set()  # entry numbers of learned words
         for number, block in enumerate(config.blocks):
             listed: set[tuple[frozenset[str], ...]] = set()  # a word listed twice counts once
-            for keywords, is_weak in ((block.keywords, False), (block.weak_keywords, True)):
+            for keywords, kind in ((block.keywords, ""), (block.weak_keywords, "weak"),
+                                   (learned.get(block.name, []), "learned")):
                 for keyword in keywords:
                     phrase = compile_keyword(keyword)
                     if phrase in listed:
                         continue
                     listed.add(phrase)
-                    if is_weak:
-                        weak.add(len(entries))
+                    if kind:
+                        (weak if kind == "weak" else taught).add(len(entries))
                     entries.append((keyword, ("block", number)))
         entries.extend((keyword, _FAST_TAG) for keyword in config.routing.fast_track_keywords)
         for number, rule in self._rules:
@@ -242,6 +247,8 @@ class Router:
             if self._index.given[number] in weak:
                 base *= WEAK
                 notes += ("weak",)
+            if self._index.given[number] in taught:
+                notes += ("learned",)
             if tag[0] == "block" and len(owners[phrase]) > 1:
                 base /= len(owners[phrase])
                 notes += (f"in {len(owners[phrase])} blocks",)

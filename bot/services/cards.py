@@ -11,10 +11,13 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.config import Config
+from bot.domain.absence import Absence
+from bot.domain.external import RESULTS
 from bot.domain.incident import OPEN_STATES, State
 from bot.domain.routing import Reason
 from bot.ports import CardAction, CardButton, Keyboard
 from bot.render import Renderer
+from storage.external import External
 from storage.incidents import Event, Incident
 from storage.members import Member
 
@@ -32,17 +35,18 @@ _INTERIM, _SUBMIT = (_A.SEND_INTERIM, "btn_interim"), (_A.ASK_FOR_ANSWER, "btn_s
 _TEMPLATES, _REASSIGN = (_A.OFFER_TEMPLATES, "btn_templates"), (_A.REASSIGN, "btn_reassign")
 _REJECT, _REOPEN = (_A.REJECT, "btn_reject"), (_A.REOPEN, "btn_reopen")
 _APPROVE, _RETURN = (_A.APPROVE, "btn_approve"), (_A.RETURN_FOR_REVISION, "btn_return")
+_MORE = (_A.MORE, "btn_more")  # the corrections: block, fast track, deadline, executor
 # while an interim reply's draft waits: send it, change its text, or drop it
 _DRAFT = [[(_A.INTERIM_SEND, "btn_interim_send"), (_A.INTERIM_EDIT, "btn_interim_edit")],
           [(_A.INTERIM_DROP, "btn_interim_drop")]]
 
 # the card's buttons in each state: rows of (action, label phrase in texts.j2)
 _BUTTONS: dict[str, list[list[tuple[CardAction, str]]]] = {
-    State.NEW: [[_TAKE, _ASSIGN], [_INTERIM, _REJECT]],
-    State.ASSIGNED: [[_INTERIM, _SUBMIT], [_TEMPLATES, _REASSIGN], [_REJECT]],
-    State.IN_PROGRESS: [[_INTERIM, _SUBMIT], [_TEMPLATES, _REASSIGN], [_REJECT]],
-    State.RETURNED: [[_SUBMIT, _TEMPLATES], [_REASSIGN]],
-    State.REOPENED: [[_TAKE, _ASSIGN], [_INTERIM, _SUBMIT], [_REJECT]],
+    State.NEW: [[_TAKE, _ASSIGN], [_INTERIM, _REJECT], [_MORE]],
+    State.ASSIGNED: [[_INTERIM, _SUBMIT], [_TEMPLATES, _REASSIGN], [_REJECT, _MORE]],
+    State.IN_PROGRESS: [[_INTERIM, _SUBMIT], [_TEMPLATES, _REASSIGN], [_REJECT, _MORE]],
+    State.RETURNED: [[_SUBMIT, _TEMPLATES], [_REASSIGN, _MORE]],
+    State.REOPENED: [[_TAKE, _ASSIGN], [_INTERIM, _SUBMIT], [_REJECT, _MORE]],
     State.ANSWER_READY: [[_APPROVE, _RETURN]],
     State.APPROVED: [],
     State.PUBLISHED: [[_REOPEN]],
@@ -118,6 +122,9 @@ def buttons(render: Renderer, incident: Incident, config: Config | None = None) 
     if incident.state == State.APPROVED and incident.reply_target.get("platform") == "manual":
         rows.append([CardButton(render.text("btn_publish_manual"),
                                 CardAction.PUBLISHED_MANUALLY)])
+    if incident.state in (State.PUBLISHED, State.CLOSED):  # the regional report's result
+        rows.append([CardButton(render.text(f"people.j2:btn_result_{key}"), CardAction.RESULT,
+                                number) for number, key in enumerate(RESULTS)])
     return rows
 
 
@@ -184,6 +191,10 @@ def history_lines(render: Renderer, events: list[Event]) -> list[dict[str, Any]]
             kwargs["reason"] = event.detail
         elif event.action in _NUMBERED:
             kwargs[_NUMBERED[event.action]] = event.detail
+        elif event.action in ("change_block", "set_deadline", "result"):
+            kwargs["detail"] = event.detail
+        elif event.action == "fast_track":
+            kwargs["on"] = event.detail.startswith("on")
         who = event.actor_name or render.text("system")
         lines.append({"at": event.at, "who": who, "what": render.text(name, **kwargs)})
     if len(lines) > HISTORY_LINES:
@@ -211,7 +222,11 @@ def group_view(config: Config, incident: Incident,
 
 
 def card_text(config: Config, render: Renderer, incident: Incident, events: list[Event],
-              now: datetime, group: list[Member] | None = None) -> str:
+              now: datetime, away: Absence | None = None,
+              external: External | None = None, group: list[Member] | None = None) -> str:
+    """The card; ``away``: the assignee's absence in force, to name the deputy too;
+    ``external``: its number and category elsewhere, and its result; ``group``: the other
+    citizens' messages of a storm joined to it."""
     text, truncated = _clip(incident.text, TEXT_BUDGET)
     answer, _ = _clip(incident.answer_text or "", ANSWER_BUDGET)
     assignee = None
@@ -244,9 +259,19 @@ def card_text(config: Config, render: Renderer, incident: Incident, events: list
         thanked=any(e.action == "thanks" for e in events),
         notice_failed=next((e.detail for e in reversed(events)
                             if e.action == "notice_failed"), None),
+        deputy=render_deputy(config, away),
+        away_until=away.until.strftime("%d.%m") if away else "",
+        external=external,
         promised=_promised(incident),
         promise_missed=_promise_missed(incident, now, render),
     )
+
+
+def render_deputy(config: Config, away: Absence | None) -> str:
+    if away is None:
+        return ""
+    member = config.staff_by_id(away.deputy_id)
+    return member.name if member else str(away.deputy_id)
 
 
 def _promised(incident: Incident) -> date | None:

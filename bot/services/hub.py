@@ -15,6 +15,7 @@ from typing import Any
 from bot.clock import Clock
 from bot.config import Config
 from bot.domain import sla
+from bot.domain.absence import Absence
 from bot.domain.calendar import WorkCalendar
 from bot.domain.routing import Router
 from bot.ports import Page, StaffWorkspace
@@ -37,6 +38,8 @@ class Hub:
     wake: Callable[[], None] = field(default=lambda: None)
     # what the sources saw (heartbeats), written to storage by the health job
     health: Health = field(default_factory=Health)
+    # the open absences (bot.services.people): who acts for whom is decided by the date
+    absences: list[Absence] = field(default_factory=list)
 
     def wake_outbox(self) -> None:
         self.wake()

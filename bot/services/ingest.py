@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.domain import feedback
+from bot.domain import external, feedback
 from bot.domain.incident import OPEN_STATES, Action, Actor, Refused, State, decide
 from bot.domain.routing import Message
 from bot.domain.text import is_noise
@@ -21,6 +21,7 @@ from bot.services import notices
 from bot.services.hub import Hub
 from bot.services.storms import Storms
 from storage import cursors
+from storage import external as external_store
 from storage import incidents as repo
 from storage.db import Conn
 from storage.incidents import NewIncident
@@ -58,11 +59,17 @@ class Outcome:
 
 
 class Ingest:
+    def staff_changed(self) -> None:
+        """Staff write in the city chats as themselves, not as citizens (and may change
+        on a reload)."""
+        config = self.hub.config
+        self._staff_tg = {f"tg:{m.telegram_id}" for m in config.staff}
+        self._staff_vk = {f"vk:{m.vk_id}" for m in config.staff if m.vk_id}
+
     def __init__(self, hub: Hub):
         self.hub = hub
         config = hub.config
-        self._staff_tg = {f"tg:{m.telegram_id}" for m in config.staff}
-        self._staff_vk = {f"vk:{m.vk_id}" for m in config.staff if m.vk_id}
+        self.staff_changed()
         self._own_vk = {f"vk:-{c.id}" for c in config.vk.communities}
         # the official channel and its discussion group speaking as themselves (their
         # admins, anonymously) are the administration, not a citizen
@@ -377,6 +384,17 @@ class Ingest:
 
     # -- a message staff forwarded to the bot (from ПОС, a portal, elsewhere) ------------
 
+    async def _external(self, incident_id: int | None, source: str, text: str) -> None:
+        """Its number and category in the system it came from, when it names them."""
+        if incident_id is None or source not in external.SYSTEMS:
+            return
+        number, category = external.parse(text)
+        async with self.hub.db.tx() as conn:
+            await external_store.put(conn, incident_id, system=source, number=number,
+                                     category=category)
+            await self.hub.workspace.show_card(conn, incident_id, self.hub.clock.now())
+        self.hub.wake_outbox()
+
     async def hold_forward(self, staff_id: int, message_id: int,
                            payload: dict[str, Any]) -> None:
         """Keep what was forwarded until they say where it came from."""
@@ -400,6 +418,7 @@ class Ingest:
             attachments=payload["attachments"], reply_target={"platform": "manual"},
         ))
         if outcome.result == "created":
+            await self._external(outcome.incident_id, source, payload["text"])
             return outcome
         existing = await repo.by_source_key(self.hub.db.reader, key)
         return Outcome(outcome.result, existing.id if existing else None, outcome.reason)

@@ -23,4 +23,4 @@ async def card(hub: Hub, incident_id: int) -> tuple[Incident, str] | None:
     events = await repo.events(hub.db.reader, incident.id)
     group = await members.of(hub.db.reader, incident.id)
     return incident, cards.card_text(hub.config, hub.render, incident, events, hub.clock.now(),
-                                     group)
+                                     group=group)

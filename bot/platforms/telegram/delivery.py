@@ -147,3 +147,4 @@ class TelegramDelivery:
         message = result.get("result") or {}
         await repo.set_card(conn, item.ref_id or 0, message["chat"]["id"],
                             message["message_id"], message.get("message_thread_id"))
+        await self.workspace.choices_waiting(conn, item.ref_id or 0)

@@ -37,8 +37,8 @@ async def _paced(call: Any, attempts: int = 3) -> Any:
             await asyncio.sleep(exc.retry_after)
 
 # the bot's menu; each description is startup.j2's ``command_<name>``
-COMMANDS = ["help", "inbox", "my", "find", "incident", "deadline", "post", "queue", "plan",
-            "report", "rating", "export", "status"]
+COMMANDS = ["help", "inbox", "my", "find", "incident", "deadline", "away", "post", "queue",
+            "plan", "report", "rating", "export", "status"]
 
 
 

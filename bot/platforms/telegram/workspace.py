@@ -9,19 +9,20 @@ Every method queues Bot API calls as outbox rows (the lane of a chat is ``tg:<ch
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock
 from bot.config import Config
-from bot.domain import limits
+from bot.domain import absence, limits
 from bot.platforms.telegram import buttons
 from bot.platforms.telegram.bot_api import upload
 from bot.ports import CardAction, Keyboard
 from bot.render import Renderer
 from bot.services import cards
-from storage import cursors, members, outbox
+from storage import cursors, external, members, outbox, people
 from storage import incidents as repo
 from storage.db import Conn
 from storage.inbox import BOARD_AT, BOARD_MESSAGE
@@ -31,6 +32,9 @@ from storage.outbox import Item
 # A forum's General topic: Telegram refuses it as message_thread_id ("message thread not
 # found", telegram-bot-api Client.cpp); a message goes there without a thread id.
 GENERAL_TOPIC = 1
+# a bot deletes its own group message only within 48 hours (Bot API, deleteMessage);
+# an hour's margin for a card posted a little after its message came
+DELETABLE_FOR = timedelta(hours=47)
 PROMPT = "prompt"  # outbox purpose: a reply to this message answers for an incident
 BOARD = "board"  # outbox purpose: the status message in the General topic
 
@@ -48,8 +52,15 @@ async def card_call(conn: Conn, config: Config, render: Renderer, incident_id: i
     if incident is None:
         return None
     events = await repo.events(conn, incident_id)
-    text = cards.card_text(config, render, incident, events, now,
-                           await members.of(conn, incident_id))
+    away = None
+    if incident.assignee_id is not None:
+        today = now.astimezone(config.municipality.tz).date()
+        rows = await people.open_absences(conn, today)
+        away = absence.active([absence.Absence(r.user_id, r.deputy_id, r.until)
+                               for r in rows], today).get(incident.assignee_id)
+    text = cards.card_text(config, render, incident, events, now, away,
+                           await external.get(conn, incident_id),
+                           group=await members.of(conn, incident_id))
     markup = buttons.card_keyboard(render, incident, config)
     if incident.card_message_id is None:
         chat, topic = config.telegram.staff_group, topics.get(incident.block)
@@ -116,6 +127,26 @@ class TelegramWorkspace:
             conn, [(f"card:{i}", "card", lane, "sync", {}, "card", i) for i in incident_ids],
             now)
 
+    async def move_card(self, conn: Conn, incident: Incident, now: datetime,
+                        note: str) -> None:
+        """A card cannot change topic in Telegram: the old message is deleted and the
+        next sync posts the card anew in the block's topic. Telegram deletes a message
+        only within 48 hours of sending it (deleteMessage, Bot API): an older card
+        becomes a line saying where the message went, without buttons."""
+        if incident.card_message_id is not None and incident.card_chat_id is not None:
+            old = {"chat_id": incident.card_chat_id, "message_id": incident.card_message_id}
+            if now - incident.received_at < DELETABLE_FOR:
+                method, params = "deleteMessage", old
+            else:
+                method = "editMessageText"
+                params = {**old, "reply_markup": {"inline_keyboard": []},
+                          "text": note}
+            await outbox.enqueue(
+                conn, key=f"movecard:{incident.id}:{incident.version}", platform="tg",
+                lane=f"tg:{incident.card_chat_id}", method=method, params=params, now=now)
+            await repo.forget_card(conn, incident.id)
+        await self.show_card(conn, incident.id, now)
+
     def card_link(self, card_chat_id: int | None, card_message_id: int | None) -> str:
         """A t.me link to the card, for staff (members of the supergroup) to open it."""
         if card_chat_id is None or card_message_id is None:
@@ -128,6 +159,11 @@ class TelegramWorkspace:
     async def offer_choices(self, conn: Conn, incident: Incident, action: CardAction,
                             choices: Keyboard) -> None:
         if incident.card_message_id is None:
+            # the card is being posted anew (moved to another block's topic): the choice
+            # waits for it (``choices_waiting``)
+            await cursors.put(conn, f"choices:{incident.id}", json.dumps(
+                {"v": incident.version, "markup": buttons.markup(incident, choices)},
+                ensure_ascii=False))
             return
         await outbox.enqueue(
             conn, key=f"picker:{incident.id}:{incident.version}:{action}",
@@ -137,6 +173,23 @@ class TelegramWorkspace:
                     "reply_markup": buttons.markup(incident, choices)},
             now=self.clock.now(), refresh=True,
         )
+
+    async def choices_waiting(self, conn: Conn, incident_id: int) -> None:
+        """The card was posted: a choice offered meanwhile goes under it, unless the
+        incident has moved on since (its buttons would be stale)."""
+        waiting = await cursors.get(conn, f"choices:{incident_id}")
+        if waiting is None:
+            return
+        await cursors.drop(conn, f"choices:{incident_id}")
+        offer = json.loads(waiting)
+        incident = await repo.get(conn, incident_id)
+        if incident is None or incident.version != offer["v"] or incident.card_message_id is None:
+            return
+        await outbox.enqueue(
+            conn, key=f"picker:{incident.id}:{incident.version}:waiting", platform="tg",
+            lane=f"tg:{incident.card_chat_id}", method="editMessageReplyMarkup",
+            params={"chat_id": incident.card_chat_id, "message_id": incident.card_message_id,
+                    "reply_markup": offer["markup"]}, now=self.clock.now(), refresh=True)
 
     async def ask(self, conn: Conn, incident: Incident, action: CardAction,
                   user_id: int | None, text: str) -> None:

@@ -24,7 +24,7 @@ from bot.services.reports.drawing import workbook
 from bot.services.reports.figures import Rating, Summary
 from bot.services.reports.periods import Period, digest_period, report_period
 from bot.services.reports.summaries import Summaries
-from storage import cursors, reports
+from storage import cursors, external, reports
 from storage.db import Conn
 from storage.incidents import iso
 from storage.reports import ExportRow
@@ -146,10 +146,14 @@ class Reports(Summaries):
         async with self._lock:
             period = report_period(kind, now, self.tz)
             rows = await reports.exported(self.hub.db.reader, period.start, period.end)
+            extras = await external.export_extras(self.hub.db.reader, [r.id for r in rows])
             blocks, executors = await self.ratings(period)
+            columns = self.phrase("xlsx_incident_columns").split("|") + self.hub.render.text(
+                "people.j2:xlsx_extra_columns").split("|")
             sheets = [
-                (self.phrase("xlsx_incidents"), self.phrase("xlsx_incident_columns").split("|"),
-                 [self._incident_cells(row) for row in rows]),
+                (self.phrase("xlsx_incidents"), columns,
+                 [self._incident_cells(row) + self._extra_cells(extras.get(row.id))
+                  for row in rows]),
                 (self.phrase("xlsx_blocks"),
                  self.phrase("xlsx_rating_columns", what=self.phrase("xlsx_block")).split("|"),
                  [self._rating_cells(r) for r in blocks]),
@@ -183,6 +187,21 @@ class Reports(Summaries):
             self._local(row.due_at), self._local(row.first_reply_at),
             self._local(row.published_at), on_time, row.returns, row.reopens,
             row.rating, row.text, row.link or "",
+        ]
+
+    def _extra_cells(self, extra: external.ExportExtras | None) -> list[Any]:
+        """The answer, the external system's number and category, the result, and when
+        each step was taken (ИМ/ПОС reporting)."""
+        if extra is None:
+            return [""] * 9
+        render = self.hub.render
+        return [
+            extra.answer_text,
+            render.text(f"source_forward_{extra.system}") if extra.system else "",
+            extra.number, extra.category,
+            render.text(f"people.j2:result_{extra.result}") if extra.result else "",
+            self._local(extra.assigned_at), self._local(extra.answered_at),
+            self._local(extra.approved_at), self._local(extra.closed_at),
         ]
 
     @staticmethod

@@ -18,6 +18,7 @@ from bot.domain.wording import greeting_name, greets
 from bot.ports import CardAction
 from bot.services import cards, notices
 from bot.services.hub import Hub
+from bot.services.workflow.corrections import CORRECTION_ACTIONS, Corrections
 from bot.services.workflow.groups import Groups
 from bot.services.workflow.interim import Interim
 from bot.services.workflow.steps import Reply, check, storable
@@ -50,6 +51,7 @@ ACTION_OF: dict[CardAction, Action] = {
     CardAction.MERGE: Action.MERGE,
     CardAction.SPLIT: Action.SPLIT,
     CardAction.SPLIT_ONE: Action.SPLIT,
+    **CORRECTION_ACTIONS,
 }
 
 
@@ -65,10 +67,11 @@ class CardPress(Protocol):
 OnPress = Callable[[Conn, Actor, Incident, int], Awaitable[Reply]]
 
 
-class Workflow(Interim, Groups):
-    """The staff's work on an incident: the card's buttons (here), the interim reply with
-    its date (``interim``), answers written as replies (``replies``), publication to the
-    citizen (``publication``), group incidents — comment storms (``groups``)."""
+class Workflow(Corrections, Interim, Groups):
+    """The staff's work on an incident: the card's buttons (here), the corrections under
+    «Ещё» (``corrections``), the interim reply with its date (``interim``), answers written
+    as replies (``replies``), publication to the citizen (``publication``), group
+    incidents — comment storms (``groups``)."""
 
     def __init__(self, hub: Hub):
         super().__init__(hub)
@@ -96,6 +99,7 @@ class Workflow(Interim, Groups):
             CardAction.MERGE: self.merge,
             CardAction.SPLIT: self.split,
             CardAction.SPLIT_ONE: self.split_one,
+            **self.correction_presses(),
         }
 
     async def press(self, user_id: int, data: CardPress) -> Reply:

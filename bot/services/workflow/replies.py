@@ -18,6 +18,7 @@ from typing import Any
 
 from bot.domain import limits
 from bot.domain.incident import Action, Actor, Refusal, Refused, State
+from bot.services import people
 from bot.services.workflow.publication import Publication
 from storage import cursors
 from storage import incidents as repo
@@ -29,7 +30,11 @@ NOTE = "note"  # the audit event of a note
 
 class Replies(Publication):
     def is_answer(self, incident: Incident, user_id: int, asked: int | None) -> bool:
-        """Whether a reply is the answer: the assignee's, or of the person asked."""
+        """Whether a reply is the answer: the assignee's (or their deputy's while they are
+        away), or of the person asked."""
+        if incident.assignee_id is not None and incident.assignee_id in people.acting_for(
+                self.hub, user_id):
+            return True
         return user_id == incident.assignee_id or (asked is not None and user_id == asked)
 
     async def album_incident(self, album: str) -> int | None:

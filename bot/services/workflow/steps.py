@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.domain.incident import Action, Actor, Refusal, State, decide
 from bot.ports import CardAction
-from bot.services import cards
+from bot.services import cards, people
 from bot.services.answer_templates import for_block
 from bot.services.hub import Hub
 from storage import incidents as repo
@@ -51,7 +51,8 @@ class Steps:
         if member is None:
             return Actor(user_id=user_id)
         return Actor(user_id=user_id, roles=frozenset(member.roles),
-                     blocks=frozenset(member.blocks))
+                     blocks=frozenset(member.blocks),
+                     acting_for=people.acting_for(self.hub, user_id))
 
     def candidates(self, block: str) -> list[tuple[int, str]]:
         """Who may be picked as the executor: the block's executors and its lead."""
