@@ -15,7 +15,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ORDER = ["ingest", "delivery", "edits", "latency", "scale", "deadline_scan", "digest",
-         "vk_publics", "routing", "max_ok", "region"]
+         "vk_publics", "routing", "max_ok", "storms", "region"]
 
 
 def run(name: str) -> dict[str, object]:

@@ -67,6 +67,7 @@ from bot.services.retention import Retention
 from bot.services.search import TICK_SECONDS as SEARCH_TICK
 from bot.services.search import Search
 from bot.services.startup import StartupReport
+from bot.services.workflow.groups import MEMBER_ANSWER
 from bot.services.workflow.presses import Workflow
 from bot.sources.max import MaxLongPoll
 from bot.sources.vk import CommunityLongPoll, PublicWatcher
@@ -187,9 +188,11 @@ class App:
             classify=self._classify,
             limits=Limits(scale=rate_scale),
             on_done={"card": self.telegram.card_sent, "answer": self.workflow.published,
+                     MEMBER_ANSWER: self.workflow.member_published,
                      "prompt": self.workspace.prompt_sent,
                      PUBLISHING: self.publishing.on_done, BOARD: self.workspace.board_sent},
             on_failed={"answer": self.workflow.publish_failed,
+                       MEMBER_ANSWER: self.workflow.member_failed,
                        PUBLISHING: self.publishing.on_failed,
                        BOARD: self.workspace.board_failed},
             on_failed_default=self._undelivered,

@@ -52,6 +52,9 @@ class CardAction(StrEnum):
     PUBLISHED_MANUALLY = "pm"
     BACK = "bk"  # the card's own buttons again
     SHOW_PHOTOS = "ph"  # the citizen's photos, under the card
+    MERGE = "mg"  # «Объединить с №…»: asks the number, answered by replying
+    SPLIT = "sp"  # offers the group's messages
+    SPLIT_ONE = "so"  # a message chosen (arg: its member id)
     # corrections (issue 18): under «Ещё», for those who coordinate
     MORE = "mo"  # offers the corrections below
     CHANGE_BLOCK = "cb"  # offers the blocks

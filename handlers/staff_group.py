@@ -71,9 +71,11 @@ async def handle_reply(message: Message, hub: Hub, workflow: Workflow) -> bool:
         text = await workflow.return_with_reason(user_id, incident_id, text_of(message))
     elif asked == CardAction.INTERIM_EDIT and mine:
         text = await workflow.edit_interim(user_id, incident_id, text_of(message))
-    elif asked in (CardAction.RETURN_FOR_REVISION, CardAction.INTERIM_EDIT):
-        # someone else's word on a return or an interim draft: a note in the history
-        # (an album is one note, as under the card)
+    elif asked == CardAction.MERGE and mine:
+        text = await workflow.merge_into(user_id, incident_id, text_of(message))
+    elif asked in (CardAction.RETURN_FOR_REVISION, CardAction.INTERIM_EDIT, CardAction.MERGE):
+        # someone else's word on a return, an interim draft or a merge: a note in the
+        # history (an album is one note, as under the card)
         text = await workflow.note(user_id, incident_id, text_of(message), _photos(message),
                                    album=_album(message))
     else:

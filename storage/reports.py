@@ -97,7 +97,10 @@ async def volume(conn: Conn, start: datetime, end: datetime, now: datetime | Non
     for source, block, n in await fetch_all(
         conn,
         "SELECT source, block, count(*) FROM incidents"
-        " WHERE received_at >= ? AND received_at < ? GROUP BY source, block",
+        " WHERE received_at >= ? AND received_at < ?"
+        # a card merged into another is that group's message, not an incident of its own
+        " AND source_key NOT IN (SELECT source_key FROM incident_members)"
+        " GROUP BY source, block",
         (first, last),
     ):
         table[source, block].new = n
@@ -148,10 +151,39 @@ async def texts(conn: Conn, start: datetime, end: datetime) -> list[str]:
     """The period's citizens' words (the first 1000 characters of each): its topics."""
     rows = await fetch_all(
         conn,
-        "SELECT substr(text, 1, 1000) FROM incidents WHERE received_at >= ? AND received_at < ?",
+        "SELECT substr(text, 1, 1000) FROM incidents WHERE received_at >= ? AND received_at < ?"
+        " AND source_key NOT IN (SELECT source_key FROM incident_members)",
         (iso(start), iso(end)),
     )
     return [row[0] for row in rows]
+
+
+@dataclass
+class StormRow:
+    id: int
+    block: str
+    text: str
+    authors: int  # everyone who wrote, the group's first author too
+
+
+async def storms(conn: Conn, start: datetime, end: datetime, least: int,
+                 limit: int = 5) -> list[StormRow]:
+    """Group incidents that began in the period with at least ``least`` authors, the
+    biggest first: a comment storm is one incident, and the digest names it."""
+    rows = await fetch_all(
+        conn,
+        "SELECT id, block, text, authors FROM ("
+        " SELECT i.id AS id, i.block AS block, substr(i.text, 1, 200) AS text,"
+        " count(DISTINCT m.author_id) + CASE WHEN sum(CASE WHEN m.author_id = i.author_id"
+        " THEN 1 ELSE 0 END) = 0 THEN 1 ELSE 0 END AS authors"
+        " FROM incidents i JOIN incident_members m ON m.incident_id = i.id"
+        " WHERE i.received_at >= ? AND i.received_at < ?"
+        " GROUP BY i.id, i.block, i.text, i.author_id) AS s"
+        " WHERE authors >= ? ORDER BY authors DESC, id LIMIT ?",
+        (iso(start), iso(end), least, limit),
+    )
+    return [StormRow(int(r["id"]), str(r["block"]), str(r["text"]), int(r["authors"]))
+            for r in rows]
 
 
 async def received_by_day(conn: Conn, start: datetime, end: datetime,

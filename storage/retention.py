@@ -1,7 +1,8 @@
 """Erasing citizens' words and names from long-finished incidents (``bot.services.retention``).
 
 The incident keeps its row and everything the digests count; its text, author and
-attachments are emptied, and so are the copies: the audit log's «edited» entries, the
+attachments are emptied (and the messages of its group, a comment storm's), and so are
+the copies: the audit log's «edited» entries, the
 delivered card and answer calls in the outbox, a forwarded message's payload.
 """
 
@@ -47,6 +48,11 @@ async def purge(conn: Conn, batch: Sequence[tuple[int, str]], now: datetime,
         "UPDATE incidents SET text = '', author_name = '', author_link = NULL,"
         f" attachments = '[]', interim_text = NULL, purged_at = ? WHERE id IN ({marks})",
         (iso(now), *ids),
+    )
+    # a group's other messages (a comment storm) are citizens' words as well
+    await conn.execute(
+        "UPDATE incident_members SET text = '', author_name = '', author_link = NULL,"
+        f" attachments = '[]' WHERE incident_id IN ({marks})", ids,
     )
     await conn.execute(
         "UPDATE incident_events SET detail = '' WHERE action = 'edited'"

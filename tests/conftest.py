@@ -50,7 +50,7 @@ BOTH_BACKENDS = {
     "test_storage", "test_schema", "test_delivery", "test_faults",
     "test_security", "test_retention", "test_deadlines", "test_publishing", "test_reports",
     "test_outbox_lanes", "test_tg_orphans", "test_health", "test_startup_hooks",
-    "test_failover",
+    "test_failover", "test_storms",
 }
 
 

@@ -96,7 +96,7 @@ def test_permission_is_checked_before_state() -> None:
 
 def test_buttons_offered_match_the_table() -> None:
     assert set(available_actions(State.ANSWER_READY, COORDINATOR, BLOCK, 1005)) == {
-        Action.SUBMIT, Action.APPROVE, Action.RETURN}
+        Action.SUBMIT, Action.APPROVE, Action.RETURN, Action.MERGE, Action.SPLIT}
     assert available_actions(State.ANSWER_READY, CITIZEN, BLOCK, 1005) == []
     assert Action.APPROVE not in available_actions(State.ANSWER_READY, EXECUTOR, BLOCK, 1005)
 

@@ -67,6 +67,24 @@ table incident_external
   category TEXT NOT NULL DEFAULT ''
   result TEXT NOT NULL DEFAULT ''
   incident_id -> incidents(id)
+table incident_members
+  id INTEGER PK1
+  incident_id INTEGER NOT NULL
+  source_key TEXT NOT NULL
+  author_id TEXT NOT NULL
+  author_name TEXT NOT NULL DEFAULT ''
+  author_link TEXT
+  text TEXT NOT NULL DEFAULT ''
+  link TEXT
+  attachments TEXT NOT NULL DEFAULT '[]'
+  reply_target TEXT NOT NULL DEFAULT '{}'
+  written_at TEXT NOT NULL
+  joined_at TEXT NOT NULL
+  merged_from INTEGER
+  published_round INTEGER
+  failed TEXT
+  merged_from -> incidents(id)
+  incident_id -> incidents(id)
 table incidents
   id INTEGER PK1
   source TEXT NOT NULL
@@ -197,6 +215,7 @@ index gathered_items_waiting ON gathered_items(user_id, kind) WHERE sent_at IS N
 index health_failures_at ON health_failures(at)
 index incident_events_action_at ON incident_events(action, at)
 index incident_events_incident ON incident_events(incident_id, id)
+index incident_members_incident ON incident_members(incident_id, id)
 index incidents_assignee ON incidents(assignee_id, state)
 index incidents_block_received ON incidents(block, received_at)
 index incidents_due ON incidents(due_at) WHERE due_at IS NOT NULL
@@ -213,6 +232,7 @@ index routing_corrections_municipality ON routing_corrections(municipality)
 index sqlite_autoindex_cursors_1 ON cursors(name)
 index sqlite_autoindex_gathered_items_1 ON gathered_items(user_id, kind, incident_id, due_key)
 index sqlite_autoindex_heartbeats_1 ON heartbeats(name)
+index sqlite_autoindex_incident_members_1 ON incident_members(source_key)
 index sqlite_autoindex_incidents_1 ON incidents(source_key)
 index sqlite_autoindex_notices_1 ON notices(incident_id, kind, due_key)
 index sqlite_autoindex_outbox_1 ON outbox(key)
@@ -288,6 +308,25 @@ table incident_external RLS
   category text NOT NULL DEFAULT ''::text
   result text NOT NULL DEFAULT ''::text
   (municipality, incident_id) -> incidents(municipality, id)
+table incident_members RLS
+  id bigint NOT NULL IDENTITY PK2
+  municipality text NOT NULL DEFAULT current_setting('mcu.municipality'::text) PK1
+  incident_id bigint NOT NULL
+  source_key text NOT NULL
+  author_id text NOT NULL
+  author_name text NOT NULL DEFAULT ''::text
+  author_link text
+  text text NOT NULL DEFAULT ''::text
+  link text
+  attachments text NOT NULL DEFAULT '[]'::text
+  reply_target text NOT NULL DEFAULT '{}'::text
+  written_at text NOT NULL
+  joined_at text NOT NULL
+  merged_from bigint
+  published_round bigint
+  failed text
+  (municipality, incident_id) -> incidents(municipality, id)
+  (municipality, merged_from) -> incidents(municipality, id)
 table incidents RLS
   id bigint NOT NULL IDENTITY PK2
   municipality text NOT NULL DEFAULT current_setting('mcu.municipality'::text) PK1
@@ -434,6 +473,9 @@ index incident_events_action_at ON incident_events(municipality, action, at)
 index incident_events_incident ON incident_events(municipality, incident_id, id)
 index incident_events_pkey ON incident_events(municipality, id) UNIQUE
 index incident_external_pkey ON incident_external(municipality, incident_id) UNIQUE
+index incident_members_incident ON incident_members(municipality, incident_id, id)
+index incident_members_municipality_source_key_key ON incident_members(municipality, source_key) UNIQUE
+index incident_members_pkey ON incident_members(municipality, id) UNIQUE
 index incidents_assignee ON incidents(municipality, assignee_id, state)
 index incidents_block_received ON incidents(municipality, block, received_at)
 index incidents_card ON incidents(municipality, card_chat_id, card_message_id)
@@ -480,6 +522,7 @@ policy municipality ON health_failures
 policy municipality ON heartbeats
 policy municipality ON incident_events
 policy municipality ON incident_external
+policy municipality ON incident_members
 policy municipality ON incidents
 policy municipality ON notices
 policy municipality ON outbox

@@ -319,6 +319,17 @@ class Ingest(Model):
     reopen_days: float = Field(default=2, ge=0)
 
 
+class Storms(Model):
+    """Comments on one thread about one thing join one group incident (bot.domain.storms)."""
+
+    enabled: bool = True
+    # how long after a group's newest message another one may still join it
+    window_minutes: int = Field(default=180, ge=1, le=10080)
+    # how much of the shorter message's content words the two must share (0..1]
+    threshold: float = Field(default=0.5, gt=0, le=1)
+    shown: int = Field(default=3, ge=1, le=10, description="newest messages on the card")
+
+
 class Health(Model):
     """When ``mcu-hub status`` calls the process stale (and exits 1)."""
 
@@ -356,6 +367,7 @@ class Config(Model):
     digest: Digest = Field(default_factory=Digest)
     storage: Storage = Field(default_factory=Storage)
     ingest: Ingest = Field(default_factory=Ingest)
+    storms: Storms = Field(default_factory=Storms)
     clock: Clock = Field(default_factory=Clock)
     health: Health = Field(default_factory=Health)
 

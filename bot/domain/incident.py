@@ -36,6 +36,8 @@ class Action(StrEnum):
     REOPEN = "reopen"
     PUBLISH_MANUAL = "publish_manual"
     VIEW = "view"  # look at what the citizen sent (their photos): no state changes
+    MERGE = "merge"  # this card joins another: its messages become that group's
+    SPLIT = "split"  # a message of a group taken out into a card of its own
     # corrections that keep the state: the block, the fast track, the deadline
     CHANGE_BLOCK = "change_block"
     FAST_TRACK = "fast_track"
@@ -102,6 +104,15 @@ TRANSITIONS: dict[tuple[State, Action], State] = {
     (State.REOPENED, Action.INTERIM): State.REOPENED,
     (State.REOPENED, Action.SUBMIT): State.ANSWER_READY,
     (State.REOPENED, Action.REJECT): State.REJECTED,
+    # merged into another card: no incident of its own any more (the «Дубликат» of
+    # «Не по компетенции», with its messages kept in the group it joined)
+    **{(state, Action.MERGE): State.REJECTED for state in (
+        State.NEW, State.ASSIGNED, State.IN_PROGRESS, State.ANSWER_READY, State.RETURNED,
+        State.REOPENED)},
+    # a message split out of a group leaves the group where it is
+    **{(state, Action.SPLIT): state for state in (
+        State.NEW, State.ASSIGNED, State.IN_PROGRESS, State.ANSWER_READY, State.RETURNED,
+        State.REOPENED)},
 }
 
 SUPERVISORS = frozenset({"coordinator", "manager", "curator"})
@@ -168,7 +179,8 @@ def may(actor: Actor, action: Action, block: str, assignee: int | None) -> Refus
         return None
     if action in (Action.APPROVE, Action.RETURN, Action.PUBLISH_MANUAL):
         return None if actor.roles & APPROVERS else Refusal.NOT_APPROVER
-    if action in (Action.TAKE, Action.ASSIGN, Action.REASSIGN, Action.REJECT, Action.REOPEN):
+    if action in (Action.TAKE, Action.ASSIGN, Action.REASSIGN, Action.REJECT, Action.REOPEN,
+                  Action.MERGE, Action.SPLIT):
         return None if _supervises(actor, block) else Refusal.NOT_SUPERVISOR
     if action == Action.FAST_TRACK:
         return None if actor.roles & FAST_TRACKERS else Refusal.NOT_SUPERVISOR

@@ -172,6 +172,9 @@ def config_dict(base_url: str, storage_path: str = "mcu-hub.sqlite3") -> dict[st
         ],
         "digest": {"time": "09:00", "recipients": [1001, 1002, 1003]},
         "storage": {"path": storage_path},
+        # the older scenarios send a post's comments as separate messages; the storm
+        # tests turn grouping on ({"storms.enabled": True})
+        "storms": {"enabled": False},
         "clock": {"source": "sandbox", "url": f"{base_url}/control/clock"},
     }
 

@@ -19,6 +19,7 @@ from bot.ports import CardAction, CardButton, Keyboard
 from bot.render import Renderer
 from storage.external import External
 from storage.incidents import Event, Incident
+from storage.members import Member
 
 TEXT_BUDGET = 1500  # citizen's text on the card; the whole card must stay under 4096
 ANSWER_BUDGET = 1200
@@ -55,6 +56,11 @@ _BUTTONS: dict[str, list[list[tuple[CardAction, str]]]] = {
 
 _INTERIM_STATES = {State.NEW, State.ASSIGNED, State.IN_PROGRESS, State.RETURNED,
                    State.REOPENED}
+# the states where a card may be merged into another or a message split out of it
+GROUPING = (State.NEW, State.ASSIGNED, State.IN_PROGRESS, State.ANSWER_READY, State.RETURNED,
+            State.REOPENED)
+# history events whose detail is a card number, and the phrase's name for it
+_NUMBERED = {"merge": "into", "merged_in": "origin", "split": "to"}
 
 STATE_ICONS = {
     State.NEW: "🆕", State.ASSIGNED: "👷", State.IN_PROGRESS: "🛠", State.ANSWER_READY: "📝",
@@ -110,6 +116,9 @@ def buttons(render: Renderer, incident: Incident, config: Config | None = None) 
     if photos:
         rows.append([CardButton(render.text("btn_photos", count=photos),
                                 CardAction.SHOW_PHOTOS)])
+    if incident.state in GROUPING:
+        rows.append([CardButton(render.text("btn_merge"), CardAction.MERGE),
+                     CardButton(render.text("btn_split"), CardAction.SPLIT)])
     if incident.state == State.APPROVED and incident.reply_target.get("platform") == "manual":
         rows.append([CardButton(render.text("btn_publish_manual"),
                                 CardAction.PUBLISHED_MANUALLY)])
@@ -180,6 +189,8 @@ def history_lines(render: Renderer, events: list[Event]) -> list[dict[str, Any]]
             kwargs["text"] = _clip(event.detail or "", NOTE_BUDGET)[0]
         elif event.action == "notice_failed":
             kwargs["reason"] = event.detail
+        elif event.action in _NUMBERED:
+            kwargs[_NUMBERED[event.action]] = event.detail
         elif event.action in ("change_block", "set_deadline", "result"):
             kwargs["detail"] = event.detail
         elif event.action == "fast_track":
@@ -191,11 +202,31 @@ def history_lines(render: Renderer, events: list[Event]) -> list[dict[str, Any]]
     return lines
 
 
+def group_view(config: Config, incident: Incident,
+               group: list[Member]) -> dict[str, Any] | None:
+    """A storm on the card: how many wrote, the newest few, how far the answer has gone."""
+    if not group:
+        return None
+    authors = {incident.author_id} | {m.author_id for m in group}
+    shown = [{"author": m.author_name, "text": _clip(m.text, NOTE_BUDGET)[0],
+              "at": m.written_at} for m in group[-config.storms.shown:]]
+    round_ = incident.publications
+    lead_done = incident.published_at is not None and incident.state in (
+        State.PUBLISHED, State.CLOSED, State.REOPENED)
+    published = int(lead_done) + sum(1 for m in group if round_ and m.published_round == round_)
+    return {"authors": len(authors), "messages": len(group) + 1, "shown": shown,
+            "published": published, "total": len(group) + 1,
+            "failed": sum(1 for m in group if m.failed),
+            "publishing": round_ > 0 and incident.state in (
+                State.APPROVED, State.PUBLISHED, State.CLOSED)}
+
+
 def card_text(config: Config, render: Renderer, incident: Incident, events: list[Event],
               now: datetime, away: Absence | None = None,
-              external: External | None = None) -> str:
+              external: External | None = None, group: list[Member] | None = None) -> str:
     """The card; ``away``: the assignee's absence in force, to name the deputy too;
-    ``external``: its number and category elsewhere, and its result."""
+    ``external``: its number and category elsewhere, and its result; ``group``: the other
+    citizens' messages of a storm joined to it."""
     text, truncated = _clip(incident.text, TEXT_BUDGET)
     answer, _ = _clip(incident.answer_text or "", ANSWER_BUDGET)
     assignee = None
@@ -223,6 +254,7 @@ def card_text(config: Config, render: Renderer, incident: Incident, events: list
             "author_vk" if incident.author_id.startswith("vk:") else "author_other"),
         history=history_lines(render, events),
         citizen_photos=len(citizen_photos(incident)),
+        group=group_view(config, incident, group or []),
         notes=sum(1 for e in events if e.action == "note"),
         thanked=any(e.action == "thanks" for e in events),
         notice_failed=next((e.detail for e in reversed(events)

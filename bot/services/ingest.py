@@ -19,6 +19,7 @@ from bot.domain.routing import Message
 from bot.domain.text import is_noise
 from bot.services import notices
 from bot.services.hub import Hub
+from bot.services.storms import Storms
 from storage import cursors
 from storage import external as external_store
 from storage import incidents as repo
@@ -75,6 +76,7 @@ class Ingest:
         self._own_tg = {f"tg:{chat}" for chat in (config.telegram.channel,
                                                   config.telegram.discussion_group)
                         if chat is not None}
+        self.storms = Storms(hub)
 
     def skip_reason(self, message: Inbound) -> str | None:
         """Staff, the bot, the communities themselves and noise are not incidents."""
@@ -140,6 +142,8 @@ class Ingest:
             conn, sorted({m.thread for n in live if (m := messages[n]).thread}))
         pending: list[int] = []
         keys: set[str] = set()
+        # with storms on, a message on a thread that already has a message may join it
+        stormy = {thread for thread, _ in threads} if self.storms.enabled else set()
         for n in live:
             message = messages[n]
             if message.key in stored:
@@ -149,7 +153,8 @@ class Ingest:
             if n in noisy and (pair is None or pair not in threads):
                 found[n] = Outcome("skipped", reason="noise")
                 continue
-            if message.key in keys or (pair is not None and pair in threads):
+            if (message.key in keys or (pair is not None and pair in threads)
+                    or message.thread in stormy):
                 await self._create_many(conn, [messages[i] for i in pending], pending, found)
                 pending = []
                 found[n] = await self._receive(conn, message)
@@ -158,6 +163,8 @@ class Ingest:
             keys.add(message.key)
             if pair is not None:
                 threads.add(pair)  # a later message of this author here follows this one
+                if self.storms.enabled:
+                    stormy.add(pair[0])
         await self._create_many(conn, [messages[i] for i in pending], pending, found)
 
     async def _create_many(self, conn: Conn, messages: list[Inbound], places: list[int],
@@ -199,18 +206,25 @@ class Ingest:
             return Outcome("duplicate")
         now = self.hub.clock.now()
         if message.thread:
-            previous = await repo.latest_in_thread(conn, message.thread, message.author_id)
+            previous = (await repo.latest_in_thread(conn, message.thread, message.author_id)
+                        or await self.storms.answered_group(conn, message.thread,
+                                                            message.author_id))
             if previous is not None:
                 outcome = await self._follow_up(conn, previous, message, now)
                 if outcome is not None:
                     return outcome
+            joined = await self.storms.join(conn, message, now)
+            if joined is not None:
+                return Outcome("joined", joined)
         return await self._create(conn, message, now)
 
     async def _noise_or_feedback(self, conn: Conn, message: Inbound) -> Outcome:
         """«👍» or «+» is noise — unless it is the citizen's word on an answer they got."""
         if await repo.by_source_key(conn, message.key) is None and not await self._seen(
                 conn, message.key) and message.thread:
-            previous = await repo.latest_in_thread(conn, message.thread, message.author_id)
+            previous = (await repo.latest_in_thread(conn, message.thread, message.author_id)
+                        or await self.storms.answered_group(conn, message.thread,
+                                                            message.author_id))
             if previous is not None and State(previous.state) in (State.PUBLISHED,
                                                                   State.CLOSED):
                 found = feedback.classify(message.text)

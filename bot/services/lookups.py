@@ -6,6 +6,7 @@ from bot.domain.incident import OPEN_STATES
 from bot.services import cards
 from bot.services.hub import Hub
 from storage import incidents as repo
+from storage import members
 from storage.incidents import Incident
 
 
@@ -20,4 +21,6 @@ async def card(hub: Hub, incident_id: int) -> tuple[Incident, str] | None:
     if incident is None:
         return None
     events = await repo.events(hub.db.reader, incident.id)
-    return incident, cards.card_text(hub.config, hub.render, incident, events, hub.clock.now())
+    group = await members.of(hub.db.reader, incident.id)
+    return incident, cards.card_text(hub.config, hub.render, incident, events, hub.clock.now(),
+                                     group=group)

@@ -22,7 +22,7 @@ from bot.platforms.telegram.bot_api import upload
 from bot.ports import CardAction, Keyboard
 from bot.render import Renderer
 from bot.services import cards
-from storage import cursors, external, outbox, people
+from storage import cursors, external, members, outbox, people
 from storage import incidents as repo
 from storage.db import Conn
 from storage.inbox import BOARD_AT, BOARD_MESSAGE
@@ -59,7 +59,8 @@ async def card_call(conn: Conn, config: Config, render: Renderer, incident_id: i
         away = absence.active([absence.Absence(r.user_id, r.deputy_id, r.until)
                                for r in rows], today).get(incident.assignee_id)
     text = cards.card_text(config, render, incident, events, now, away,
-                           await external.get(conn, incident_id))
+                           await external.get(conn, incident_id),
+                           group=await members.of(conn, incident_id))
     markup = buttons.card_keyboard(render, incident, config)
     if incident.card_message_id is None:
         chat, topic = config.telegram.staff_group, topics.get(incident.block)
@@ -333,7 +334,7 @@ class TelegramWorkspace:
             incident_id, _, rest = value.partition(":")
             kind, _, asked = rest.partition(":")
             action = (CardAction(kind) if kind in (CardAction.RETURN_FOR_REVISION,
-                                                   CardAction.INTERIM_EDIT)
+                                                   CardAction.INTERIM_EDIT, CardAction.MERGE)
                       else CardAction.ASK_FOR_ANSWER)
             return int(incident_id), action, int(asked) if asked.isdigit() else None
         incident_id_or_none = await repo.by_card(conn, chat_id, message_id)

@@ -91,6 +91,7 @@ class Summary:
     before: Counts = field(default_factory=Counts)
     block_ratings: list[Rating] = field(default_factory=list)
     executor_ratings: list[Rating] = field(default_factory=list)
+    storms: list[Any] = field(default_factory=list)  # storage.reports.StormRow, biggest first
 
     @property
     def quiet(self) -> bool:

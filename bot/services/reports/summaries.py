@@ -37,6 +37,7 @@ from storage.reports import Counts, Key
 
 OPEN = tuple(sorted(state.value for state in OPEN_STATES))
 REOPEN_ACTIONS = ("citizen_reply", "reopen")
+STORM_AUTHORS = 3  # a group this big is named in "what grew"
 BASELINE_DAYS = 7  # the digest's growth is measured against the week before its period
 _BLANKS = re.compile(r"\n\s*\n(\s*\n)+")
 
@@ -178,6 +179,7 @@ class Summaries:
             quotas=quotas(config, self.hub.calendar, period, posts, week_posts,
                           self.target_name),
             before=before,
+            storms=await reports.storms(conn, period.start, period.end, STORM_AUTHORS),
         )
         if note:
             summary.block_ratings, summary.executor_ratings = await self.ratings(period)

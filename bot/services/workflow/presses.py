@@ -19,6 +19,7 @@ from bot.ports import CardAction
 from bot.services import cards, notices
 from bot.services.hub import Hub
 from bot.services.workflow.corrections import CORRECTION_ACTIONS, Corrections
+from bot.services.workflow.groups import Groups
 from bot.services.workflow.interim import Interim
 from bot.services.workflow.steps import Reply, check, storable
 from storage import incidents as repo
@@ -47,6 +48,9 @@ ACTION_OF: dict[CardAction, Action] = {
     CardAction.PUBLISHED_MANUALLY: Action.PUBLISH_MANUAL,
     CardAction.BACK: Action.INTERIM,
     CardAction.SHOW_PHOTOS: Action.VIEW,
+    CardAction.MERGE: Action.MERGE,
+    CardAction.SPLIT: Action.SPLIT,
+    CardAction.SPLIT_ONE: Action.SPLIT,
     **CORRECTION_ACTIONS,
 }
 
@@ -63,10 +67,11 @@ class CardPress(Protocol):
 OnPress = Callable[[Conn, Actor, Incident, int], Awaitable[Reply]]
 
 
-class Workflow(Corrections, Interim):
+class Workflow(Corrections, Interim, Groups):
     """The staff's work on an incident: the card's buttons (here), the corrections under
     «Ещё» (``corrections``), the interim reply with its date (``interim``), answers written
-    as replies (``replies``), publication to the citizen (``publication``)."""
+    as replies (``replies``), publication to the citizen (``publication``), group
+    incidents — comment storms (``groups``)."""
 
     def __init__(self, hub: Hub):
         super().__init__(hub)
@@ -91,6 +96,9 @@ class Workflow(Corrections, Interim):
             CardAction.PUBLISHED_MANUALLY: self.published_manually,
             CardAction.BACK: self.back,
             CardAction.SHOW_PHOTOS: self.show_photos,
+            CardAction.MERGE: self.merge,
+            CardAction.SPLIT: self.split,
+            CardAction.SPLIT_ONE: self.split_one,
             **self.correction_presses(),
         }
 
@@ -234,6 +242,7 @@ class Workflow(Corrections, Interim):
             if photos:
                 await self.hub.workspace.show_photos(
                     conn, incident, photos, key=f"manualphotos:{incident.id}:{round_}")
+        await self.publish_members(conn, incident, answer, round_)  # a storm's other authors
         return Reply(self.hub.render.text("done_approve"))
 
     async def return_for_revision(self, conn: Conn, actor: Actor, incident: Incident,
