@@ -39,6 +39,9 @@ from storage.outbox import Item
 WALL_POSTS = "vkpub"  # outbox platform: photo uploads / poll + wall.post, one row per target
 ANSWERS_WITH_PHOTOS = "vkans"  # outbox platform: an answer's photo uploads + its comment/message
 FetchPhoto = Callable[[str], Awaitable[bytes]]
+# an uncertain wall post is looked for among the wall's latest posts (wall.get: up to 100)
+_LOOK_BACK = 50
+_SKEW = 300  # seconds the bot's clock may be ahead of VK's
 
 
 def vk_link(group_id: int, post_id: int) -> str:
@@ -138,7 +141,7 @@ class VkPage:
             return False
         params: dict[str, Any] = {
             "group_id": target_id, "message": post.plain, "guid": _guid(post.id, post.queued_at),
-            "photos": post.photos, "poll": post.poll}
+            "photos": post.photos, "poll": post.poll, "since": int(now.timestamp())}
         await outbox.enqueue(conn, key=key, platform=WALL_POSTS, lane=f"vk:user:{target_id}",
                              method="wall.post", params=params, now=now, purpose=purpose,
                              ref_id=post.id)
@@ -154,7 +157,9 @@ class VkPage:
         then post.
 
         Every step's result is remembered before the next step, and ``wall.post`` has its
-        guid: a retry after a crash neither uploads twice nor posts twice.
+        guid: a retry after a crash neither uploads twice nor posts twice. VK keeps a guid
+        for about an hour only, so a try after one whose outcome is unknown looks on the
+        wall first and adopts the post it finds there.
         """
         client = self.clients.get(item.lane)
         if client is None:
@@ -163,6 +168,9 @@ class VkPage:
         params = item.params
         group_id = int(params["group_id"])
         try:
+            found = await self._on_wall(client, group_id, params) if item.uncertain else None
+            if found is not None:
+                return {"post_id": found, "owner_id": -group_id, "adopted": True}
             attachments = []
             for index, file_id in enumerate(params.get("photos") or []):
                 attachments.append(await self._remembered(
@@ -179,6 +187,24 @@ class VkPage:
         except (VkError, VkTransportError) as exc:
             raise outbox_failure(exc, item.attempts + 1) from None
         return {"post_id": answer["post_id"], "owner_id": -group_id}
+
+    async def _on_wall(self, client: VkClient, group_id: int, params: dict[str, Any]
+                       ) -> int | None:
+        """The id of our post already on the wall, for a try after one whose outcome is
+        unknown (a crash): VK's ``guid`` dedupes for about an hour only, and a restart may
+        come later than that. Ours: the community's own post with this text, made since
+        the row was queued (minus a little for clock skew)."""
+        message = (params.get("message") or "").strip()
+        if not message:
+            return None  # photos only: nothing to know it by; the guid alone guards it
+        since = int(params.get("since") or 0) - _SKEW
+        found = await client.call("wall.get", owner_id=-group_id, filter="owner",
+                                  count=_LOOK_BACK)
+        for wall_post in found.get("items", []):
+            if (wall_post.get("date", 0) >= since
+                    and (wall_post.get("text") or "").strip() == message):
+                return int(wall_post["id"])
+        return None
 
     async def deliver_answer(self, item: Item) -> Any:
         """A ``vkans`` row: an answer with photos — each photo fetched from Telegram and
