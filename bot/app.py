@@ -362,7 +362,7 @@ class App:
             await self._sync_staff()
             tasks: list[asyncio.Task[Any]] = []
             if isinstance(self.clock, SandboxClock):
-                await self._first_clock_sync()
+                await self.clock.first_sync()
                 tasks.append(asyncio.create_task(self.clock.follow(self.stop)))
             code = await self.connect()
             if code:
@@ -428,18 +428,6 @@ class App:
                 log.error("lost the lock of %s: stopping", self.config.municipality.id)
                 self.lost_lead = True
                 self.request_stop()
-
-    async def _first_clock_sync(self) -> None:
-        import aiohttp
-
-        assert isinstance(self.clock, SandboxClock)
-        async with aiohttp.ClientSession() as session:
-            for _ in range(50):
-                try:
-                    await self.clock.sync(session)
-                    return
-                except (aiohttp.ClientError, OSError):
-                    await asyncio.sleep(0.2)
 
 
 async def run(config: Config, path: str | None = None) -> int:

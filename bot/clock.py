@@ -64,6 +64,16 @@ class SandboxClock:
             self.changed.set()
         self._offset = offset
 
+    async def first_sync(self) -> None:
+        """Before anything reads the time: the sandbox may still be starting (10 s)."""
+        async with aiohttp.ClientSession() as session:
+            for _ in range(50):
+                try:
+                    await self.sync(session)
+                    return
+                except (aiohttp.ClientError, OSError):
+                    await asyncio.sleep(0.2)
+
     async def follow(self, stop: asyncio.Event) -> None:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
             while not stop.is_set():

@@ -13,16 +13,14 @@ by one sliding window under MAX's 30 requests a second.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from typing import Any
 
 import aiohttp
 
 from bot.domain.limits import MAX_REQUESTS_PER_SECOND
-from bot.outbox.limits import Window
 from bot.outbox.outcomes import Permanent, Retry, backoff
+from bot.platforms.paced_http import PacedHttp
 
 
 class MaxApiError(Exception):
@@ -43,33 +41,12 @@ class MaxTransportError(Exception):
 PACE = MAX_REQUESTS_PER_SECOND - 4
 
 
-class MaxClient:
+class MaxClient(PacedHttp):
     def __init__(self, api_base: str, token: str, *, timeout: float = 40.0,
                  per_second: int = PACE):
+        super().__init__(per_second, timeout, headers={"Authorization": token})
         self.api_base = api_base.rstrip("/")
         self._token = token
-        self._timeout = timeout
-        self._window = Window(per_second, 1.0)
-        self._session: aiohttp.ClientSession | None = None
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                headers={"Authorization": self._token},
-                timeout=aiohttp.ClientTimeout(total=self._timeout))
-        return self._session
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-
-    async def _pace(self) -> None:
-        while True:
-            wait = self._window.wait(time.monotonic())
-            if wait <= 0:
-                break
-            await asyncio.sleep(wait)
-        self._window.note(time.monotonic())
 
     async def call(self, verb: str, path: str, params: dict[str, Any] | None = None,
                    body: dict[str, Any] | None = None, *, hold: float | None = None) -> Any:

@@ -11,17 +11,15 @@ lower case («Расчет подписи запроса»). OK answers errors w
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
-import time
 from typing import Any
 
 import aiohttp
 
 from bot.domain.limits import OK_REQUESTS_PER_SECOND
-from bot.outbox.limits import Window
 from bot.outbox.outcomes import Permanent, Retry, backoff
+from bot.platforms.paced_http import PacedHttp
 
 
 class OkApiError(Exception):
@@ -43,36 +41,16 @@ def sign(params: dict[str, str], access_token: str, secret_key: str) -> str:
     return hashlib.md5((joined + secret).encode()).hexdigest()
 
 
-class OkClient:
+class OkClient(PacedHttp):
     """One group's token: its calls signed and paced."""
 
     def __init__(self, api_base: str, application_key: str, secret_key: str, token: str,
                  *, timeout: float = 40.0):
+        super().__init__(OK_REQUESTS_PER_SECOND - 1, timeout)  # a margin: see MaxClient
         self.url = api_base.rstrip("/") + "/fb.do"
         self._key = application_key
         self._secret = secret_key
         self._token = token
-        self._timeout = timeout
-        self._window = Window(OK_REQUESTS_PER_SECOND - 1, 1.0)  # a margin: see MaxClient
-        self._session: aiohttp.ClientSession | None = None
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self._timeout))
-        return self._session
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-
-    async def _pace(self) -> None:
-        while True:
-            wait = self._window.wait(time.monotonic())
-            if wait <= 0:
-                break
-            await asyncio.sleep(wait)
-        self._window.note(time.monotonic())
 
     async def call(self, method: str, **params: Any) -> Any:
         form = {k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
